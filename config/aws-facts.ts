@@ -1,0 +1,134 @@
+/**
+ * AWS facts the config is validated against. Each list names its source so it can be checked and
+ * extended when AWS adds to it.
+ */
+
+/**
+ * Commercial AWS regions (partition `aws`). GovCloud and China use other partitions and ARN
+ * formats, which s3-edge does not support.
+ * Source: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
+ */
+export const AWS_REGIONS = [
+  "af-south-1",
+  "ap-east-1",
+  "ap-east-2",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-south-1",
+  "ap-south-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ap-southeast-3",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ap-southeast-6",
+  "ap-southeast-7",
+  "ca-central-1",
+  "ca-west-1",
+  "eu-central-1",
+  "eu-central-2",
+  "eu-north-1",
+  "eu-south-1",
+  "eu-south-2",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "il-central-1",
+  "me-central-1",
+  "me-south-1",
+  "mx-central-1",
+  "sa-east-1",
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+] as const;
+
+/**
+ * Regions in which CloudFront offers Origin Shield.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html
+ * ("Choosing the AWS Region for Origin Shield").
+ */
+export const ORIGIN_SHIELD_REGIONS = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-2",
+  "ap-south-1",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "eu-central-1",
+  "eu-west-1",
+  "eu-west-2",
+  "sa-east-1",
+] as const;
+
+/**
+ * Values CloudWatch Logs accepts for `retention_in_days`.
+ * Source: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+ */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+  3288, 3653,
+] as const;
+
+/** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
+export const NODE_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
+
+/** CloudFront price classes. */
+export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_All"] as const;
+
+/**
+ * S3 general purpose bucket naming rules: the reason for the first rule a name breaks, or
+ * undefined when S3 accepts it. Names with dots are refused too: CloudFront and the SDKs reach
+ * buckets by virtual-hosted HTTPS, where a dot breaks the `*.s3.<region>.amazonaws.com`
+ * certificate match.
+ * Source: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ */
+export function s3BucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `must be 3 to 63 characters long (got ${name.length})`;
+  if (!/^[a-z0-9.-]+$/.test(name)) return "may contain only lowercase letters, digits, hyphens and dots";
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return "must begin and end with a letter or digit";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return "must not be formatted as an IP address";
+  if (name.includes(".")) return "must not contain dots (they break virtual-hosted HTTPS access)";
+  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
+    if (name.startsWith(prefix)) return `must not start with the reserved prefix "${prefix}"`;
+  }
+  for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) {
+    if (name.endsWith(suffix)) return `must not end with the reserved suffix "${suffix}"`;
+  }
+  return undefined;
+}
+
+/**
+ * Google Cloud Storage bucket naming rules (names without dots: 3 to 63 characters).
+ * Source: https://cloud.google.com/storage/docs/buckets#naming
+ */
+export function gcsBucketNameProblem(name: string): string | undefined {
+  const maxLength = name.includes(".") ? 222 : 63;
+  if (name.length < 3 || name.length > maxLength) return `must be 3 to ${maxLength} characters long (got ${name.length})`;
+  if (!/^[a-z0-9._-]+$/.test(name)) return "may contain only lowercase letters, digits, hyphens, underscores and dots";
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return "must begin and end with a letter or digit";
+  if (name.startsWith("goog") || name.includes("google")) return 'must not start with "goog" or contain "google"';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return "must not be formatted as an IP address";
+  if (name.split(".").some((part) => part.length > 63)) return "each dot-separated part must be at most 63 characters";
+  return undefined;
+}
+
+/** A DNS hostname as Route53 and ACM accept it: the reason it is malformed, or undefined. */
+export function hostnameProblem(name: string): string | undefined {
+  if (name.length > 253) return "must be at most 253 characters long";
+  const labels = name.split(".");
+  if (labels.length < 2) return "must have at least two labels (like example.com)";
+  for (const label of labels) {
+    if (label.length === 0) return "must not contain empty labels";
+    if (label.length > 63) return `label "${label}" is longer than 63 characters`;
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(label)) {
+      return `label "${label}" may contain only lowercase letters, digits and inner hyphens`;
+    }
+  }
+  if (/^\d+$/.test(labels[labels.length - 1])) return "top-level domain must not be numeric";
+  return undefined;
+}

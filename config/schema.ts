@@ -1,0 +1,243 @@
+import { z } from "zod";
+import {
+  AWS_REGIONS,
+  LOG_RETENTION_DAYS,
+  NODE_RUNTIMES,
+  ORIGIN_SHIELD_REGIONS,
+  PRICE_CLASSES,
+  gcsBucketNameProblem,
+  hostnameProblem,
+  s3BucketNameProblem,
+} from "./aws-facts";
+
+/** Built-in defaults: an example deployment that synthesizes with no config file at all. */
+export const DEFAULT_NAME_PREFIX = "s3edge-example";
+export const DEFAULT_PRIMARY_REGION = "us-east-2";
+export const DEFAULT_REPLICA_REGION = "us-west-2";
+export const DEFAULT_ZONE_NAME = "example.com";
+export const DEFAULT_LEGACY_BUCKET = "s3edge-example-legacy";
+export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 30;
+export const DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7;
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
+export const DEFAULT_STATE_KEY_PREFIX = "s3-edge";
+
+const region = z.enum(AWS_REGIONS, {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : `"${String(issue.input)}" is not an AWS region (partition aws); expected one of ${AWS_REGIONS.join(", ")}`,
+});
+
+const fromProblem = (problem: (value: string) => string | undefined, what: string) =>
+  z.string().superRefine((value, ctx) => {
+    const reason = problem(value);
+    if (reason) ctx.addIssue({ code: "custom", message: `"${value}" is not a valid ${what}: ${reason}` });
+  });
+
+const s3BucketName = fromProblem(s3BucketNameProblem, "S3 bucket name");
+const gcsBucketName = fromProblem(gcsBucketNameProblem, "GCS bucket name");
+const hostname = fromProblem(hostnameProblem, "domain name");
+
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+
+const localBackend = z.strictObject({
+  type: z.literal("local"),
+  /** Directory for `terraform.<stack>.tfstate`, relative to the project root. */
+  directory: z.string().min(1).default("."),
+});
+
+const s3Backend = z.strictObject({
+  type: z.literal("s3"),
+  bucket: s3BucketName,
+  region,
+  /** Each stack's state is `<keyPrefix>/<stack id>.tfstate`. */
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9!_.*'()\/-]+$/, "must be an S3 key prefix without leading or trailing slash")
+    .refine((value) => !value.startsWith("/") && !value.endsWith("/"), "must not start or end with a slash")
+    .default(DEFAULT_STATE_KEY_PREFIX),
+  /** S3-native state locking (Terraform 1.10+), no DynamoDB table needed. */
+  useLockfile: z.boolean().default(true),
+  encrypt: z.boolean().default(true),
+});
+
+const encryption = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("sse-s3") }),
+  z.strictObject({
+    type: z.literal("sse-kms"),
+    /** Existing key for the primary bucket; a key is created when absent. */
+    primaryKeyArn: kmsKeyArn.optional(),
+    /** Existing key for the replica bucket (in the replica region); a key is created when absent. */
+    replicaKeyArn: kmsKeyArn.optional(),
+  }),
+]);
+
+const storage = z.strictObject({
+  /** @default `<namePrefix>-primary-<primaryRegion>` */
+  primaryBucketName: s3BucketName.optional(),
+  /** @default `<namePrefix>-replica-<replicaRegion>` */
+  replicaBucketName: s3BucketName.optional(),
+  encryption: encryption.default({ type: "sse-s3" }),
+  noncurrentVersionExpirationDays: z.int().min(1).max(3650).default(DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS),
+  abortIncompleteMultipartUploadDays: z.int().min(1).max(365).default(DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS),
+  /** Let `cdktf destroy` delete non-empty buckets. Off: a destroy never deletes content. */
+  forceDestroy: z.boolean().default(false),
+  replication: z
+    .strictObject({
+      deleteMarkerReplication: z.boolean().default(true),
+      /** S3 Replication Time Control (15-minute SLA) with replication metrics. */
+      replicationTimeControl: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+const lambda = z.strictObject({
+  runtime: z.enum(NODE_RUNTIMES).default("nodejs22.x"),
+  architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
+  logRetentionDays: z
+    .int()
+    .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+      message: `must be a retention CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+    })
+    .default(DEFAULT_LOG_RETENTION_DAYS),
+});
+
+const domain = z.strictObject({
+  /** The Route53 hosted zone's name. */
+  zoneName: hostname,
+  /** Look the zone up by id instead of by name (for split-horizon or duplicate zone names). */
+  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, "must be a Route53 hosted zone id (Z...)").optional(),
+  /** @default `cdn.<zoneName>` */
+  contentHostname: hostname.optional(),
+  /** @default `img.<zoneName>` */
+  imageHostname: hostname.optional(),
+  /** Further names on the certificate. */
+  subjectAlternativeNames: z.array(hostname).default([]),
+});
+
+const legacyOrigin = z.strictObject({
+  /** The Google Cloud Storage bucket that is the origin of record. */
+  bucket: gcsBucketName,
+  access: z.enum(["public", "private"]).default("public"),
+  /** Create the bucket (for a demo) instead of using an existing one. */
+  create: z.boolean().default(false),
+  /** Google Cloud project of the bucket; needed when s3-edge creates google resources. */
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id").optional(),
+});
+
+const feature = <T extends z.core.$ZodShape>(shape: T) =>
+  z.strictObject({ enabled: z.boolean().default(true), ...shape }).prefault({});
+
+export const configSchema = z
+  .strictObject({
+    /** Prefix of every resource name; lowercase so that it is valid in bucket names. */
+    namePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3 to 32 lowercase letters, digits or hyphens, starting with a letter")
+      .default(DEFAULT_NAME_PREFIX),
+    primaryRegion: region.default(DEFAULT_PRIMARY_REGION),
+    replicaRegion: region.default(DEFAULT_REPLICA_REGION),
+    /** Tags on every taggable resource (provider default_tags). */
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    backend: z.discriminatedUnion("type", [localBackend, s3Backend]).default({ type: "local", directory: "." }),
+    storage: storage.prefault({}),
+    lambda: lambda.prefault({}),
+    /** Custom domain; null serves from the CloudFront domain only (no dns-cert stack). */
+    domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }),
+    /** Legacy Google Cloud Storage origin; null when there is nothing to migrate from. */
+    legacyOrigin: legacyOrigin.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
+    edge: feature({}),
+    cdn: feature({
+      /** @default primaryRegion */
+      originShieldRegion: region.optional(),
+      /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
+      failover: z.enum(["auto", "replica"]).default("auto"),
+      priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
+    }),
+    image: feature({ variant: z.enum(["lambda", "ecs", "both"]).default("lambda") }),
+    objectStats: feature({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.primaryRegion === config.replicaRegion) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["replicaRegion"],
+        message: `must differ from primaryRegion (both are ${config.primaryRegion}): cross-region replication needs two regions`,
+      });
+    }
+    const shieldRegion = config.cdn.originShieldRegion ?? config.primaryRegion;
+    if (config.cdn.enabled && !(ORIGIN_SHIELD_REGIONS as readonly string[]).includes(shieldRegion)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cdn", "originShieldRegion"],
+        message: `CloudFront offers no Origin Shield in ${shieldRegion}${config.cdn.originShieldRegion ? "" : " (the primary region, used by default)"}; choose one of ${ORIGIN_SHIELD_REGIONS.join(", ")}`,
+      });
+    }
+    const { encryption } = config.storage;
+    if (encryption.type === "sse-kms") {
+      const keys = [
+        ["primaryKeyArn", encryption.primaryKeyArn, config.primaryRegion],
+        ["replicaKeyArn", encryption.replicaKeyArn, config.replicaRegion],
+      ] as const;
+      for (const [field, arn, expected] of keys) {
+        const keyRegion = arn?.split(":")[3];
+        if (keyRegion && keyRegion !== expected) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["storage", "encryption", field],
+            message: `the key is in ${keyRegion} but its bucket is in ${expected}; S3 needs a key in the bucket's region`,
+          });
+        }
+      }
+    }
+    for (const [field, name] of [
+      ["primaryBucketName", primaryBucketName(config)],
+      ["replicaBucketName", replicaBucketName(config)],
+    ] as const) {
+      const reason = s3BucketNameProblem(name);
+      if (reason && !config.storage[field]) {
+        ctx.addIssue({ code: "custom", path: ["namePrefix"], message: `gives the bucket name "${name}", which ${reason}` });
+      }
+    }
+    if (config.legacyOrigin?.create && !config.legacyOrigin.project) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["legacyOrigin", "project"],
+        message: "is required when legacyOrigin.create is true (the bucket is created in that project)",
+      });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    storage: { ...config.storage, primaryBucketName: primaryBucketName(config), replicaBucketName: replicaBucketName(config) },
+    domain: config.domain && {
+      ...config.domain,
+      contentHostname: config.domain.contentHostname ?? `cdn.${config.domain.zoneName}`,
+      imageHostname: config.domain.imageHostname ?? `img.${config.domain.zoneName}`,
+    },
+    cdn: { ...config.cdn, originShieldRegion: config.cdn.originShieldRegion ?? config.primaryRegion },
+  }));
+
+interface NamingFields {
+  readonly namePrefix: string;
+  readonly primaryRegion: string;
+  readonly replicaRegion: string;
+  readonly storage: { readonly primaryBucketName?: string; readonly replicaBucketName?: string };
+}
+
+function primaryBucketName(config: NamingFields): string {
+  return config.storage.primaryBucketName ?? `${config.namePrefix}-primary-${config.primaryRegion}`;
+}
+
+function replicaBucketName(config: NamingFields): string {
+  return config.storage.replicaBucketName ?? `${config.namePrefix}-replica-${config.replicaRegion}`;
+}
+
+/** The JSON a config file may contain: every field optional. */
+export type S3EdgeConfigInput = z.input<typeof configSchema>;
+/** The validated config with every default and derived name filled in. */
+export type S3EdgeConfig = z.output<typeof configSchema>;
+export type BackendConfig = S3EdgeConfig["backend"];
+export type EncryptionConfig = S3EdgeConfig["storage"]["encryption"];

@@ -1,0 +1,21 @@
+import { App } from "cdktf";
+import type { S3EdgeConfig } from "../config";
+import { StorageReplicationStack } from "./storage-replication";
+
+export interface S3EdgeStacks {
+  readonly storageReplication: StorageReplicationStack;
+}
+
+/** Builds every stack the config enables, wiring cross-stack values through typed fields. */
+export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
+  const storageReplication = new StorageReplicationStack(app, config);
+  return { storageReplication };
+}
+
+/** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */
+export function synthesizeApp(config: S3EdgeConfig, outdir: string): S3EdgeStacks {
+  const app = new App({ outdir });
+  const stacks = createStacks(app, config);
+  app.synth();
+  return stacks;
+}
