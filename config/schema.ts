@@ -19,6 +19,8 @@ export const DEFAULT_LEGACY_BUCKET = "s3edge-example-legacy";
 export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 30;
 export const DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7;
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
+export const DEFAULT_LAMBDA_RUNTIME = "nodejs22.x";
+export const DEFAULT_LAMBDA_ARCHITECTURE = "arm64";
 export const DEFAULT_STATE_KEY_PREFIX = "s3-edge";
 
 const region = z.enum(AWS_REGIONS, {
@@ -94,8 +96,8 @@ const storage = z.strictObject({
 });
 
 const lambda = z.strictObject({
-  runtime: z.enum(NODE_RUNTIMES).default("nodejs22.x"),
-  architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
+  runtime: z.enum(NODE_RUNTIMES).default(DEFAULT_LAMBDA_RUNTIME),
+  architecture: z.enum(["arm64", "x86_64"]).default(DEFAULT_LAMBDA_ARCHITECTURE),
   logRetentionDays: z
     .int()
     .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
@@ -127,8 +129,8 @@ const legacyOrigin = z.strictObject({
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id").optional(),
 });
 
-const feature = <T extends z.core.$ZodShape>(shape: T) =>
-  z.strictObject({ enabled: z.boolean().default(true), ...shape }).prefault({});
+/** Every stack's feature switch: on in the built-in example. */
+const enabled = z.boolean().default(true);
 
 export const configSchema = z
   .strictObject({
@@ -148,16 +150,19 @@ export const configSchema = z
     domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }),
     /** Legacy Google Cloud Storage origin; null when there is nothing to migrate from. */
     legacyOrigin: legacyOrigin.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
-    edge: feature({}),
-    cdn: feature({
+    edge: z.strictObject({ enabled }).prefault({}),
+    cdn: z
+      .strictObject({
+        enabled,
       /** @default primaryRegion */
       originShieldRegion: region.optional(),
       /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
       failover: z.enum(["auto", "replica"]).default("auto"),
-      priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
-    }),
-    image: feature({ variant: z.enum(["lambda", "ecs", "both"]).default("lambda") }),
-    objectStats: feature({}),
+        priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
+      })
+      .prefault({}),
+    image: z.strictObject({ enabled, variant: z.enum(["lambda", "ecs", "both"]).default("lambda") }).prefault({}),
+    objectStats: z.strictObject({ enabled }).prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.primaryRegion === config.replicaRegion) {

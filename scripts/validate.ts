@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config";
+import { BUILD_DIR, ConfigError, loadConfig } from "../config";
 import { synthesizeApp } from "../stacks";
-import { awsProviderVersion, PROJECT_ROOT } from "./project";
+import { awsProviderVersion } from "./provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "./terraform-check";
 
 async function main(): Promise<number> {
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
       const stacks = await checkSynthesizedStacks({
         toolchain,
         outdir,
-        workDir: resolve(PROJECT_ROOT, ".build", "terraform", label.replace(/[^A-Za-z0-9.-]+/g, "_")),
+        workDir: resolve(BUILD_DIR, "terraform", label.replace(/[^A-Za-z0-9.-]+/g, "_")),
         awsVersion: awsProviderVersion(),
       });
       for (const check of stacks) {

@@ -1,0 +1,161 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type S3EdgeConfigInput } from "../config";
+import { fullConfigInput } from "./support/synth";
+
+/** The problems a config produces, as `path: message` lines. */
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input, "test");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("built-in defaults", () => {
+  const config = parseConfig({});
+
+  it("describe the example deployment", () => {
+    expect(config).toMatchObject({
+      namePrefix: "s3edge-example",
+      primaryRegion: "us-east-2",
+      replicaRegion: "us-west-2",
+      backend: { type: "local", directory: "." },
+      storage: {
+        primaryBucketName: "s3edge-example-primary-us-east-2",
+        replicaBucketName: "s3edge-example-replica-us-west-2",
+        encryption: { type: "sse-s3" },
+        noncurrentVersionExpirationDays: 30,
+        abortIncompleteMultipartUploadDays: 7,
+        forceDestroy: false,
+        replication: { deleteMarkerReplication: true, replicationTimeControl: false },
+      },
+      lambda: { runtime: "nodejs22.x", architecture: "arm64", logRetentionDays: 30 },
+      domain: { zoneName: "example.com", contentHostname: "cdn.example.com", imageHostname: "img.example.com" },
+      legacyOrigin: { bucket: "s3edge-example-legacy", access: "public", create: false },
+      cdn: { enabled: true, originShieldRegion: "us-east-2", failover: "auto" },
+      image: { enabled: true, variant: "lambda" },
+    });
+  });
+
+  it("fill every nested field that a partial file leaves out", () => {
+    const partial = parseConfig({ storage: { replication: { replicationTimeControl: true } }, domain: { zoneName: "acme.test" } });
+    expect(partial.storage.replication).toEqual({ deleteMarkerReplication: true, replicationTimeControl: true });
+    expect(partial.storage.noncurrentVersionExpirationDays).toBe(30);
+    expect(partial.domain).toMatchObject({ contentHostname: "cdn.acme.test", imageHostname: "img.acme.test" });
+  });
+
+  it("switch optional parts off with null", () => {
+    const config = parseConfig({ domain: null, legacyOrigin: null });
+    expect(config.domain).toBeNull();
+    expect(config.legacyOrigin).toBeNull();
+  });
+
+  it("accept the full example config", () => {
+    expect(parseConfig(fullConfigInput()).storage.encryption).toEqual({ type: "sse-kms" });
+  });
+});
+
+describe("invalid config names the field and the reason", () => {
+  const cases: Array<[string, S3EdgeConfigInput | Record<string, unknown>, RegExp]> = [
+    ["wrong type", { namePrefix: 5 }, /^namePrefix: .*expected string, received number/],
+    ["wrong nested type", { storage: { forceDestroy: "yes" } }, /^storage\.forceDestroy: .*expected boolean/],
+    ["unknown key", { storage: { versioning: false } }, /^storage\.versioning: unknown field$/],
+    ["unknown top-level key", { regions: ["us-east-1"] }, /^regions: unknown field$/],
+    ["region that does not exist", { primaryRegion: "us-east-7" }, /^primaryRegion: "us-east-7" is not an AWS region/],
+    ["region of another partition", { replicaRegion: "us-gov-west-1" }, /^replicaRegion: "us-gov-west-1" is not an AWS region/],
+    ["Origin Shield region CloudFront does not offer", { cdn: { originShieldRegion: "us-west-1" } }, /^cdn\.originShieldRegion: CloudFront offers no Origin Shield in us-west-1/],
+    ["primary region without Origin Shield", { primaryRegion: "eu-north-1", replicaRegion: "eu-west-1" }, /^cdn\.originShieldRegion: .*eu-north-1 \(the primary region, used by default\)/],
+    ["primary region equal to replica region", { primaryRegion: "eu-west-1", replicaRegion: "eu-west-1" }, /^replicaRegion: must differ from primaryRegion/],
+    ["malformed domain", { domain: { zoneName: "exa_mple.com" } }, /^domain\.zoneName: "exa_mple.com" is not a valid domain name/],
+    ["domain with one label", { domain: { zoneName: "localhost" } }, /^domain\.zoneName: .*at least two labels/],
+    ["malformed hostname", { domain: { zoneName: "example.com", imageHostname: "-img.example.com" } }, /^domain\.imageHostname: /],
+    ["bucket name with capitals", { storage: { primaryBucketName: "My-Bucket" } }, /^storage\.primaryBucketName: "My-Bucket" is not a valid S3 bucket name: may contain only lowercase/],
+    ["bucket name too short", { storage: { replicaBucketName: "ab" } }, /^storage\.replicaBucketName: .*3 to 63 characters/],
+    ["bucket name like an IP address", { storage: { primaryBucketName: "192.168.5.4" } }, /IP address/],
+    ["bucket name with a reserved prefix", { storage: { primaryBucketName: "xn--bucket" } }, /reserved prefix "xn--"/],
+    ["bucket name with a reserved suffix", { storage: { primaryBucketName: "media-s3alias" } }, /reserved suffix "-s3alias"/],
+    ["GCS bucket name S3 would refuse", { legacyOrigin: { bucket: "Legacy Bucket" } }, /^legacyOrigin\.bucket: .*not a valid GCS bucket name/],
+    ["state bucket name", { backend: { type: "s3", bucket: "UPPER", region: "us-east-1" } }, /^backend\.bucket: /],
+    ["backend without its required fields", { backend: { type: "s3" } }, /^backend\.region: is required/],
+    ["unknown backend", { backend: { type: "gcs" } }, /^backend\.type: /],
+    ["KMS key in another region", { storage: { encryption: { type: "sse-kms", replicaKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234" } } }, /^storage\.encryption\.replicaKeyArn: the key is in eu-west-1 but its bucket is in us-west-2/],
+    ["log retention CloudWatch refuses", { lambda: { logRetentionDays: 10 } }, /^lambda\.logRetentionDays: must be a retention CloudWatch Logs accepts/],
+    ["runtime older than nodejs22.x", { lambda: { runtime: "nodejs18.x" } }, /^lambda\.runtime: /],
+    ["created GCS bucket without a project", { legacyOrigin: { bucket: "demo-legacy", create: true } }, /^legacyOrigin\.project: is required/],
+  ];
+
+  it.each(cases)("%s", (_name, input, expected) => {
+    expect(problems(input)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it("reports every problem at once, with the source in the message", () => {
+    try {
+      parseConfig({ primaryRegion: "mars-1", storage: { primaryBucketName: "A" } }, "/etc/s3-edge.json");
+      throw new Error("accepted");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain("Invalid s3-edge config (/etc/s3-edge.json)");
+      expect(message).toContain("  - primaryRegion: ");
+      expect(message).toContain("  - storage.primaryBucketName: ");
+    }
+  });
+});
+
+describe("loadConfig", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "s3-edge-config-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("uses the built-in defaults when no file exists", () => {
+    expect(loadConfig({ env: {}, cwd: dir })).toEqual(parseConfig({}));
+  });
+
+  it(`reads ${DEFAULT_CONFIG_FILE} from the project root when present`, () => {
+    writeFileSync(join(dir, DEFAULT_CONFIG_FILE), JSON.stringify({ namePrefix: "from-root-file" }));
+    expect(loadConfig({ env: {}, cwd: dir }).namePrefix).toBe("from-root-file");
+  });
+
+  it("prefers the file named by S3EDGE_CONFIG, relative to the working directory", () => {
+    writeFileSync(join(dir, DEFAULT_CONFIG_FILE), JSON.stringify({ namePrefix: "from-root-file" }));
+    writeFileSync(join(dir, "prod.json"), JSON.stringify({ namePrefix: "from-env-file" }));
+    expect(loadConfig({ env: { S3EDGE_CONFIG: "prod.json" }, cwd: dir }).namePrefix).toBe("from-env-file");
+  });
+
+  it("names a missing file", () => {
+    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "missing.json" }, cwd: dir })).toThrow(/missing\.json.*cannot read the file/s);
+  });
+
+  it("names a file that is not JSON", () => {
+    writeFileSync(join(dir, "broken.json"), "{ namePrefix: ");
+    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "broken.json" }, cwd: dir })).toThrow(/broken\.json.*not valid JSON/s);
+  });
+});
+
+describe("synth with bad config", () => {
+  it("stops before any stack is built and names the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "s3-edge-badsynth-"));
+    try {
+      const configFile = join(dir, "bad.json");
+      writeFileSync(configFile, JSON.stringify({ primaryRegion: "eu-west-1", replicaRegion: "eu-west-1" }));
+      const outdir = join(dir, "out");
+      const result = spawnSync(process.execPath, [require.resolve("tsx/cli"), "main.ts"], {
+        cwd: join(__dirname, ".."),
+        env: { ...process.env, S3EDGE_CONFIG: configFile, CDKTF_OUTDIR: outdir },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("replicaRegion: must differ from primaryRegion");
+      expect(existsSync(outdir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, type S3EdgeConfig, type S3EdgeConfigInput } from "../../config";
+import { synthesizeApp } from "../../stacks";
+
+/** A stack's synthesized Terraform JSON. */
+export interface StackJson {
+  terraform?: {
+    backend?: Record<string, Record<string, unknown>>;
+    required_providers?: Record<string, { source?: string; version?: string }>;
+  };
+  provider?: Record<string, Array<Record<string, unknown>>>;
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  data?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value: unknown; sensitive?: boolean }>;
+}
+
+export interface SynthesizedApp {
+  readonly config: S3EdgeConfig;
+  /** Stack id → its cdk.tf.json. */
+  readonly stacks: Readonly<Record<string, StackJson>>;
+  /** cdktf's manifest.json: stack ids, dependencies. */
+  readonly manifest: { stacks: Record<string, { dependencies: string[]; synthesizedStackPath: string }> };
+}
+
+export const FULL_CONFIG_FILE = join(__dirname, "..", "..", "examples", "full.config.json");
+
+export function fullConfigInput(): S3EdgeConfigInput {
+  return JSON.parse(readFileSync(FULL_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+}
+
+/** Synthesizes the whole app for a config (the built-in defaults when omitted) into a temp dir. */
+export function synthApp(input: S3EdgeConfigInput = {}): SynthesizedApp {
+  const config = parseConfig(input);
+  const outdir = mkdtempSync(join(tmpdir(), "s3-edge-test-"));
+  try {
+    synthesizeApp(config, outdir);
+    const stacks: Record<string, StackJson> = {};
+    for (const id of readdirSync(join(outdir, "stacks"))) {
+      stacks[id] = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson;
+    }
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as SynthesizedApp["manifest"];
+    return { config, stacks, manifest };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Every resource of a type in a stack, as [logical name, body]. */
+export function resourcesOf(stack: StackJson, type: string): Array<[string, Record<string, unknown>]> {
+  return Object.entries(stack.resource?.[type] ?? {});
+}
+
+/**
+ * The logical name of the one resource of a type at a construct path below the stack
+ * (`primary/bucket` → `primary_bucket_<hash>`, as cdktf names it).
+ */
+export function logicalName(stack: StackJson, type: string, path: string): string {
+  const pattern = new RegExp(`^${path.split("/").join("_")}_[0-9A-F]{8}$`);
+  const found = resourcesOf(stack, type).filter(([name]) => pattern.test(name));
+  if (found.length !== 1) throw new Error(`expected one ${type} at "${path}", found ${found.length}`);
+  return found[0][0];
+}
+
+/** The body of the resource of a type at a construct path below the stack. */
+export function resourceAt(stack: StackJson, type: string, path: string): Record<string, unknown> {
+  return stack.resource![type][logicalName(stack, type, path)];
+}
+
+/** `${aws_s3_bucket.primary_bucket_<hash>.arn}` for the resource at a construct path. */
+export function referenceTo(stack: StackJson, type: string, path: string, attribute: string): string {
+  return `\${${type}.${logicalName(stack, type, path)}.${attribute}}`;
+}

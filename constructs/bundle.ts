@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { buildSync, type BuildFailure } from "esbuild";
+import { zipSync } from "fflate";
+import { BUILD_DIR, PROJECT_ROOT } from "../config/paths";
+
+/**
+ * Every zip entry gets this timestamp (the DOS epoch, built from local-time fields because zip
+ * stores local time), so the same code always gives byte-identical archives and the same hash.
+ */
+const FIXED_ZIP_TIME = new Date(1980, 0, 1, 0, 0, 0);
+/** Unix regular file, mode 0644: readable by the Lambda runtime user. */
+const ZIP_FILE_ATTRIBUTES = 0o100644 << 16;
+const ZIP_OS_UNIX = 3;
+
+export interface BundleSpec {
+  /** Entry module, absolute or relative to the project root (`functions/<name>/index.ts`). */
+  readonly entry: string;
+  /** Lambda runtime (`nodejs22.x`): sets the JavaScript target. */
+  readonly runtime: string;
+}
+
+export interface Bundle {
+  /** The deployment package: `index.js` and `index.js.map`. */
+  readonly zipPath: string;
+  /** Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`. */
+  readonly sha256: string;
+  readonly zipBytes: number;
+  readonly codeBytes: number;
+}
+
+export class BundleError extends Error {
+  constructor(entry: string, detail: string) {
+    super(`bundling ${entry} failed:\n${detail}`);
+    this.name = "BundleError";
+  }
+}
+
+/**
+ * Bundles Lambda handlers with esbuild into deterministic zip archives: one minified CommonJS file
+ * plus its source map, `@aws-sdk/*` left to the runtime. Each distinct bundle is built once per
+ * process, however many stacks or functions use it.
+ */
+export class FunctionBundler {
+  private readonly built = new Map<string, Bundle>();
+  /** esbuild runs and cache hits since this bundler was created. */
+  readonly stats = { builds: 0, cacheHits: 0 };
+
+  /** @param outDir where zips are written; `BUILD_DIR/bundles` for the shared bundler */
+  constructor(private readonly outDir: string) {}
+
+  bundle(spec: BundleSpec): Bundle {
+    const entry = isAbsolute(spec.entry) ? spec.entry : resolve(PROJECT_ROOT, spec.entry);
+    const key = JSON.stringify({ entry, runtime: spec.runtime });
+    const cached = this.built.get(key);
+    if (cached) {
+      this.stats.cacheHits++;
+      return cached;
+    }
+    const bundle = this.build(entry, spec.runtime);
+    this.stats.builds++;
+    this.built.set(key, bundle);
+    return bundle;
+  }
+
+  private build(entry: string, runtime: string): Bundle {
+    const name = basename(dirname(entry));
+    const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+    if (!major) throw new BundleError(entry, `unsupported runtime "${runtime}" (expected nodejsNN.x)`);
+    let outputFiles;
+    try {
+      ({ outputFiles } = buildSync({
+        entryPoints: [entry],
+        absWorkingDir: PROJECT_ROOT,
+        // A fixed output location inside the project keeps source-map paths identical on every clone.
+        outfile: join(BUILD_DIR, "bundles", name, "index.js"),
+        bundle: true,
+        write: false,
+        platform: "node",
+        format: "cjs",
+        target: `node${major}`,
+        minify: true,
+        sourcemap: true,
+        sourcesContent: false,
+        mainFields: ["module", "main"],
+        // The Lambda Node.js runtimes ship AWS SDK v3.
+        external: ["@aws-sdk/*"],
+        logLevel: "silent",
+      }));
+    } catch (error) {
+      const failure = error as BuildFailure;
+      const detail = failure.errors?.map((e) => `${e.location?.file ?? entry}:${e.location?.line ?? 0}: ${e.text}`);
+      throw new BundleError(relative(PROJECT_ROOT, entry), detail?.join("\n") ?? String(error));
+    }
+    const files: Record<string, [Uint8Array, { level: 9; mtime: Date; os: number; attrs: number }]> = {};
+    let codeBytes = 0;
+    for (const file of [...outputFiles].sort((a, b) => a.path.localeCompare(b.path))) {
+      files[basename(file.path)] = [file.contents, { level: 9, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES }];
+      if (file.path.endsWith(".js")) codeBytes = file.contents.byteLength;
+    }
+    const zip = zipSync(files);
+    const digest = createHash("sha256").update(zip);
+    const sha256 = digest.copy().digest("base64");
+    const zipPath = join(this.outDir, `${name}-${digest.digest("hex").slice(0, 16)}.zip`);
+    if (!existsSync(zipPath)) {
+      mkdirSync(this.outDir, { recursive: true });
+      writeFileSync(zipPath, zip);
+    }
+    return { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
+  }
+}
+
+/** The bundler every stack of a synth shares. */
+export const sharedBundler = new FunctionBundler(join(BUILD_DIR, "bundles"));

@@ -1,0 +1,121 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
+import { Construct } from "constructs";
+import {
+  DEFAULT_LAMBDA_ARCHITECTURE,
+  DEFAULT_LAMBDA_RUNTIME,
+  DEFAULT_LOG_RETENTION_DAYS,
+} from "../config/schema";
+import { sharedBundler, type Bundle, type FunctionBundler } from "./bundle";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+
+export const DEFAULT_MEMORY_MB = 256;
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
+export interface BundledFunctionProps {
+  /** Folder of the handler: the code is `functions/<name>/index.ts`, exporting `handler`. */
+  readonly name: string;
+  /**
+   * Entry module, absolute or relative to the project root.
+   * @default `functions/<name>/index.ts`
+   */
+  readonly entry?: string;
+  /** The Lambda function's name (also names its role and log group). */
+  readonly functionName: string;
+  readonly description?: string;
+  /** @default DEFAULT_LAMBDA_RUNTIME */
+  readonly runtime?: string;
+  /** @default DEFAULT_LAMBDA_ARCHITECTURE */
+  readonly architecture?: string;
+  /** @default DEFAULT_MEMORY_MB */
+  readonly memorySize?: number;
+  /** @default DEFAULT_TIMEOUT_SECONDS */
+  readonly timeout?: number;
+  /** @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default DEFAULT_LOG_RETENTION_DAYS */
+  readonly logRetentionDays?: number;
+  /**
+   * What the function may do beside writing its own logs; scope every statement to ARNs.
+   * @default none
+   */
+  readonly policyStatements?: readonly PolicyStatement[];
+  /** @default the stack's default aws provider */
+  readonly provider?: TerraformProvider;
+  /** @default the bundler shared by every stack of the synth */
+  readonly bundler?: FunctionBundler;
+}
+
+/**
+ * A Lambda function from `functions/<name>/index.ts`: bundled by esbuild into a deterministic zip
+ * (an unchanged function never redeploys), with its own role and a log group with retention that
+ * exists before the function (so Lambda never creates one without retention).
+ */
+export class BundledFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly bundle: Bundle;
+
+  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+    super(scope, id);
+    const { provider, functionName } = props;
+    const runtime = props.runtime ?? DEFAULT_LAMBDA_RUNTIME;
+    this.bundle = (props.bundler ?? sharedBundler).bundle({
+      entry: props.entry ?? `functions/${props.name}/index.ts`,
+      runtime,
+    });
+    const asset = new TerraformAsset(this, "code", { path: this.bundle.zipPath, type: AssetType.FILE });
+
+    this.logGroup = new CloudwatchLogGroup(this, "logs", {
+      provider,
+      name: `/aws/lambda/${functionName}`,
+      retentionInDays: props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+    });
+
+    this.role = new IamRole(this, "role", {
+      provider,
+      name: functionName,
+      description: `s3-edge: execution role of ${functionName}`,
+      assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com"]),
+    });
+    const policy = new IamRolePolicy(this, "policy", {
+      provider,
+      name: "execution",
+      role: this.role.id,
+      policy: policyDocument([
+        {
+          Sid: "WriteOwnLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `${this.logGroup.arn}:*`,
+        },
+        ...(props.policyStatements ?? []),
+      ]),
+    });
+
+    this.function = new LambdaFunction(this, "function", {
+      provider,
+      functionName,
+      description: props.description,
+      runtime,
+      architectures: [props.architecture ?? DEFAULT_LAMBDA_ARCHITECTURE],
+      handler: "index.handler",
+      filename: asset.path,
+      sourceCodeHash: this.bundle.sha256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      timeout: props.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+      role: this.role.arn,
+      environment: {
+        // Stack traces point at the TypeScript source through the bundled source map.
+        variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      },
+      loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+      // The role's permissions (logs included) must exist before the first invocation.
+      dependsOn: [this.logGroup, policy],
+    });
+  }
+}
