@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type S3EdgeConfig, type S3EdgeConfigInput } from "../../config";
-import { synthesizeApp } from "../../stacks";
+import { App } from "cdktf";
+import { createStacks, type S3EdgeStacks } from "../../stacks";
 
 /** A stack's synthesized Terraform JSON. */
 export interface StackJson {
@@ -30,12 +31,22 @@ export function fullConfigInput(): S3EdgeConfigInput {
   return JSON.parse(readFileSync(FULL_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
 }
 
-/** Synthesizes the whole app for a config (the built-in defaults when omitted) into a temp dir. */
-export function synthApp(input: S3EdgeConfigInput = {}): SynthesizedApp {
+export interface SynthOptions {
+  /** Adds test-only stacks (a consumer of cross-stack values, say) before synth. */
+  readonly extend?: (app: App, stacks: S3EdgeStacks, config: S3EdgeConfig) => void;
+  /** Synthesize here and leave the files (for terraform); a temp dir that is removed otherwise. */
+  readonly outdir?: string;
+}
+
+/** Synthesizes the whole app for a config (the built-in defaults when omitted). */
+export function synthApp(input: S3EdgeConfigInput = {}, options: SynthOptions = {}): SynthesizedApp {
   const config = parseConfig(input);
-  const outdir = mkdtempSync(join(tmpdir(), "s3-edge-test-"));
+  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), "s3-edge-test-"));
   try {
-    synthesizeApp(config, outdir);
+    const app = new App({ outdir });
+    const built = createStacks(app, config);
+    options.extend?.(app, built, config);
+    app.synth();
     const stacks: Record<string, StackJson> = {};
     for (const id of readdirSync(join(outdir, "stacks"))) {
       stacks[id] = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson;
@@ -43,7 +54,7 @@ export function synthApp(input: S3EdgeConfigInput = {}): SynthesizedApp {
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as SynthesizedApp["manifest"];
     return { config, stacks, manifest };
   } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    if (!options.outdir) rmSync(outdir, { recursive: true, force: true });
   }
 }
 

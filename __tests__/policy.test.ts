@@ -1,0 +1,160 @@
+import { CloudfrontDistribution } from "@cdktf/provider-aws/lib/cloudfront-distribution";
+import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { Fn, TerraformStack, Testing } from "cdktf";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FunctionBundler } from "../constructs/bundle";
+import { BundledFunction } from "../constructs/bundled-function";
+import { assumeRolePolicy, policyDocument } from "../constructs/iam";
+import { awsProvider } from "../constructs/providers";
+import { SecureBucket } from "../constructs/secure-bucket";
+import { policyViolations } from "./support/policy-checks";
+import { fullConfigInput, synthApp, type StackJson } from "./support/synth";
+
+describe("every stack of the app follows the security rules", () => {
+  it.each([
+    ["default config", {}],
+    ["full example config", fullConfigInput()],
+    ["SSE-KMS with existing keys", { storage: { encryption: { type: "sse-kms", primaryKeyArn: "arn:aws:kms:us-east-2:123456789012:key/a", replicaKeyArn: "arn:aws:kms:us-west-2:123456789012:key/b" } } }],
+  ] as const)("%s", (_name, input) => {
+    const app = synthApp(input);
+    expect(Object.keys(app.stacks).length).toBeGreaterThan(0);
+    expect(policyViolations(app.stacks)).toEqual([]);
+  });
+});
+
+describe("the rules catch what they are meant to", () => {
+  const bundleDir = mkdtempSync(join(tmpdir(), "s3-edge-policy-"));
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+  const sample = join(__dirname, "fixtures", "functions", "sample", "index.ts");
+
+  function violationsOf(build: (stack: TerraformStack) => void) {
+    const stack = new TerraformStack(Testing.app(), "rules");
+    awsProvider(stack, "aws", { region: "us-east-2", tags: {}, stackId: "rules" });
+    build(stack);
+    const json = JSON.parse(Testing.synth(stack)) as StackJson;
+    return policyViolations({ rules: json })
+      .map((v) => `${v.rule}: ${v.detail}`)
+      .sort();
+  }
+
+  it("accepts the project's own constructs", () => {
+    expect(
+      violationsOf((stack) => {
+        new SecureBucket(stack, "bucket", { bucketName: "rules-secure", encryption: { type: "sse-kms" }, eventBridge: true });
+        new BundledFunction(stack, "fn", { name: "sample", entry: sample, functionName: "rules-fn", bundler: new FunctionBundler(bundleDir) });
+      }),
+    ).toEqual([]);
+  });
+
+  it("flags a bucket without blocks, ownership, encryption or TLS-only policy", () => {
+    const found = violationsOf((stack) => {
+      new S3Bucket(stack, "bare", { bucket: "rules-bare" });
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^bucket-public-access-block: /),
+        expect.stringMatching(/^bucket-owner-enforced: /),
+        expect.stringMatching(/^bucket-encryption: /),
+        expect.stringMatching(/^bucket-single-policy: 0 bucket policy/),
+        expect.stringMatching(/^bucket-tls-only: /),
+      ]),
+    );
+  });
+
+  it("flags a second policy resource on a bucket and a public grant", () => {
+    const found = violationsOf((stack) => {
+      const bucket = new SecureBucket(stack, "bucket", { bucketName: "rules-two-policies" });
+      new S3BucketPolicy(stack, "extra", {
+        bucket: bucket.bucket.id,
+        policy: policyDocument([{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `${bucket.bucket.arn}/*` }]),
+      });
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        "bucket-single-policy: 2 bucket policy resources (need exactly one)",
+        "public-resource-policy: a statement allows any principal without a condition",
+      ]),
+    );
+  });
+
+  it("flags wildcard actions and resources, and policies it cannot read", () => {
+    const found = violationsOf((stack) => {
+      const role = new IamRole(stack, "role", { name: "rules-role", assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com"]) });
+      new IamRolePolicy(stack, "wide", {
+        role: role.id,
+        policy: policyDocument([
+          { Sid: "All", Effect: "Allow", Action: "*", Resource: "arn:aws:s3:::x" },
+          { Sid: "ServiceWide", Effect: "Allow", Action: ["s3:*"], Resource: "arn:aws:s3:::x" },
+          { Sid: "Everywhere", Effect: "Allow", Action: "sqs:SendMessage", Resource: "*" },
+          { Sid: "Traces", Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: "*" },
+        ]),
+      });
+      new IamRolePolicy(stack, "opaque", { role: role.id, policy: Fn.jsonencode({ Statement: [] }) });
+    });
+    expect(found).toEqual([
+      'iam-wildcard-action: statement All allows "*"',
+      'iam-wildcard-action: statement ServiceWide allows "s3:*"',
+      'iam-wildcard-resource: statement Everywhere allows sqs:SendMessage on Resource "*"',
+      "policy-not-checkable: policy is a Terraform expression, not a literal document",
+    ].sort());
+  });
+
+  it("flags Lambda functions without log retention, and edge functions with environment or no version", () => {
+    const found = violationsOf((stack) => {
+      const edgeRole = new IamRole(stack, "edge-role", {
+        name: "rules-edge",
+        assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com", "edgelambda.amazonaws.com"]),
+      });
+      new LambdaFunction(stack, "edge", {
+        functionName: "rules-edge",
+        role: edgeRole.arn,
+        runtime: "nodejs22.x",
+        handler: "index.handler",
+        filename: "code.zip",
+        environment: { variables: { SECRET: "nope" } },
+      });
+      new CloudwatchLogGroup(stack, "forever", { name: "/aws/lambda/other" });
+    });
+    expect(found).toEqual([
+      "lambda-log-retention: no log group with retention for this function",
+      "edge-no-environment: Lambda@Edge functions cannot have environment variables",
+      "edge-published: Lambda@Edge needs a published version (publish = true)",
+      "log-retention: log group keeps logs forever (no retention_in_days)",
+    ].sort());
+  });
+
+  it("flags an SQS queue consumed by Lambda without a dead-letter queue", () => {
+    const found = violationsOf((stack) => {
+      const queue = new SqsQueue(stack, "queue", { name: "rules-queue" });
+      new LambdaEventSourceMapping(stack, "mapping", { eventSourceArn: queue.arn, functionName: "rules-fn" });
+    });
+    expect(found).toEqual(["sqs-consumer-dlq: aws_sqs_queue.queue is consumed by Lambda but has no dead-letter queue (redrive_policy)"]);
+  });
+
+  it("flags an OAI and a distribution that lets viewers use plain HTTP", () => {
+    const found = violationsOf((stack) => {
+      new CloudfrontOriginAccessIdentity(stack, "oai", {});
+      new CloudfrontDistribution(stack, "cdn", {
+        enabled: true,
+        origin: [{ domainName: "example.com", originId: "web", customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] } }],
+        defaultCacheBehavior: { targetOriginId: "web", viewerProtocolPolicy: "allow-all", allowedMethods: ["GET", "HEAD"], cachedMethods: ["GET", "HEAD"] },
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+        viewerCertificate: { cloudfrontDefaultCertificate: true },
+      });
+    });
+    expect(found).toEqual([
+      "cloudfront-oac: use Origin Access Control, not an OAI",
+      "cloudfront-https: a cache behaviour lets viewers use plain HTTP",
+    ].sort());
+  });
+});
