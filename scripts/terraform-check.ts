@@ -116,6 +116,17 @@ function stackDirectory(workDir: string, stackDir: string, name: string): string
   return dir;
 }
 
+/**
+ * `terraform init` writes into the shared plugin cache, which is not safe for concurrent writers,
+ * so inits run one at a time (they take well under a second); validate and plan run in parallel.
+ */
+let initQueue: Promise<unknown> = Promise.resolve();
+function serializedInit(toolchain: TerraformToolchain, cliConfig: string, cwd: string, args: string[]) {
+  const result = initQueue.then(() => terraform(toolchain, cliConfig, cwd, ["init", ...args]));
+  initQueue = result;
+  return result;
+}
+
 async function terraform(toolchain: TerraformToolchain, cliConfig: string, cwd: string, args: string[]) {
   try {
     const { stdout } = await run(toolchain.terraform, [...args, "-no-color"], {
@@ -166,7 +177,7 @@ async function checkStack(
   }
 
   const validateDir = stackDirectory(workDir, stackDir, `${stack}.validate`);
-  const init = await terraform(toolchain, cliConfig, validateDir, ["init", "-backend=false", "-input=false"]);
+  const init = await serializedInit(toolchain, cliConfig, validateDir, ["-backend=false", "-input=false"]);
   if (!init.ok) return done("failed", "skipped", [init.output.trim()]);
   const validated = await terraform(toolchain, cliConfig, validateDir, ["validate", "-json"]);
   const validateNotes = diagnostics(validated.output);
@@ -186,7 +197,7 @@ async function checkStack(
       },
     }),
   );
-  const planInit = await terraform(toolchain, cliConfig, planDir, ["init", "-input=false", "-reconfigure"]);
+  const planInit = await serializedInit(toolchain, cliConfig, planDir, ["-input=false", "-reconfigure"]);
   if (!planInit.ok) return done("passed", "failed", [...validateNotes, planInit.output.trim()]);
   const plan = await terraform(toolchain, cliConfig, planDir, ["plan", "-input=false", "-lock=false", "-refresh=false"]);
   const summary = /Plan: .*/.exec(plan.output)?.[0];

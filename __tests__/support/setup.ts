@@ -1,4 +1,4 @@
-import { Testing } from "cdktf";
+// Adds cdktf's matchers (toHaveResource, toHaveResourceWithProperties, ...) to expect, with their types.
+import { setupJest } from "cdktf/lib/testing/adapters/jest";
 
-// Adds cdktf's matchers (toHaveResource, toHaveResourceWithProperties, ...) to expect.
-Testing.setupJest();
+setupJest();
