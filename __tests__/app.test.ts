@@ -1,7 +1,13 @@
+import { join } from "node:path";
 import { addConsumerStack, CONSUMER_STACK_ID, crossStackProblems, remoteStates } from "./support/cross-stack";
 import { fullConfigInput, synthApp } from "./support/synth";
 
-const S3_BACKEND = { type: "s3", bucket: "acme-terraform-state", region: "eu-west-1", keyPrefix: "s3-edge/prod" } as const;
+const S3_BACKEND = {
+  type: "s3",
+  bucket: "acme-terraform-state",
+  region: "eu-west-1",
+  keyPrefix: "s3-edge/prod",
+} as const;
 
 describe("the whole app", () => {
   it.each([
@@ -12,6 +18,13 @@ describe("the whole app", () => {
     expect(Object.keys(app.stacks).sort()).toEqual(["storage-replication"]);
     expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
     expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("synthesizes the same JSON on every run and in every checkout (no absolute paths, no timestamps)", () => {
+    const first = synthApp(fullConfigInput());
+    const second = synthApp(fullConfigInput());
+    expect(JSON.stringify(second.stacks)).toBe(JSON.stringify(first.stacks));
+    expect(JSON.stringify(first.stacks)).not.toContain(join(__dirname, ".."));
   });
 
   it("keeps local state next to the project, at a path that does not depend on the machine", () => {
@@ -55,7 +68,9 @@ describe("cross-stack references", () => {
     expect(reader).toEqual({ backend, config: expectedConfig, workspace: "${terraform.workspace}" });
     const values = Object.values(consumer.resource?.aws_ssm_parameter ?? {}).map((p) => p.value as string);
     for (const value of values) {
-      expect(value).toMatch(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage-replication\.outputs\./);
+      expect(value).toMatch(
+        /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage-replication\.outputs\./,
+      );
     }
     expect(app.manifest.stacks[CONSUMER_STACK_ID].dependencies).toEqual(["storage-replication"]);
     expect(crossStackProblems(app)).toEqual([]);
@@ -66,6 +81,8 @@ describe("cross-stack references", () => {
     const consumer = app.stacks[CONSUMER_STACK_ID];
     const parameter = Object.values(consumer.resource!.aws_ssm_parameter)[0];
     parameter.value = "${aws_s3_bucket.primary_bucket_E04143E5.arn}";
-    expect(crossStackProblems(app)).toEqual([`${CONSUMER_STACK_ID}: references aws_s3_bucket.primary_bucket_E04143E5, which is not in this stack`]);
+    expect(crossStackProblems(app)).toEqual([
+      `${CONSUMER_STACK_ID}: references aws_s3_bucket.primary_bucket_E04143E5, which is not in this stack`,
+    ]);
   });
 });

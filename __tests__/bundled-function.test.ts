@@ -22,7 +22,8 @@ describe("FunctionBundler", () => {
   });
   afterEach(() => rmSync(outDir, { recursive: true, force: true }));
 
-  const bundleSample = (dir = outDir) => new FunctionBundler(dir).bundle({ entry: SAMPLE_ENTRY, runtime: "nodejs22.x" });
+  const bundleSample = (dir = outDir) =>
+    new FunctionBundler(dir).bundle({ entry: SAMPLE_ENTRY, runtime: "nodejs22.x" });
 
   it("builds one small minified file with its source map, leaving @aws-sdk to the runtime", () => {
     const bundle = bundleSample();
@@ -35,7 +36,10 @@ describe("FunctionBundler", () => {
     // A bundle of @aws-sdk/client-s3 alone is over 300 KB: staying tiny proves it is external.
     expect(bundle.codeBytes).toBeLessThan(2_000);
     expect(bundle.zipBytes).toBeLessThan(3_000);
-    const map = JSON.parse(Buffer.from(files["index.js.map"]).toString("utf8")) as { sources: string[]; sourcesContent?: unknown };
+    const map = JSON.parse(Buffer.from(files["index.js.map"]).toString("utf8")) as {
+      sources: string[];
+      sourcesContent?: unknown;
+    };
     expect(map.sources.some((source) => source.endsWith("fixtures/functions/sample/greeting.ts"))).toBe(true);
     expect(map.sources.every((source) => !source.startsWith("/"))).toBe(true);
   });
@@ -84,7 +88,9 @@ describe("FunctionBundler", () => {
     try {
       for (const [name, contents] of Object.entries(files)) writeFileSync(join(dir, name), contents);
       process.env.AWS_REGION = "eu-west-3";
-      const loaded = require(join(dir, "index.js")) as { handler: (event: unknown) => Promise<{ statusCode: number; body: string }> };
+      const loaded = require(join(dir, "index.js")) as {
+        handler: (event: unknown) => Promise<{ statusCode: number; body: string }>;
+      };
       const response = await loaded.handler({ name: "s3-edge" });
       expect(response.statusCode).toBe(200);
       expect(JSON.parse(response.body)).toEqual({ message: "hello, s3-edge", region: "eu-west-3" });
@@ -98,15 +104,21 @@ describe("FunctionBundler", () => {
     const dir = mkdtempSync(join(BUILD_DIR, "broken-"));
     try {
       writeFileSync(join(dir, "index.ts"), "export const handler = async () => {\n  return import_missing(;\n};\n");
-      expect(() => new FunctionBundler(outDir).bundle({ entry: join(dir, "index.ts"), runtime: "nodejs22.x" })).toThrow(BundleError);
-      expect(() => new FunctionBundler(outDir).bundle({ entry: join(dir, "index.ts"), runtime: "nodejs22.x" })).toThrow(/index\.ts:2: /);
+      expect(() => new FunctionBundler(outDir).bundle({ entry: join(dir, "index.ts"), runtime: "nodejs22.x" })).toThrow(
+        BundleError,
+      );
+      expect(() => new FunctionBundler(outDir).bundle({ entry: join(dir, "index.ts"), runtime: "nodejs22.x" })).toThrow(
+        /index\.ts:2: /,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("refuses a runtime that is not Node.js", () => {
-    expect(() => new FunctionBundler(outDir).bundle({ entry: SAMPLE_ENTRY, runtime: "python3.13" })).toThrow(/unsupported runtime "python3.13"/);
+    expect(() => new FunctionBundler(outDir).bundle({ entry: SAMPLE_ENTRY, runtime: "python3.13" })).toThrow(
+      /unsupported runtime "python3.13"/,
+    );
   });
 });
 
@@ -120,7 +132,13 @@ describe("BundledFunction", () => {
       functionName: "s3edge-sample",
       logRetentionDays: 14,
       environment: { TABLE_NAME: "counters" },
-      policyStatements: [{ Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: "arn:aws:dynamodb:us-east-2:123456789012:table/counters" }],
+      policyStatements: [
+        {
+          Effect: "Allow",
+          Action: "dynamodb:UpdateItem",
+          Resource: "arn:aws:dynamodb:us-east-2:123456789012:table/counters",
+        },
+      ],
       bundler,
     });
     return stack;
@@ -147,14 +165,19 @@ describe("BundledFunction", () => {
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", TABLE_NAME: "counters" } },
     });
     expect(String(lambda.filename)).toMatch(/^assets\/.+\.zip$/);
-    expect(text).toHaveResourceWithProperties(LambdaFunction, { role: referenceTo(json, "aws_iam_role", "sample/role", "arn") });
+    expect(text).toHaveResourceWithProperties(LambdaFunction, {
+      role: referenceTo(json, "aws_iam_role", "sample/role", "arn"),
+    });
   });
 
   it("logs as JSON to its own log group with retention, created before the function", () => {
     const logGroup = resourceAt(json, "aws_cloudwatch_log_group", "sample/logs");
     expect(logGroup).toMatchObject({ name: "/aws/lambda/s3edge-sample", retention_in_days: 14 });
     expect(text).toHaveResourceWithProperties(CloudwatchLogGroup, { retention_in_days: 14 });
-    expect(lambda.logging_config).toEqual({ log_format: "JSON", log_group: referenceTo(json, "aws_cloudwatch_log_group", "sample/logs", "name") });
+    expect(lambda.logging_config).toEqual({
+      log_format: "JSON",
+      log_group: referenceTo(json, "aws_cloudwatch_log_group", "sample/logs", "name"),
+    });
     expect(lambda.depends_on).toEqual([
       `aws_cloudwatch_log_group.${logicalName(json, "aws_cloudwatch_log_group", "sample/logs")}`,
       `aws_iam_role_policy.${logicalName(json, "aws_iam_role_policy", "sample/policy")}`,
@@ -173,7 +196,11 @@ describe("BundledFunction", () => {
         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
         Resource: `${referenceTo(json, "aws_cloudwatch_log_group", "sample/logs", "arn")}:*`,
       },
-      { Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: "arn:aws:dynamodb:us-east-2:123456789012:table/counters" },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:UpdateItem",
+        Resource: "arn:aws:dynamodb:us-east-2:123456789012:table/counters",
+      },
     ]);
   });
 

@@ -43,7 +43,10 @@ describe("built-in defaults", () => {
   });
 
   it("fill every nested field that a partial file leaves out", () => {
-    const partial = parseConfig({ storage: { replication: { replicationTimeControl: true } }, domain: { zoneName: "acme.test" } });
+    const partial = parseConfig({
+      storage: { replication: { replicationTimeControl: true } },
+      domain: { zoneName: "acme.test" },
+    });
     expect(partial.storage.replication).toEqual({ deleteMarkerReplication: true, replicationTimeControl: true });
     expect(partial.storage.noncurrentVersionExpirationDays).toBe(30);
     expect(partial.domain).toMatchObject({ contentHostname: "cdn.acme.test", imageHostname: "img.acme.test" });
@@ -67,26 +70,78 @@ describe("invalid config names the field and the reason", () => {
     ["unknown key", { storage: { versioning: false } }, /^storage\.versioning: unknown field$/],
     ["unknown top-level key", { regions: ["us-east-1"] }, /^regions: unknown field$/],
     ["region that does not exist", { primaryRegion: "us-east-7" }, /^primaryRegion: "us-east-7" is not an AWS region/],
-    ["region of another partition", { replicaRegion: "us-gov-west-1" }, /^replicaRegion: "us-gov-west-1" is not an AWS region/],
-    ["Origin Shield region CloudFront does not offer", { cdn: { originShieldRegion: "us-west-1" } }, /^cdn\.originShieldRegion: CloudFront offers no Origin Shield in us-west-1/],
-    ["primary region without Origin Shield", { primaryRegion: "eu-north-1", replicaRegion: "eu-west-1" }, /^cdn\.originShieldRegion: .*eu-north-1 \(the primary region, used by default\)/],
-    ["primary region equal to replica region", { primaryRegion: "eu-west-1", replicaRegion: "eu-west-1" }, /^replicaRegion: must differ from primaryRegion/],
-    ["malformed domain", { domain: { zoneName: "exa_mple.com" } }, /^domain\.zoneName: "exa_mple.com" is not a valid domain name/],
+    [
+      "region of another partition",
+      { replicaRegion: "us-gov-west-1" },
+      /^replicaRegion: "us-gov-west-1" is not an AWS region/,
+    ],
+    [
+      "Origin Shield region CloudFront does not offer",
+      { cdn: { originShieldRegion: "us-west-1" } },
+      /^cdn\.originShieldRegion: CloudFront offers no Origin Shield in us-west-1/,
+    ],
+    [
+      "primary region without Origin Shield",
+      { primaryRegion: "eu-north-1", replicaRegion: "eu-west-1" },
+      /^cdn\.originShieldRegion: .*eu-north-1 \(the primary region, used by default\)/,
+    ],
+    [
+      "primary region equal to replica region",
+      { primaryRegion: "eu-west-1", replicaRegion: "eu-west-1" },
+      /^replicaRegion: must differ from primaryRegion/,
+    ],
+    [
+      "malformed domain",
+      { domain: { zoneName: "exa_mple.com" } },
+      /^domain\.zoneName: "exa_mple.com" is not a valid domain name/,
+    ],
     ["domain with one label", { domain: { zoneName: "localhost" } }, /^domain\.zoneName: .*at least two labels/],
-    ["malformed hostname", { domain: { zoneName: "example.com", imageHostname: "-img.example.com" } }, /^domain\.imageHostname: /],
-    ["bucket name with capitals", { storage: { primaryBucketName: "My-Bucket" } }, /^storage\.primaryBucketName: "My-Bucket" is not a valid S3 bucket name: may contain only lowercase/],
-    ["bucket name too short", { storage: { replicaBucketName: "ab" } }, /^storage\.replicaBucketName: .*3 to 63 characters/],
+    [
+      "malformed hostname",
+      { domain: { zoneName: "example.com", imageHostname: "-img.example.com" } },
+      /^domain\.imageHostname: /,
+    ],
+    [
+      "bucket name with capitals",
+      { storage: { primaryBucketName: "My-Bucket" } },
+      /^storage\.primaryBucketName: "My-Bucket" is not a valid S3 bucket name: may contain only lowercase/,
+    ],
+    [
+      "bucket name too short",
+      { storage: { replicaBucketName: "ab" } },
+      /^storage\.replicaBucketName: .*3 to 63 characters/,
+    ],
     ["bucket name like an IP address", { storage: { primaryBucketName: "192.168.5.4" } }, /IP address/],
     ["bucket name with a reserved prefix", { storage: { primaryBucketName: "xn--bucket" } }, /reserved prefix "xn--"/],
-    ["bucket name with a reserved suffix", { storage: { primaryBucketName: "media-s3alias" } }, /reserved suffix "-s3alias"/],
-    ["GCS bucket name S3 would refuse", { legacyOrigin: { bucket: "Legacy Bucket" } }, /^legacyOrigin\.bucket: .*not a valid GCS bucket name/],
+    [
+      "bucket name with a reserved suffix",
+      { storage: { primaryBucketName: "media-s3alias" } },
+      /reserved suffix "-s3alias"/,
+    ],
+    [
+      "GCS bucket name S3 would refuse",
+      { legacyOrigin: { bucket: "Legacy Bucket" } },
+      /^legacyOrigin\.bucket: .*not a valid GCS bucket name/,
+    ],
     ["state bucket name", { backend: { type: "s3", bucket: "UPPER", region: "us-east-1" } }, /^backend\.bucket: /],
     ["backend without its required fields", { backend: { type: "s3" } }, /^backend\.region: is required/],
     ["unknown backend", { backend: { type: "gcs" } }, /^backend\.type: /],
-    ["KMS key in another region", { storage: { encryption: { type: "sse-kms", replicaKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234" } } }, /^storage\.encryption\.replicaKeyArn: the key is in eu-west-1 but its bucket is in us-west-2/],
-    ["log retention CloudWatch refuses", { lambda: { logRetentionDays: 10 } }, /^lambda\.logRetentionDays: must be a retention CloudWatch Logs accepts/],
+    [
+      "KMS key in another region",
+      { storage: { encryption: { type: "sse-kms", replicaKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234" } } },
+      /^storage\.encryption\.replicaKeyArn: the key is in eu-west-1 but its bucket is in us-west-2/,
+    ],
+    [
+      "log retention CloudWatch refuses",
+      { lambda: { logRetentionDays: 10 } },
+      /^lambda\.logRetentionDays: must be a retention CloudWatch Logs accepts/,
+    ],
     ["runtime older than nodejs22.x", { lambda: { runtime: "nodejs18.x" } }, /^lambda\.runtime: /],
-    ["created GCS bucket without a project", { legacyOrigin: { bucket: "demo-legacy", create: true } }, /^legacyOrigin\.project: is required/],
+    [
+      "created GCS bucket without a project",
+      { legacyOrigin: { bucket: "demo-legacy", create: true } },
+      /^legacyOrigin\.project: is required/,
+    ],
   ];
 
   it.each(cases)("%s", (_name, input, expected) => {
@@ -130,12 +185,16 @@ describe("loadConfig", () => {
   });
 
   it("names a missing file", () => {
-    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "missing.json" }, cwd: dir })).toThrow(/missing\.json.*cannot read the file/s);
+    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "missing.json" }, cwd: dir })).toThrow(
+      /missing\.json.*cannot read the file/s,
+    );
   });
 
   it("names a file that is not JSON", () => {
     writeFileSync(join(dir, "broken.json"), "{ namePrefix: ");
-    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "broken.json" }, cwd: dir })).toThrow(/broken\.json.*not valid JSON/s);
+    expect(() => loadConfig({ env: { S3EDGE_CONFIG: "broken.json" }, cwd: dir })).toThrow(
+      /broken\.json.*not valid JSON/s,
+    );
   });
 });
 

@@ -24,7 +24,18 @@ describe("every stack of the app follows the security rules", () => {
   it.each([
     ["default config", {}],
     ["full example config", fullConfigInput()],
-    ["SSE-KMS with existing keys", { storage: { encryption: { type: "sse-kms", primaryKeyArn: "arn:aws:kms:us-east-2:123456789012:key/a", replicaKeyArn: "arn:aws:kms:us-west-2:123456789012:key/b" } } }],
+    [
+      "SSE-KMS with existing keys",
+      {
+        storage: {
+          encryption: {
+            type: "sse-kms",
+            primaryKeyArn: "arn:aws:kms:us-east-2:123456789012:key/a",
+            replicaKeyArn: "arn:aws:kms:us-west-2:123456789012:key/b",
+          },
+        },
+      },
+    ],
   ] as const)("%s", (_name, input) => {
     const app = synthApp(input);
     expect(Object.keys(app.stacks).length).toBeGreaterThan(0);
@@ -50,8 +61,17 @@ describe("the rules catch what they are meant to", () => {
   it("accepts the project's own constructs", () => {
     expect(
       violationsOf((stack) => {
-        new SecureBucket(stack, "bucket", { bucketName: "rules-secure", encryption: { type: "sse-kms" }, eventBridge: true });
-        new BundledFunction(stack, "fn", { name: "sample", entry: sample, functionName: "rules-fn", bundler: new FunctionBundler(bundleDir) });
+        new SecureBucket(stack, "bucket", {
+          bucketName: "rules-secure",
+          encryption: { type: "sse-kms" },
+          eventBridge: true,
+        });
+        new BundledFunction(stack, "fn", {
+          name: "sample",
+          entry: sample,
+          functionName: "rules-fn",
+          bundler: new FunctionBundler(bundleDir),
+        });
       }),
     ).toEqual([]);
   });
@@ -76,7 +96,9 @@ describe("the rules catch what they are meant to", () => {
       const bucket = new SecureBucket(stack, "bucket", { bucketName: "rules-two-policies" });
       new S3BucketPolicy(stack, "extra", {
         bucket: bucket.bucket.id,
-        policy: policyDocument([{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `${bucket.bucket.arn}/*` }]),
+        policy: policyDocument([
+          { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `${bucket.bucket.arn}/*` },
+        ]),
       });
     });
     expect(found).toEqual(
@@ -89,7 +111,10 @@ describe("the rules catch what they are meant to", () => {
 
   it("flags wildcard actions and resources, and policies it cannot read", () => {
     const found = violationsOf((stack) => {
-      const role = new IamRole(stack, "role", { name: "rules-role", assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com"]) });
+      const role = new IamRole(stack, "role", {
+        name: "rules-role",
+        assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com"]),
+      });
       new IamRolePolicy(stack, "wide", {
         role: role.id,
         policy: policyDocument([
@@ -101,12 +126,14 @@ describe("the rules catch what they are meant to", () => {
       });
       new IamRolePolicy(stack, "opaque", { role: role.id, policy: Fn.jsonencode({ Statement: [] }) });
     });
-    expect(found).toEqual([
-      'iam-wildcard-action: statement All allows "*"',
-      'iam-wildcard-action: statement ServiceWide allows "s3:*"',
-      'iam-wildcard-resource: statement Everywhere allows sqs:SendMessage on Resource "*"',
-      "policy-not-checkable: policy is a Terraform expression, not a literal document",
-    ].sort());
+    expect(found).toEqual(
+      [
+        'iam-wildcard-action: statement All allows "*"',
+        'iam-wildcard-action: statement ServiceWide allows "s3:*"',
+        'iam-wildcard-resource: statement Everywhere allows sqs:SendMessage on Resource "*"',
+        "policy-not-checkable: policy is a Terraform expression, not a literal document",
+      ].sort(),
+    );
   });
 
   it("flags Lambda functions without log retention, and edge functions with environment or no version", () => {
@@ -125,12 +152,14 @@ describe("the rules catch what they are meant to", () => {
       });
       new CloudwatchLogGroup(stack, "forever", { name: "/aws/lambda/other" });
     });
-    expect(found).toEqual([
-      "lambda-log-retention: no log group with retention for this function",
-      "edge-no-environment: Lambda@Edge functions cannot have environment variables",
-      "edge-published: Lambda@Edge needs a published version (publish = true)",
-      "log-retention: log group keeps logs forever (no retention_in_days)",
-    ].sort());
+    expect(found).toEqual(
+      [
+        "lambda-log-retention: no log group with retention for this function",
+        "edge-no-environment: Lambda@Edge functions cannot have environment variables",
+        "edge-published: Lambda@Edge needs a published version (publish = true)",
+        "log-retention: log group keeps logs forever (no retention_in_days)",
+      ].sort(),
+    );
   });
 
   it("flags an SQS queue consumed by Lambda without a dead-letter queue", () => {
@@ -138,7 +167,9 @@ describe("the rules catch what they are meant to", () => {
       const queue = new SqsQueue(stack, "queue", { name: "rules-queue" });
       new LambdaEventSourceMapping(stack, "mapping", { eventSourceArn: queue.arn, functionName: "rules-fn" });
     });
-    expect(found).toEqual(["sqs-consumer-dlq: aws_sqs_queue.queue is consumed by Lambda but has no dead-letter queue (redrive_policy)"]);
+    expect(found).toEqual([
+      "sqs-consumer-dlq: aws_sqs_queue.queue is consumed by Lambda but has no dead-letter queue (redrive_policy)",
+    ]);
   });
 
   it("flags an OAI and a distribution that lets viewers use plain HTTP", () => {
@@ -146,15 +177,33 @@ describe("the rules catch what they are meant to", () => {
       new CloudfrontOriginAccessIdentity(stack, "oai", {});
       new CloudfrontDistribution(stack, "cdn", {
         enabled: true,
-        origin: [{ domainName: "example.com", originId: "web", customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] } }],
-        defaultCacheBehavior: { targetOriginId: "web", viewerProtocolPolicy: "allow-all", allowedMethods: ["GET", "HEAD"], cachedMethods: ["GET", "HEAD"] },
+        origin: [
+          {
+            domainName: "example.com",
+            originId: "web",
+            customOriginConfig: {
+              httpPort: 80,
+              httpsPort: 443,
+              originProtocolPolicy: "https-only",
+              originSslProtocols: ["TLSv1.2"],
+            },
+          },
+        ],
+        defaultCacheBehavior: {
+          targetOriginId: "web",
+          viewerProtocolPolicy: "allow-all",
+          allowedMethods: ["GET", "HEAD"],
+          cachedMethods: ["GET", "HEAD"],
+        },
         restrictions: { geoRestriction: { restrictionType: "none" } },
         viewerCertificate: { cloudfrontDefaultCertificate: true },
       });
     });
-    expect(found).toEqual([
-      "cloudfront-oac: use Origin Access Control, not an OAI",
-      "cloudfront-https: a cache behaviour lets viewers use plain HTTP",
-    ].sort());
+    expect(found).toEqual(
+      [
+        "cloudfront-oac: use Origin Access Control, not an OAI",
+        "cloudfront-https: a cache behaviour lets viewers use plain HTTP",
+      ].sort(),
+    );
   });
 });

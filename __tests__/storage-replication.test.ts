@@ -30,8 +30,14 @@ describe("storage-replication with the default config", () => {
   const replica = referenceTo(json, "aws_s3_bucket", "replica/bucket", "arn");
 
   it("creates the primary bucket with the default provider and the replica through the replica alias", () => {
-    expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: "s3edge-example-primary-us-east-2", force_destroy: false });
-    expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: "s3edge-example-replica-us-west-2", provider: "aws.replica" });
+    expect(text).toHaveResourceWithProperties(S3Bucket, {
+      bucket: "s3edge-example-primary-us-east-2",
+      force_destroy: false,
+    });
+    expect(text).toHaveResourceWithProperties(S3Bucket, {
+      bucket: "s3edge-example-replica-us-west-2",
+      provider: "aws.replica",
+    });
     expect(resourceAt(json, "aws_s3_bucket", "primary/bucket").provider).toBeUndefined();
     const providers = json.provider?.aws ?? [];
     expect(providers).toEqual(
@@ -41,7 +47,9 @@ describe("storage-replication with the default config", () => {
       ]),
     );
     for (const provider of providers) {
-      expect(provider.default_tags).toEqual([{ tags: expect.objectContaining({ Project: "s3-edge", Stack: "storage-replication" }) }]);
+      expect(provider.default_tags).toEqual([
+        { tags: expect.objectContaining({ Project: "s3-edge", Stack: "storage-replication" }) },
+      ]);
     }
   });
 
@@ -92,30 +100,36 @@ describe("storage-replication with the default config", () => {
     ]);
   });
 
-  it.each(["primary", "replica"])("expires noncurrent versions and aborts incomplete uploads on the %s bucket", (role) => {
-    const lifecycle = resourceAt(json, "aws_s3_bucket_lifecycle_configuration", `${role}/lifecycle`);
-    expect(lifecycle.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_versioning\./)]);
-    expect(lifecycle.rule).toEqual([
-      {
-        id: "expire-noncurrent-versions",
-        status: "Enabled",
-        filter: [{}],
-        noncurrent_version_expiration: [{ noncurrent_days: 30 }],
-        expiration: [{ expired_object_delete_marker: true }],
-      },
-      {
-        id: "abort-incomplete-multipart-uploads",
-        status: "Enabled",
-        filter: [{}],
-        abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
-      },
-    ]);
-  });
+  it.each(["primary", "replica"])(
+    "expires noncurrent versions and aborts incomplete uploads on the %s bucket",
+    (role) => {
+      const lifecycle = resourceAt(json, "aws_s3_bucket_lifecycle_configuration", `${role}/lifecycle`);
+      expect(lifecycle.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_versioning\./)]);
+      expect(lifecycle.rule).toEqual([
+        {
+          id: "expire-noncurrent-versions",
+          status: "Enabled",
+          filter: [{}],
+          noncurrent_version_expiration: [{ noncurrent_days: 30 }],
+          expiration: [{ expired_object_delete_marker: true }],
+        },
+        {
+          id: "abort-incomplete-multipart-uploads",
+          status: "Enabled",
+          filter: [{}],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+        },
+      ]);
+    },
+  );
 
   it("sends the primary bucket's events to EventBridge through its one notification resource", () => {
     const notifications = resourcesOf(json, "aws_s3_bucket_notification");
     expect(notifications).toHaveLength(1);
-    expect(notifications[0][1]).toMatchObject({ bucket: referenceTo(json, "aws_s3_bucket", "primary/bucket", "id"), eventbridge: true });
+    expect(notifications[0][1]).toMatchObject({
+      bucket: referenceTo(json, "aws_s3_bucket", "primary/bucket", "id"),
+      eventbridge: true,
+    });
     expect(text).toHaveResourceWithProperties(S3BucketNotification, { eventbridge: true });
   });
 
@@ -207,7 +221,9 @@ describe("storage-replication with the default config", () => {
 
 describe("storage-replication options", () => {
   it("applies lifecycle days and force-destroy from config", () => {
-    const { text } = synth({ storage: { noncurrentVersionExpirationDays: 90, abortIncompleteMultipartUploadDays: 2, forceDestroy: true } });
+    const { text } = synth({
+      storage: { noncurrentVersionExpirationDays: 90, abortIncompleteMultipartUploadDays: 2, forceDestroy: true },
+    });
     expect(text).toHaveResourceWithProperties(S3Bucket, { force_destroy: true });
     expect(text).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: expect.arrayContaining([
@@ -220,7 +236,9 @@ describe("storage-replication options", () => {
   it("turns delete-marker replication off", () => {
     const { json } = synth({ storage: { replication: { deleteMarkerReplication: false } } });
     const replication = resourceAt(json, "aws_s3_bucket_replication_configuration", "replication/configuration");
-    expect((replication.rule as Array<Record<string, unknown>>)[0].delete_marker_replication).toEqual({ status: "Disabled" });
+    expect((replication.rule as Array<Record<string, unknown>>)[0].delete_marker_replication).toEqual({
+      status: "Disabled",
+    });
   });
 
   it("turns on Replication Time Control with its metrics", () => {
@@ -240,19 +258,35 @@ describe("storage-replication options", () => {
     const replica = referenceTo(json, "aws_s3_bucket", "replica/bucket", "arn");
 
     it("creates a rotating key in each bucket's region", () => {
-      expect(resourceAt(json, "aws_kms_key", "primary/key")).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
+      expect(resourceAt(json, "aws_kms_key", "primary/key")).toMatchObject({
+        enable_key_rotation: true,
+        deletion_window_in_days: 30,
+      });
       expect(resourceAt(json, "aws_kms_key", "primary/key").provider).toBeUndefined();
-      expect(resourceAt(json, "aws_kms_key", "replica/key")).toMatchObject({ enable_key_rotation: true, provider: "aws.replica" });
+      expect(resourceAt(json, "aws_kms_key", "replica/key")).toMatchObject({
+        enable_key_rotation: true,
+        provider: "aws.replica",
+      });
       expect(text).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true });
     });
 
     it("encrypts each bucket with its key and S3 Bucket Keys", () => {
-      expect(resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "primary/encryption").rule).toEqual([
-        { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: primaryKey }, bucket_key_enabled: true },
-      ]);
-      expect(resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "replica/encryption").rule).toEqual([
-        { apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: replicaKey }, bucket_key_enabled: true },
-      ]);
+      expect(resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "primary/encryption").rule).toEqual(
+        [
+          {
+            apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: primaryKey },
+            bucket_key_enabled: true,
+          },
+        ],
+      );
+      expect(resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "replica/encryption").rule).toEqual(
+        [
+          {
+            apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: replicaKey },
+            bucket_key_enabled: true,
+          },
+        ],
+      );
     });
 
     it("replicates KMS-encrypted objects, re-encrypting with the replica's key", () => {
@@ -309,10 +343,20 @@ describe("storage-replication options", () => {
     expect(resourcesOf(json, "aws_s3_bucket_public_access_block")).toHaveLength(2);
     expect(resourcesOf(json, "aws_s3_bucket_ownership_controls")).toHaveLength(2);
     expect(text).toHaveResourceWithProperties(S3BucketPublicAccessBlock, { restrict_public_buckets: true });
-    expect(text).toHaveResourceWithProperties(S3BucketOwnershipControls, { rule: { object_ownership: "BucketOwnerEnforced" } });
+    expect(text).toHaveResourceWithProperties(S3BucketOwnershipControls, {
+      rule: { object_ownership: "BucketOwnerEnforced" },
+    });
     expect(text).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: "Enabled" } });
     expect(json.provider?.aws?.[0].default_tags).toEqual([
-      { tags: { Project: "s3-edge", ManagedBy: "cdktf", Stack: "storage-replication", CostCenter: "media-platform", Owner: "platform-team" } },
+      {
+        tags: {
+          Project: "s3-edge",
+          ManagedBy: "cdktf",
+          Stack: "storage-replication",
+          CostCenter: "media-platform",
+          Owner: "platform-team",
+        },
+      },
     ]);
   });
 });

@@ -39,27 +39,33 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
   it.each([
     ["default", {}],
     ["full", fullConfigInput()],
-  ])("passes for every stack of the %s config, with an offline plan of storage-replication", async (label, input) => {
-    const checks = await check(label, input, addConsumerStack);
-    for (const stack of checks) {
-      // Only google-provider stacks may go unvalidated: there is no mirror of that provider here.
-      const googleOnly = stack.notes.some((note) => note.startsWith(`not validated: no filesystem mirror of ${GOOGLE_PROVIDER}`));
-      // The notes carry terraform's diagnostics, so a failure shows why.
-      expect({ stack: stack.stack, validate: stack.validate, notes: stack.notes }).toEqual({
-        stack: stack.stack,
-        validate: googleOnly ? "skipped" : "passed",
-        notes: stack.validate === "failed" ? [] : expect.any(Array),
+  ])(
+    "passes for every stack of the %s config, with an offline plan of storage-replication",
+    async (label, input) => {
+      const checks = await check(label, input, addConsumerStack);
+      for (const stack of checks) {
+        // Only google-provider stacks may go unvalidated: there is no mirror of that provider here.
+        const googleOnly = stack.notes.some((note) =>
+          note.startsWith(`not validated: no filesystem mirror of ${GOOGLE_PROVIDER}`),
+        );
+        // The notes carry terraform's diagnostics, so a failure shows why.
+        expect({ stack: stack.stack, validate: stack.validate, notes: stack.notes }).toEqual({
+          stack: stack.stack,
+          validate: googleOnly ? "skipped" : "passed",
+          notes: stack.validate === "failed" ? [] : expect.any(Array),
+        });
+      }
+      expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject({
+        validate: "passed",
+        plan: "passed",
+        notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
       });
-    }
-    expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject({
-      validate: "passed",
-      plan: "passed",
-      notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
-    });
-    expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
-      validate: "passed",
-      plan: "skipped",
-      notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
-    });
-  }, 180_000);
+      expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
+        validate: "passed",
+        plan: "skipped",
+        notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
+      });
+    },
+    180_000,
+  );
 });

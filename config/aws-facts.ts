@@ -70,8 +70,7 @@ export const ORIGIN_SHIELD_REGIONS = [
  * Source: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
  */
 export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-  3288, 3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
 /** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
@@ -108,7 +107,8 @@ export function s3BucketNameProblem(name: string): string | undefined {
  */
 export function gcsBucketNameProblem(name: string): string | undefined {
   const maxLength = name.includes(".") ? 222 : 63;
-  if (name.length < 3 || name.length > maxLength) return `must be 3 to ${maxLength} characters long (got ${name.length})`;
+  if (name.length < 3 || name.length > maxLength)
+    return `must be 3 to ${maxLength} characters long (got ${name.length})`;
   if (!/^[a-z0-9._-]+$/.test(name)) return "may contain only lowercase letters, digits, hyphens, underscores and dots";
   if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return "must begin and end with a letter or digit";
   if (name.startsWith("goog") || name.includes("google")) return 'must not start with "goog" or contain "google"';

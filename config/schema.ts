@@ -42,7 +42,10 @@ const hostname = fromProblem(hostnameProblem, "domain name");
 
 const kmsKeyArn = z
   .string()
-  .regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+  .regex(
+    /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+  );
 
 const localBackend = z.strictObject({
   type: z.literal("local"),
@@ -110,7 +113,10 @@ const domain = z.strictObject({
   /** The Route53 hosted zone's name. */
   zoneName: hostname,
   /** Look the zone up by id instead of by name (for split-horizon or duplicate zone names). */
-  hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, "must be a Route53 hosted zone id (Z...)").optional(),
+  hostedZoneId: z
+    .string()
+    .regex(/^Z[A-Z0-9]{1,31}$/, "must be a Route53 hosted zone id (Z...)")
+    .optional(),
   /** @default `cdn.<zoneName>` */
   contentHostname: hostname.optional(),
   /** @default `img.<zoneName>` */
@@ -126,7 +132,10 @@ const legacyOrigin = z.strictObject({
   /** Create the bucket (for a demo) instead of using an existing one. */
   create: z.boolean().default(false),
   /** Google Cloud project of the bucket; needed when s3-edge creates google resources. */
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id").optional(),
+  project: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id")
+    .optional(),
 });
 
 /** Every stack's feature switch: on in the built-in example. */
@@ -137,7 +146,10 @@ export const configSchema = z
     /** Prefix of every resource name; lowercase so that it is valid in bucket names. */
     namePrefix: z
       .string()
-      .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3 to 32 lowercase letters, digits or hyphens, starting with a letter")
+      .regex(
+        /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
+        "must be 3 to 32 lowercase letters, digits or hyphens, starting with a letter",
+      )
       .default(DEFAULT_NAME_PREFIX),
     primaryRegion: region.default(DEFAULT_PRIMARY_REGION),
     replicaRegion: region.default(DEFAULT_REPLICA_REGION),
@@ -154,10 +166,10 @@ export const configSchema = z
     cdn: z
       .strictObject({
         enabled,
-      /** @default primaryRegion */
-      originShieldRegion: region.optional(),
-      /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
-      failover: z.enum(["auto", "replica"]).default("auto"),
+        /** @default primaryRegion */
+        originShieldRegion: region.optional(),
+        /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
+        failover: z.enum(["auto", "replica"]).default("auto"),
         priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
       })
       .prefault({}),
@@ -203,7 +215,11 @@ export const configSchema = z
     ] as const) {
       const reason = s3BucketNameProblem(name);
       if (reason && !config.storage[field]) {
-        ctx.addIssue({ code: "custom", path: ["namePrefix"], message: `gives the bucket name "${name}", which ${reason}` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["namePrefix"],
+          message: `gives the bucket name "${name}", which ${reason}`,
+        });
       }
     }
     if (config.legacyOrigin?.create && !config.legacyOrigin.project) {
@@ -216,7 +232,11 @@ export const configSchema = z
   })
   .transform((config) => ({
     ...config,
-    storage: { ...config.storage, primaryBucketName: primaryBucketName(config), replicaBucketName: replicaBucketName(config) },
+    storage: {
+      ...config.storage,
+      primaryBucketName: primaryBucketName(config),
+      replicaBucketName: replicaBucketName(config),
+    },
     domain: config.domain && {
       ...config.domain,
       contentHostname: config.domain.contentHostname ?? `cdn.${config.domain.zoneName}`,

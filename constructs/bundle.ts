@@ -96,7 +96,10 @@ export class FunctionBundler {
     const files: Record<string, [Uint8Array, { level: 9; mtime: Date; os: number; attrs: number }]> = {};
     let codeBytes = 0;
     for (const file of [...outputFiles].sort((a, b) => a.path.localeCompare(b.path))) {
-      files[basename(file.path)] = [file.contents, { level: 9, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES }];
+      files[basename(file.path)] = [
+        file.contents,
+        { level: 9, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES },
+      ];
       if (file.path.endsWith(".js")) codeBytes = file.contents.byteLength;
     }
     const zip = zipSync(files);

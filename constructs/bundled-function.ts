@@ -4,11 +4,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import {
-  DEFAULT_LAMBDA_ARCHITECTURE,
-  DEFAULT_LAMBDA_RUNTIME,
-  DEFAULT_LOG_RETENTION_DAYS,
-} from "../config/schema";
+import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
 import { sharedBundler, type Bundle, type FunctionBundler } from "./bundle";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 

@@ -106,9 +106,7 @@ export class CrossRegionReplication extends Construct {
           // An empty filter selects the whole bucket (and is what delete-marker replication needs).
           filter: {},
           deleteMarkerReplication: { status: (props.deleteMarkerReplication ?? true) ? "Enabled" : "Disabled" },
-          sourceSelectionCriteria: source.kmsKeyArn
-            ? { sseKmsEncryptedObjects: { status: "Enabled" } }
-            : undefined,
+          sourceSelectionCriteria: source.kmsKeyArn ? { sseKmsEncryptedObjects: { status: "Enabled" } } : undefined,
           destination: {
             bucket: destinationArn,
             storageClass: "STANDARD",

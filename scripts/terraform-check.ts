@@ -193,13 +193,21 @@ async function checkStack(
     JSON.stringify({
       terraform: { backend: { local: { path: join(planDir, "offline.tfstate") } } },
       provider: {
-        aws: (json.provider?.aws ?? [{}]).map((p) => ({ ...(p.alias ? { alias: p.alias } : {}), ...OFFLINE_PROVIDER_SETTINGS })),
+        aws: (json.provider?.aws ?? [{}]).map((p) => ({
+          ...(p.alias ? { alias: p.alias } : {}),
+          ...OFFLINE_PROVIDER_SETTINGS,
+        })),
       },
     }),
   );
   const planInit = await serializedInit(toolchain, cliConfig, planDir, ["-input=false", "-reconfigure"]);
   if (!planInit.ok) return done("passed", "failed", [...validateNotes, planInit.output.trim()]);
-  const plan = await terraform(toolchain, cliConfig, planDir, ["plan", "-input=false", "-lock=false", "-refresh=false"]);
+  const plan = await terraform(toolchain, cliConfig, planDir, [
+    "plan",
+    "-input=false",
+    "-lock=false",
+    "-refresh=false",
+  ]);
   const summary = /Plan: .*/.exec(plan.output)?.[0];
   if (!plan.ok || !summary) return done("passed", "failed", [...validateNotes, plan.output.trim()]);
   return done("passed", "passed", [...validateNotes, summary]);

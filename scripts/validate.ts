@@ -37,7 +37,9 @@ async function main(): Promise<number> {
         awsVersion: awsProviderVersion(),
       });
       for (const check of stacks) {
-        console.log(`${label} ${check.stack}: validate ${check.validate}, plan ${check.plan} (${check.seconds.toFixed(1)} s)`);
+        console.log(
+          `${label} ${check.stack}: validate ${check.validate}, plan ${check.plan} (${check.seconds.toFixed(1)} s)`,
+        );
         for (const note of check.notes) console.log(`    ${note.split("\n").join("\n    ")}`);
       }
       summary.push({ config: label, stacks });

@@ -44,8 +44,10 @@ export function crossStackProblems(app: SynthesizedApp): string[] {
           if (!has("data", type, name)) problems.push(`${stackId}: reads undeclared data source data.${type}.${name}`);
           if (type === "terraform_remote_state") {
             const producer = /^cross-stack-reference-input-(.+)$/.exec(name)?.[1];
-            if (!producer || !app.stacks[producer]) problems.push(`${stackId}: remote state ${name} names no stack of the app`);
-            else if (!app.stacks[producer].output?.[output]) problems.push(`${stackId}: ${producer} has no output ${output}`);
+            if (!producer || !app.stacks[producer])
+              problems.push(`${stackId}: remote state ${name} names no stack of the app`);
+            else if (!app.stacks[producer].output?.[output])
+              problems.push(`${stackId}: ${producer} has no output ${output}`);
             else if (!app.manifest.stacks[stackId].dependencies.includes(producer)) {
               problems.push(`${stackId}: reads ${producer} without depending on it`);
             }

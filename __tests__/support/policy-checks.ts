@@ -54,7 +54,8 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
 /** Policies attached to a principal; every other policy attribute is a resource (or trust) policy. */
 const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"]);
 
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : ([] as string[]).concat(value));
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : ([] as string[]).concat(value);
 
 export function parsePolicy(text: unknown): Statement[] | string {
   if (typeof text !== "string") return "policy is not a string";
@@ -78,7 +79,11 @@ function iamDocumentStatements(body: Record<string, unknown>): Statement[] {
   }));
 }
 
-function checkStatements(statements: Statement[], isResourcePolicy: boolean, report: (rule: string, detail: string) => void) {
+function checkStatements(
+  statements: Statement[],
+  isResourcePolicy: boolean,
+  report: (rule: string, detail: string) => void,
+) {
   for (const statement of statements) {
     if (statement.Effect !== "Allow") continue;
     const label = statement.Sid ? `statement ${statement.Sid}` : "a statement";
@@ -95,7 +100,9 @@ function checkStatements(statements: Statement[], isResourcePolicy: boolean, rep
       if (!unscopable) report("iam-wildcard-resource", `${label} allows ${actions.join(", ")} on Resource "*"`);
     }
     const principal = statement.Principal;
-    const anyone = principal === "*" || (typeof principal === "object" && principal !== null && (principal as { AWS?: unknown }).AWS === "*");
+    const anyone =
+      principal === "*" ||
+      (typeof principal === "object" && principal !== null && (principal as { AWS?: unknown }).AWS === "*");
     if (isResourcePolicy && anyone && !statement.Condition) {
       report("public-resource-policy", `${label} allows any principal without a condition`);
     }
@@ -107,7 +114,10 @@ function referencedAddress(stacks: Readonly<Record<string, StackJson>>, value: u
   if (typeof value !== "string") return undefined;
   const local = /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(value);
   if (local) return local[1];
-  const remote = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-([A-Za-z0-9-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(value);
+  const remote =
+    /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-([A-Za-z0-9-]+)\.outputs\.([A-Za-z0-9_-]+)\}$/.exec(
+      value,
+    );
   if (remote) return referencedAddress(stacks, stacks[remote[1]]?.output?.[remote[2]]?.value);
   return undefined;
 }
@@ -123,7 +133,8 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
     everyResource.filter((r) => r.type === type && referencedAddress(stacks, r.body.bucket) === bucketAddress);
 
   for (const { stackId, type, name, body } of everyResource) {
-    const report = (rule: string, detail: string) => violations.push({ stack: stackId, resource: `${type}.${name}`, rule, detail });
+    const report = (rule: string, detail: string) =>
+      violations.push({ stack: stackId, resource: `${type}.${name}`, rule, detail });
 
     const attribute = POLICY_ATTRIBUTES[type];
     if (attribute && body[attribute] !== undefined) {
@@ -136,28 +147,42 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
       const address = `aws_s3_bucket.${name}`;
       const blocks = resourcesFor("aws_s3_bucket_public_access_block", address);
       const allBlocked = blocks.some(
-        (b) => b.body.block_public_acls && b.body.block_public_policy && b.body.ignore_public_acls && b.body.restrict_public_buckets,
+        (b) =>
+          b.body.block_public_acls &&
+          b.body.block_public_policy &&
+          b.body.ignore_public_acls &&
+          b.body.restrict_public_buckets,
       );
       if (!allBlocked) report("bucket-public-access-block", "missing one of the four public access blocks");
       const ownership = resourcesFor("aws_s3_bucket_ownership_controls", address);
-      if (!ownership.some((o) => (o.body.rule as { object_ownership?: string })?.object_ownership === "BucketOwnerEnforced")) {
+      if (
+        !ownership.some(
+          (o) => (o.body.rule as { object_ownership?: string })?.object_ownership === "BucketOwnerEnforced",
+        )
+      ) {
         report("bucket-owner-enforced", "object ownership is not BucketOwnerEnforced (ACLs stay on)");
       }
       const encryption = resourcesFor("aws_s3_bucket_server_side_encryption_configuration", address);
       const encrypted = encryption.some((e) =>
         (e.body.rule as Array<{ apply_server_side_encryption_by_default?: { sse_algorithm?: string } }>).some((rule) =>
-          ["AES256", "aws:kms", "aws:kms:dsse"].includes(rule.apply_server_side_encryption_by_default?.sse_algorithm ?? ""),
+          ["AES256", "aws:kms", "aws:kms:dsse"].includes(
+            rule.apply_server_side_encryption_by_default?.sse_algorithm ?? "",
+          ),
         ),
       );
       if (!encrypted) report("bucket-encryption", "no default server-side encryption");
       const policies = resourcesFor("aws_s3_bucket_policy", address);
-      if (policies.length !== 1) report("bucket-single-policy", `${policies.length} bucket policy resources (need exactly one)`);
+      if (policies.length !== 1)
+        report("bucket-single-policy", `${policies.length} bucket policy resources (need exactly one)`);
       const tlsOnly = policies.some((p) => {
         const statements = parsePolicy(p.body.policy);
         return (
           typeof statements !== "string" &&
           statements.some(
-            (s) => s.Effect === "Deny" && list(s.Action).includes("s3:*") && s.Condition?.Bool?.["aws:SecureTransport"] === "false",
+            (s) =>
+              s.Effect === "Deny" &&
+              list(s.Action).includes("s3:*") &&
+              s.Condition?.Bool?.["aws:SecureTransport"] === "false",
           )
         );
       });
@@ -167,19 +192,27 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
     if (type === "aws_lambda_function") {
       const stack = stacks[stackId];
       const logGroups = Object.entries(stack.resource?.aws_cloudwatch_log_group ?? {});
-      const configured = referencedAddress(stacks, (body.logging_config as { log_group?: string } | undefined)?.log_group);
+      const configured = referencedAddress(
+        stacks,
+        (body.logging_config as { log_group?: string } | undefined)?.log_group,
+      );
       const logGroup = logGroups.find(
         ([groupName, group]) =>
-          `aws_cloudwatch_log_group.${groupName}` === configured || group.name === `/aws/lambda/${String(body.function_name)}`,
+          `aws_cloudwatch_log_group.${groupName}` === configured ||
+          group.name === `/aws/lambda/${String(body.function_name)}`,
       );
       if (!logGroup || typeof logGroup[1].retention_in_days !== "number") {
         report("lambda-log-retention", "no log group with retention for this function");
       }
       const roleAddress = referencedAddress(stacks, body.role);
-      const trust = roleAddress ? stack.resource?.aws_iam_role?.[roleAddress.split(".")[1]]?.assume_role_policy : undefined;
+      const trust = roleAddress
+        ? stack.resource?.aws_iam_role?.[roleAddress.split(".")[1]]?.assume_role_policy
+        : undefined;
       const isEdge = typeof trust === "string" && trust.includes("edgelambda.amazonaws.com");
-      if (isEdge && body.environment !== undefined) report("edge-no-environment", "Lambda@Edge functions cannot have environment variables");
-      if (isEdge && body.publish !== true) report("edge-published", "Lambda@Edge needs a published version (publish = true)");
+      if (isEdge && body.environment !== undefined)
+        report("edge-no-environment", "Lambda@Edge functions cannot have environment variables");
+      if (isEdge && body.publish !== true)
+        report("edge-published", "Lambda@Edge needs a published version (publish = true)");
     }
 
     if (type === "aws_cloudwatch_log_group" && typeof body.retention_in_days !== "number") {
@@ -196,10 +229,14 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
       }
     }
 
-    if (type === "aws_cloudfront_origin_access_identity") report("cloudfront-oac", "use Origin Access Control, not an OAI");
+    if (type === "aws_cloudfront_origin_access_identity")
+      report("cloudfront-oac", "use Origin Access Control, not an OAI");
     if (type === "aws_cloudfront_distribution") {
       type Behavior = { viewer_protocol_policy?: string };
-      const behaviors = [body.default_cache_behavior as Behavior, ...((body.ordered_cache_behavior ?? []) as Behavior[])];
+      const behaviors = [
+        body.default_cache_behavior as Behavior,
+        ...((body.ordered_cache_behavior ?? []) as Behavior[]),
+      ];
       if (behaviors.some((b) => b.viewer_protocol_policy === "allow-all")) {
         report("cloudfront-https", "a cache behaviour lets viewers use plain HTTP");
       }

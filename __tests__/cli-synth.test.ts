@@ -1,0 +1,33 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+describe("npm run synth (the cdktf CLI running main.ts through tsx)", () => {
+  it("writes every enabled stack from the built-in config, offline and without credentials", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "s3-edge-cli-"));
+    try {
+      const env = {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: "",
+        AWS_SECRET_ACCESS_KEY: "",
+        AWS_PROFILE: "",
+        S3EDGE_CONFIG: "",
+      };
+      const result = spawnSync("npm", ["run", "-s", "synth", "--", "--output", outdir], {
+        cwd: join(__dirname, ".."),
+        env,
+        encoding: "utf8",
+      });
+      expect(result.stderr).not.toMatch(/error/i);
+      expect(result.status).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as {
+        stacks: Record<string, unknown>;
+      };
+      expect(Object.keys(manifest.stacks)).toEqual(["storage-replication"]);
+      expect(existsSync(join(outdir, "stacks", "storage-replication", "cdk.tf.json"))).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
