@@ -68,6 +68,11 @@ describe("invalid config names the field and the reason", () => {
     ["wrong type", { namePrefix: 5 }, /^namePrefix: .*expected string, received number/],
     ["wrong nested type", { storage: { forceDestroy: "yes" } }, /^storage\.forceDestroy: .*expected boolean/],
     ["unknown key", { storage: { versioning: false } }, /^storage\.versioning: unknown field$/],
+    [
+      "reserved tag key",
+      { tags: { "aws:cloudformation:stack-name": "x" } },
+      /^tags\.aws:cloudformation:stack-name: tag keys starting with aws: are reserved/,
+    ],
     ["unknown top-level key", { regions: ["us-east-1"] }, /^regions: unknown field$/],
     ["region that does not exist", { primaryRegion: "us-east-7" }, /^primaryRegion: "us-east-7" is not an AWS region/],
     [

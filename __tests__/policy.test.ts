@@ -1,6 +1,7 @@
 import { CloudfrontDistribution } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
@@ -124,11 +125,22 @@ describe("the rules catch what they are meant to", () => {
           { Sid: "Traces", Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: "*" },
         ]),
       });
+      new IamRolePolicy(stack, "inverted", {
+        role: role.id,
+        policy: JSON.stringify({
+          Statement: [{ Sid: "AllBut", Effect: "Allow", NotAction: "iam:*", Resource: "arn:aws:s3:::x" }],
+        }),
+      });
+      new DataAwsIamPolicyDocument(stack, "document", {
+        statement: [{ actions: ["dynamodb:*"], resources: ["arn:aws:dynamodb:us-east-2:123456789012:table/t"] }],
+      });
       new IamRolePolicy(stack, "opaque", { role: role.id, policy: Fn.jsonencode({ Statement: [] }) });
     });
     expect(found).toEqual(
       [
+        'iam-wildcard-action: a statement allows "dynamodb:*"',
         'iam-wildcard-action: statement All allows "*"',
+        "iam-wildcard-action: statement AllBut allows NotAction",
         'iam-wildcard-action: statement ServiceWide allows "s3:*"',
         'iam-wildcard-resource: statement Everywhere allows sqs:SendMessage on Resource "*"',
         "policy-not-checkable: policy is a Terraform expression, not a literal document",

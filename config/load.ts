@@ -32,6 +32,10 @@ function toProblems(error: z.ZodError): ConfigProblem[] {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({ path: [...path, key].join("."), message: "unknown field" }));
     }
+    if (issue.code === "invalid_key") {
+      // A record key broke a rule: report the rule, not zod's generic "Invalid key in record".
+      return issue.issues.map((inner) => ({ path: path.join("."), message: inner.message }));
+    }
     return [{ path: path.join("."), message: issue.message }];
   });
 }

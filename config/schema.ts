@@ -154,7 +154,16 @@ export const configSchema = z
     primaryRegion: region.default(DEFAULT_PRIMARY_REGION),
     replicaRegion: region.default(DEFAULT_REPLICA_REGION),
     /** Tags on every taggable resource (provider default_tags). */
-    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    tags: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(128)
+          .refine((key) => !key.toLowerCase().startsWith("aws:"), "tag keys starting with aws: are reserved by AWS"),
+        z.string().max(256),
+      )
+      .default({}),
     backend: z.discriminatedUnion("type", [localBackend, s3Backend]).default({ type: "local", directory: "." }),
     storage: storage.prefault({}),
     lambda: lambda.prefault({}),
