@@ -1,12 +1,14 @@
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { App, TerraformStack } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILD_DIR } from "../config";
+import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
-import { fullConfigInput, synthApp, type SynthOptions } from "./support/synth";
-import type { S3EdgeConfigInput } from "../config";
+import { fullConfigInput, synthApp } from "./support/synth";
 
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
 const toolchain = findToolchain(process.env, awsProviderVersion());
@@ -16,12 +18,12 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
-/** Synthesizes a config and runs the same checks as `npm run validate`. */
-async function check(label: string, input: S3EdgeConfigInput, extend?: SynthOptions["extend"]): Promise<StackCheck[]> {
+/** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
+async function check(label: string, synthesize: (outdir: string) => void): Promise<StackCheck[]> {
   if (typeof toolchain === "string") throw new Error(toolchain);
   const outdir = mkdtempSync(join(tmpdir(), "s3-edge-tf-"));
   try {
-    synthApp(input, { outdir, extend });
+    synthesize(outdir);
     return await checkSynthesizedStacks({
       toolchain,
       outdir,
@@ -42,7 +44,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
   ])(
     "passes for every stack of the %s config, with an offline plan of storage-replication",
     async (label, input) => {
-      const checks = await check(label, input, addConsumerStack);
+      const checks = await check(label, (outdir) => synthApp(input, { outdir, extend: addConsumerStack }));
       for (const stack of checks) {
         // Only google-provider stacks may go unvalidated: there is no mirror of that provider here.
         const googleOnly = stack.notes.some((note) =>
@@ -68,4 +70,19 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     },
     180_000,
   );
+
+  it("fails a stack that terraform rejects, with terraform's diagnostic", async () => {
+    const checks = await check("broken", (outdir) => {
+      const app = new App({ outdir });
+      const broken = new TerraformStack(app, "broken");
+      awsProvider(broken, "aws", { region: "us-east-2", tags: {}, stackId: "broken" });
+      new S3Bucket(broken, "bucket", { bucket: "s3edge-broken" }).addOverride("no_such_argument", true);
+      app.synth();
+    });
+    expect(checks.find((c) => c.stack === "broken")).toMatchObject({
+      validate: "failed",
+      plan: "skipped",
+      notes: [expect.stringMatching(/^error: .*No argument or block type is named "no_such_argument"/)],
+    });
+  }, 180_000);
 });

@@ -127,25 +127,42 @@ function serializedInit(toolchain: TerraformToolchain, cliConfig: string, cwd: s
   return result;
 }
 
-async function terraform(toolchain: TerraformToolchain, cliConfig: string, cwd: string, args: string[]) {
+interface TerraformResult {
+  readonly ok: boolean;
+  readonly stdout: string;
+  /** stdout and stderr together, for humans. */
+  readonly output: string;
+}
+
+async function terraform(
+  toolchain: TerraformToolchain,
+  cliConfig: string,
+  cwd: string,
+  args: string[],
+): Promise<TerraformResult> {
   try {
-    const { stdout } = await run(toolchain.terraform, [...args, "-no-color"], {
+    const { stdout, stderr } = await run(toolchain.terraform, [...args, "-no-color"], {
       cwd,
       env: { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
       maxBuffer: 64 * 1024 * 1024,
     });
-    return { ok: true, output: stdout };
+    return { ok: true, stdout, output: `${stdout}${stderr}` };
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${failure.stdout ?? ""}${failure.stderr ?? failure.message}` };
+    const stdout = failure.stdout ?? "";
+    return { ok: false, stdout, output: `${stdout}${failure.stderr ?? failure.message}` };
   }
 }
 
-function diagnostics(validateJson: string): string[] {
-  const result = JSON.parse(validateJson) as {
-    diagnostics: Array<{ severity: string; summary: string; detail?: string; address?: string }>;
-  };
-  return result.diagnostics.map(
+/** The diagnostics of `terraform validate -json`, one line each. */
+function diagnostics(result: TerraformResult): string[] {
+  let parsed: { diagnostics: Array<{ severity: string; summary: string; detail?: string; address?: string }> };
+  try {
+    parsed = JSON.parse(result.stdout);
+  } catch {
+    return [result.output.trim()];
+  }
+  return parsed.diagnostics.map(
     (d) => `${d.severity}: ${d.summary}${d.address ? ` (${d.address})` : ""}${d.detail ? `: ${d.detail}` : ""}`,
   );
 }
@@ -180,7 +197,7 @@ async function checkStack(
   const init = await serializedInit(toolchain, cliConfig, validateDir, ["-backend=false", "-input=false"]);
   if (!init.ok) return done("failed", "skipped", [init.output.trim()]);
   const validated = await terraform(toolchain, cliConfig, validateDir, ["validate", "-json"]);
-  const validateNotes = diagnostics(validated.output);
+  const validateNotes = diagnostics(validated);
   if (!validated.ok) return done("failed", "skipped", validateNotes);
 
   const remoteData = Object.keys(json.data ?? {}).filter((type) => !LOCAL_DATA_SOURCES.has(type));
