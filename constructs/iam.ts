@@ -29,8 +29,3 @@ export function assumeRolePolicy(services: readonly string[], condition?: Condit
     },
   ]);
 }
-
-/** ARN of an S3 bucket from its name (partition aws). */
-export function s3BucketArn(bucketName: string): string {
-  return `arn:aws:s3:::${bucketName}`;
-}

@@ -53,7 +53,7 @@ function providerAddress(source: string | undefined, name: string): string {
 }
 
 /** The terraform binary on PATH (or `TERRAFORM_BIN`), if any. */
-export function findTerraform(env: NodeJS.ProcessEnv): string | undefined {
+function findTerraform(env: NodeJS.ProcessEnv): string | undefined {
   if (env.TERRAFORM_BIN) return existsSync(env.TERRAFORM_BIN) ? env.TERRAFORM_BIN : undefined;
   for (const dir of (env.PATH ?? "").split(delimiter)) {
     const candidate = join(dir, "terraform");
@@ -66,7 +66,7 @@ export function findTerraform(env: NodeJS.ProcessEnv): string | undefined {
  * A filesystem mirror holding the pinned aws provider: `TF_PROVIDER_MIRROR`, else the usual
  * plugin directories.
  */
-export function findProviderMirror(env: NodeJS.ProcessEnv, version: string): string | undefined {
+function findProviderMirror(env: NodeJS.ProcessEnv, version: string): string | undefined {
   const candidates = [
     env.TF_PROVIDER_MIRROR,
     "/opt/tf-plugins",
