@@ -125,7 +125,7 @@ export class SecureBucket extends Construct {
       ],
     });
 
-    const arn = this.bucket.arn;
+    const bucketAndObjects = [this.bucket.arn, `${this.bucket.arn}/*`];
     new S3BucketPolicy(this, "policy", {
       provider,
       bucket,
@@ -135,7 +135,7 @@ export class SecureBucket extends Construct {
           Effect: "Deny",
           Principal: "*",
           Action: "s3:*",
-          Resource: [arn, `${arn}/*`],
+          Resource: bucketAndObjects,
           Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
         {
@@ -143,7 +143,7 @@ export class SecureBucket extends Construct {
           Effect: "Deny",
           Principal: "*",
           Action: "s3:*",
-          Resource: [arn, `${arn}/*`],
+          Resource: bucketAndObjects,
           Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
         },
         ...(props.policyStatements ?? []),

@@ -25,7 +25,8 @@ async function main(): Promise<number> {
   }
   const summary: Array<{ config: string; stacks: StackCheck[] }> = [];
   for (const file of configFiles) {
-    const label = file ?? "default";
+    // Without a file, loadConfig falls back to s3-edge.config.json or the built-in defaults.
+    const label = file ?? "project-config";
     const config = loadConfig({ env: { ...process.env, S3EDGE_CONFIG: file }, cwd: process.cwd() });
     const outdir = mkdtempSync(join(tmpdir(), "s3-edge-validate-"));
     try {
