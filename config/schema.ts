@@ -1,14 +1,11 @@
 import { z } from "zod";
-import {
-  AWS_REGIONS,
-  LOG_RETENTION_DAYS,
-  NODE_RUNTIMES,
-  ORIGIN_SHIELD_REGIONS,
-  PRICE_CLASSES,
-  gcsBucketNameProblem,
-  hostnameProblem,
-  s3BucketNameProblem,
-} from "./aws-facts";
+import { LOG_RETENTION_DAYS, NODE_RUNTIMES, ORIGIN_SHIELD_REGIONS, s3BucketNameProblem } from "./aws-facts";
+import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
+import { cdnSection } from "./sections/cdn";
+import { edgeSection } from "./sections/edge";
+import { imageSection } from "./sections/image";
+import { legacyOriginSection } from "./sections/legacy-origin";
+import { objectStatsSection } from "./sections/object-stats";
 
 /** Built-in defaults: an example deployment that synthesizes with no config file at all. */
 export const DEFAULT_NAME_PREFIX = "s3edge-example";
@@ -22,30 +19,6 @@ export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_LAMBDA_RUNTIME = "nodejs22.x";
 export const DEFAULT_LAMBDA_ARCHITECTURE = "arm64";
 export const DEFAULT_STATE_KEY_PREFIX = "s3-edge";
-
-const region = z.enum(AWS_REGIONS, {
-  error: (issue) =>
-    issue.input === undefined
-      ? "is required"
-      : `"${String(issue.input)}" is not an AWS region (partition aws); expected one of ${AWS_REGIONS.join(", ")}`,
-});
-
-const fromProblem = (problem: (value: string) => string | undefined, what: string) =>
-  z.string().superRefine((value, ctx) => {
-    const reason = problem(value);
-    if (reason) ctx.addIssue({ code: "custom", message: `"${value}" is not a valid ${what}: ${reason}` });
-  });
-
-const s3BucketName = fromProblem(s3BucketNameProblem, "S3 bucket name");
-const gcsBucketName = fromProblem(gcsBucketNameProblem, "GCS bucket name");
-const hostname = fromProblem(hostnameProblem, "domain name");
-
-const kmsKeyArn = z
-  .string()
-  .regex(
-    /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
-  );
 
 const localBackend = z.strictObject({
   type: z.literal("local"),
@@ -125,22 +98,6 @@ const domain = z.strictObject({
   subjectAlternativeNames: z.array(hostname).default([]),
 });
 
-const legacyOrigin = z.strictObject({
-  /** The Google Cloud Storage bucket that is the origin of record. */
-  bucket: gcsBucketName,
-  access: z.enum(["public", "private"]).default("public"),
-  /** Create the bucket (for a demo) instead of using an existing one. */
-  create: z.boolean().default(false),
-  /** Google Cloud project of the bucket; needed when s3-edge creates google resources. */
-  project: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id")
-    .optional(),
-});
-
-/** Every stack's feature switch: on in the built-in example. */
-const enabled = z.boolean().default(true);
-
 export const configSchema = z
   .strictObject({
     /** Prefix of every resource name; lowercase so that it is valid in bucket names. */
@@ -170,20 +127,11 @@ export const configSchema = z
     /** Custom domain; null serves from the CloudFront domain only (no dns-cert stack). */
     domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }),
     /** Legacy Google Cloud Storage origin; null when there is nothing to migrate from. */
-    legacyOrigin: legacyOrigin.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
-    edge: z.strictObject({ enabled }).prefault({}),
-    cdn: z
-      .strictObject({
-        enabled,
-        /** @default primaryRegion */
-        originShieldRegion: region.optional(),
-        /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
-        failover: z.enum(["auto", "replica"]).default("auto"),
-        priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
-      })
-      .prefault({}),
-    image: z.strictObject({ enabled, variant: z.enum(["lambda", "ecs", "both"]).default("lambda") }).prefault({}),
-    objectStats: z.strictObject({ enabled }).prefault({}),
+    legacyOrigin: legacyOriginSection.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
+    edge: edgeSection.prefault({}),
+    cdn: cdnSection.prefault({}),
+    image: imageSection.prefault({}),
+    objectStats: objectStatsSection.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.primaryRegion === config.replicaRegion) {

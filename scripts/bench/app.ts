@@ -1,0 +1,21 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { timeCommand, type BenchSection } from "./support";
+
+/** A full `npm run synth` (cdktf CLI, all stacks, bundles included) from a warm install. */
+export const synth: BenchSection = ({ runs }) => {
+  const outdir = mkdtempSync(join(tmpdir(), "s3-edge-bench-synth-"));
+  try {
+    const timed = timeCommand("npm run synth", "npm", ["run", "-s", "synth", "--", "--output", outdir], runs);
+    return { ...timed, goalSeconds: 8, meetsGoal: timed.median < 8 };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+};
+
+/** The whole test suite, as CI runs it after install. */
+export const tests: BenchSection = () => {
+  const timed = timeCommand("npm test", "npm", ["test", "--silent"], 1);
+  return { ...timed, goalSeconds: 90, meetsGoal: timed.median < 90 };
+};

@@ -1,0 +1,37 @@
+/**
+ * Typed values that travel between stacks. A field holding a token (an ARN, an id) becomes a
+ * `terraform_remote_state` read in the consuming stack; never copy such values into config.
+ */
+
+/** A Lambda@Edge function attached to a cache behaviour. */
+export interface EdgeFunctionAssociation {
+  readonly eventType: "viewer-request" | "origin-request" | "origin-response" | "viewer-response";
+  /** The published version's ARN (`...:function:<name>:<version>`): CloudFront refuses `$LATEST`. */
+  readonly qualifiedArn: string;
+  /** Whether the function sees the request body. */
+  readonly includeBody: boolean;
+}
+
+/** The legacy Google Cloud Storage origin as CloudFront reaches it (XML API, HTTPS only). */
+export interface LegacyOriginEndpoint {
+  /** `storage.googleapis.com` */
+  readonly domainName: string;
+  /** `/<bucket>`: path-style addressing, which works for every bucket name. */
+  readonly originPath: string;
+}
+
+/** What the `edge` stack gives the distributions that attach its functions. */
+export interface EdgeAttachments {
+  /** Functions of the default (back-to-origin) behaviour. */
+  readonly associations: readonly EdgeFunctionAssociation[];
+  /** The GCS origin the functions work with; absent when no legacy origin is configured. */
+  readonly legacyOrigin?: LegacyOriginEndpoint;
+}
+
+/** What the `dns-cert` stack gives the stacks that serve a custom domain. */
+export interface DomainCertificate {
+  /** ARN of the issued (validated) ACM certificate in us-east-1. */
+  readonly certificateArn: string;
+  /** Route53 hosted zone that gets the alias records. */
+  readonly hostedZoneId: string;
+}
