@@ -35,3 +35,11 @@ export interface DomainCertificate {
   /** Route53 hosted zone that gets the alias records. */
   readonly hostedZoneId: string;
 }
+
+/** GCS's S3-compatible XML API endpoint. */
+export const GCS_XML_API_DOMAIN = "storage.googleapis.com";
+
+/** The CloudFront origin of a GCS bucket, derived from the bucket name in config. */
+export function legacyOriginEndpoint(bucket: string): LegacyOriginEndpoint {
+  return { domainName: GCS_XML_API_DOMAIN, originPath: `/${bucket}` };
+}
