@@ -36,7 +36,14 @@ describe("built-in defaults", () => {
       },
       lambda: { runtime: "nodejs22.x", architecture: "arm64", logRetentionDays: 30 },
       domain: { zoneName: "example.com", contentHostname: "cdn.example.com", imageHostname: "img.example.com" },
-      legacyOrigin: { bucket: "s3edge-example-legacy", access: "public", create: false },
+      legacyOrigin: {
+        bucket: "s3edge-example-legacy",
+        access: "public",
+        create: false,
+        location: "US",
+        backfill: { batchSize: 5, maxConcurrency: 20, workerMemoryMb: 1024 },
+      },
+      edge: { enabled: true, memoryMb: 128, timeoutSeconds: 5 },
       cdn: { enabled: true, originShieldRegion: "us-east-2", failover: "auto" },
       image: { enabled: true, variant: "lambda" },
     });
@@ -145,8 +152,39 @@ describe("invalid config names the field and the reason", () => {
     [
       "created GCS bucket without a project",
       { legacyOrigin: { bucket: "demo-legacy", create: true } },
-      /^legacyOrigin\.project: is required/,
+      /^legacyOrigin\.project: is required when legacyOrigin\.create is true/,
     ],
+    [
+      "private GCS bucket without a project",
+      { legacyOrigin: { bucket: "demo-legacy", access: "private" } },
+      /^legacyOrigin\.project: is required when legacyOrigin\.access is "private" \(the read-only service account/,
+    ],
+    [
+      "backfill batch above the SQS limit",
+      { legacyOrigin: { bucket: "demo-legacy", backfill: { batchSize: 25 } } },
+      /^legacyOrigin\.backfill\.batchSize: must be at most 10/,
+    ],
+    [
+      "backfill concurrency below the SQS minimum",
+      { legacyOrigin: { bucket: "demo-legacy", backfill: { maxConcurrency: 1 } } },
+      /^legacyOrigin\.backfill\.maxConcurrency: must be at least 2/,
+    ],
+    [
+      "worker memory above the Lambda maximum",
+      { legacyOrigin: { bucket: "demo-legacy", backfill: { workerMemoryMb: 20_000 } } },
+      /^legacyOrigin\.backfill\.workerMemoryMb: /,
+    ],
+    [
+      "GCS location with spaces",
+      { legacyOrigin: { bucket: "demo-legacy", location: "us east" } },
+      /^legacyOrigin\.location: /,
+    ],
+    [
+      "edge timeout above the Lambda@Edge origin limit",
+      { edge: { timeoutSeconds: 60 } },
+      /^edge\.timeoutSeconds: must be at most 30 \(the Lambda@Edge limit/,
+    ],
+    ["edge memory below the Lambda minimum", { edge: { memoryMb: 64 } }, /^edge\.memoryMb: /],
   ];
 
   it.each(cases)("%s", (_name, input, expected) => {

@@ -179,12 +179,21 @@ export const configSchema = z
         });
       }
     }
-    if (config.legacyOrigin?.create && !config.legacyOrigin.project) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["legacyOrigin", "project"],
-        message: "is required when legacyOrigin.create is true (the bucket is created in that project)",
-      });
+    if (config.legacyOrigin && !config.legacyOrigin.project) {
+      const { create, access } = config.legacyOrigin;
+      const needs = [
+        ...(create ? ["legacyOrigin.create is true (the bucket is created in that project)"] : []),
+        ...(access === "private"
+          ? ['legacyOrigin.access is "private" (the read-only service account and its HMAC key live in that project)']
+          : []),
+      ];
+      if (needs.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["legacyOrigin", "project"],
+          message: `is required when ${needs.join(" and ")}`,
+        });
+      }
     }
   })
   .transform((config) => ({

@@ -19,6 +19,12 @@ export interface BundleSpec {
   readonly entry: string;
   /** Lambda runtime (`nodejs22.x`): sets the JavaScript target. */
   readonly runtime: string;
+  /**
+   * esbuild `define`: identifier → JavaScript expression substituted at compile time (a string
+   * constant is its JSON text, `"\"us-east-2\""`). Part of the cache key and the zip's content.
+   * @default none
+   */
+  readonly define?: Readonly<Record<string, string>>;
 }
 
 export interface Bundle {
@@ -52,19 +58,21 @@ export class FunctionBundler {
 
   bundle(spec: BundleSpec): Bundle {
     const entry = isAbsolute(spec.entry) ? spec.entry : resolve(PROJECT_ROOT, spec.entry);
-    const key = JSON.stringify({ entry, runtime: spec.runtime });
+    // Sorted, so that the same constants in another order hit the same cache entry.
+    const define = Object.fromEntries(Object.entries(spec.define ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+    const key = JSON.stringify({ entry, runtime: spec.runtime, define });
     const cached = this.built.get(key);
     if (cached) {
       this.stats.cacheHits++;
       return cached;
     }
-    const bundle = this.build(entry, spec.runtime);
+    const bundle = this.build(entry, spec.runtime, define);
     this.stats.builds++;
     this.built.set(key, bundle);
     return bundle;
   }
 
-  private build(entry: string, runtime: string): Bundle {
+  private build(entry: string, runtime: string, define: Record<string, string>): Bundle {
     const name = basename(dirname(entry));
     const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
     if (!major) throw new BundleError(entry, `unsupported runtime "${runtime}" (expected nodejsNN.x)`);
@@ -86,6 +94,7 @@ export class FunctionBundler {
         mainFields: ["module", "main"],
         // The Lambda Node.js runtimes ship AWS SDK v3.
         external: ["@aws-sdk/*"],
+        define,
         logLevel: "silent",
       }));
     } catch (error) {

@@ -43,6 +43,43 @@ export interface BundledFunctionProps {
   readonly provider?: TerraformProvider;
   /** @default the bundler shared by every stack of the synth */
   readonly bundler?: FunctionBundler;
+  /**
+   * Compile-time constants (esbuild `define`, identifier → JavaScript expression).
+   * @default none
+   */
+  readonly define?: Readonly<Record<string, string>>;
+  /**
+   * Set `NODE_OPTIONS=--enable-source-maps` so that stack traces point at the TypeScript source.
+   * Lambda@Edge accepts no environment variables at all, so edge functions turn this off.
+   * @default true
+   */
+  readonly enableSourceMaps?: boolean;
+  /**
+   * Publish a numbered version on every code or configuration change (`qualified_arn`).
+   * @default false
+   */
+  readonly publish?: boolean;
+  /**
+   * Services that may assume the execution role.
+   * @default ["lambda.amazonaws.com"]
+   */
+  readonly assumedBy?: readonly string[];
+  /**
+   * Name of the log group created with retention and configured as the function's log group.
+   * @default `/aws/lambda/<functionName>`
+   */
+  readonly logGroupName?: string;
+  /**
+   * Log group ARNs (with their `:*` stream suffix) the role may write to.
+   * @default the created log group only
+   */
+  readonly logResources?: readonly string[];
+  /**
+   * Also allow `logs:CreateLogGroup` on `logResources`: a function that runs in regions where the
+   * stack created no log group (Lambda@Edge replicas) creates its group there itself.
+   * @default false
+   */
+  readonly createsLogGroups?: boolean;
 }
 
 /**
@@ -63,12 +100,13 @@ export class BundledFunction extends Construct {
     this.bundle = (props.bundler ?? sharedBundler).bundle({
       entry: props.entry ?? `functions/${props.name}/index.ts`,
       runtime,
+      define: props.define,
     });
     const asset = new TerraformAsset(this, "code", { path: this.bundle.zipPath, type: AssetType.FILE });
 
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
       provider,
-      name: `/aws/lambda/${functionName}`,
+      name: props.logGroupName ?? `/aws/lambda/${functionName}`,
       retentionInDays: props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
     });
 
@@ -76,7 +114,7 @@ export class BundledFunction extends Construct {
       provider,
       name: functionName,
       description: `s3-edge: execution role of ${functionName}`,
-      assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com"]),
+      assumeRolePolicy: assumeRolePolicy(props.assumedBy ?? ["lambda.amazonaws.com"]),
     });
     const policy = new IamRolePolicy(this, "policy", {
       provider,
@@ -86,13 +124,22 @@ export class BundledFunction extends Construct {
         {
           Sid: "WriteOwnLogs",
           Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: `${this.logGroup.arn}:*`,
+          Action: [
+            ...(props.createsLogGroups ? ["logs:CreateLogGroup"] : []),
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+          ],
+          Resource: props.logResources ? [...props.logResources] : `${this.logGroup.arn}:*`,
         },
         ...(props.policyStatements ?? []),
       ]),
     });
 
+    const variables = {
+      // Stack traces point at the TypeScript source through the bundled source map.
+      ...((props.enableSourceMaps ?? true) ? { NODE_OPTIONS: "--enable-source-maps" } : {}),
+      ...props.environment,
+    };
     this.function = new LambdaFunction(this, "function", {
       provider,
       functionName,
@@ -105,10 +152,8 @@ export class BundledFunction extends Construct {
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? DEFAULT_TIMEOUT_SECONDS,
       role: this.role.arn,
-      environment: {
-        // Stack traces point at the TypeScript source through the bundled source map.
-        variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
-      },
+      publish: props.publish,
+      environment: Object.keys(variables).length > 0 ? { variables } : undefined,
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       // The role's permissions (logs included) must exist before the first invocation.
       dependsOn: [this.logGroup, policy],
