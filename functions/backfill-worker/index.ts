@@ -1,0 +1,5 @@
+// Placeholder (replaced by the backfill-code branch).
+export const handler = async (event: { Records: unknown[] }) => ({
+  batchItemFailures: [],
+  received: event.Records.length,
+});
