@@ -1,10 +1,13 @@
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
+import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
 import { configureBackend } from "../constructs/backend";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
+import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
+import { GCS_XML_API_DOMAIN } from "./contracts";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
@@ -19,15 +22,45 @@ export interface BucketReference {
   readonly kmsKeyArn?: string;
 }
 
+/** The backfill queue and, for a private GCS bucket, the HMAC secret: what the edge functions use. */
+export interface BackfillReference {
+  /** `<namePrefix>-backfill`, a literal (Lambda@Edge gets it compiled in). */
+  readonly queueName: string;
+  readonly queueArn: string;
+  readonly queueUrl: string;
+  /** The primary region, a literal. */
+  readonly region: string;
+  /** Private GCS buckets only. */
+  readonly hmacSecret?: {
+    /** `<namePrefix>/gcs-hmac`, a literal. */
+    readonly name: string;
+    /** ARN in the primary region. */
+    readonly arn: string;
+    /** Regions holding a replica (us-east-1, unless that is the primary region). */
+    readonly replicaRegions: readonly string[];
+  };
+}
+
+export interface StorageReplicationProps {
+  /**
+   * The HMAC key of the private GCS bucket's reader, from the gcs-origin stack (remote state).
+   * Required when `legacyOrigin.access` is `private`.
+   */
+  readonly gcsHmacKey?: GcsHmacKey;
+}
+
 /**
  * The primary bucket (primary region) and its replica (replica region), with cross-region
- * replication and EventBridge notifications on the primary.
+ * replication and EventBridge notifications on the primary; with a legacy origin, the backfill
+ * pipeline that copies objects from GCS into the primary bucket.
  */
 export class StorageReplicationStack extends TerraformStack {
   readonly primary: BucketReference;
   readonly replica: BucketReference;
+  /** Present when `legacyOrigin` is configured. */
+  readonly backfill?: BackfillReference;
 
-  constructor(scope: Construct, config: S3EdgeConfig) {
+  constructor(scope: Construct, config: S3EdgeConfig, props: StorageReplicationProps = {}) {
     const id = STORAGE_REPLICATION_STACK_ID;
     super(scope, id);
     configureBackend(this, id, config.backend);
@@ -78,6 +111,43 @@ export class StorageReplicationStack extends TerraformStack {
       new TerraformOutput(this, `${role}_bucket_arn`, { value: bucket.arn });
       new TerraformOutput(this, `${role}_bucket_regional_domain_name`, { value: bucket.regionalDomainName });
     }
+
+    const { legacyOrigin } = config;
+    if (!legacyOrigin) return;
+    if (legacyOrigin.access === "private" && !props.gcsHmacKey) {
+      throw new Error("storage-replication: a private legacy origin needs the gcs-origin stack's HMAC key");
+    }
+    // The Lambda@Edge signer reads the secret in us-east-1.
+    const secretReplicaRegions = config.primaryRegion === EDGE_FUNCTION_REGION ? [] : [EDGE_FUNCTION_REGION];
+    const pipeline = new BackfillPipeline(this, "backfill", {
+      namePrefix: config.namePrefix,
+      destination: this.primary,
+      sourceBucket: legacyOrigin.bucket,
+      sourceEndpoint: `https://${GCS_XML_API_DOMAIN}`,
+      hmacKey: legacyOrigin.access === "private" ? props.gcsHmacKey : undefined,
+      secretReplicaRegions,
+      runtime: config.lambda.runtime,
+      architecture: config.lambda.architecture,
+      logRetentionDays: config.lambda.logRetentionDays,
+      batchSize: legacyOrigin.backfill.batchSize,
+      maxConcurrency: legacyOrigin.backfill.maxConcurrency,
+      workerMemoryMb: legacyOrigin.backfill.workerMemoryMb,
+    });
+    this.backfill = {
+      queueName: pipeline.queueName,
+      queueArn: pipeline.queue.arn,
+      queueUrl: pipeline.queue.url,
+      region: config.primaryRegion,
+      hmacSecret:
+        pipeline.hmacSecret && pipeline.hmacSecretName
+          ? { name: pipeline.hmacSecretName, arn: pipeline.hmacSecret.arn, replicaRegions: secretReplicaRegions }
+          : undefined,
+    };
+    new TerraformOutput(this, "backfill_queue_url", { value: pipeline.queue.url });
+    new TerraformOutput(this, "backfill_queue_arn", { value: pipeline.queue.arn });
+    new TerraformOutput(this, "backfill_dead_letter_queue_url", { value: pipeline.deadLetterQueue.url });
+    new TerraformOutput(this, "backfill_jobs_table_name", { value: pipeline.jobsTable.name });
+    if (pipeline.hmacSecret) new TerraformOutput(this, "gcs_hmac_secret_arn", { value: pipeline.hmacSecret.arn });
   }
 }
 

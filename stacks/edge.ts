@@ -1,0 +1,117 @@
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { S3EdgeConfig } from "../config";
+import { configureBackend } from "../constructs/backend";
+import { EDGE_FUNCTION_REGION, EdgeFunction } from "../constructs/edge-function";
+import { awsProvider } from "../constructs/providers";
+import {
+  GCS_XML_API_DOMAIN,
+  legacyOriginEndpoint,
+  type EdgeAttachments,
+  type EdgeFunctionAssociation,
+  type LegacyOriginEndpoint,
+} from "./contracts";
+import type { BackfillReference } from "./storage-replication";
+
+export const EDGE_STACK_ID = "edge";
+
+/** Whether the config asks for the edge stack: edge functions on, and a legacy origin to serve from. */
+export function needsEdgeStack(config: S3EdgeConfig): boolean {
+  return config.edge.enabled && !!config.legacyOrigin;
+}
+
+export interface EdgeStackProps {
+  /** The backfill queue (and the HMAC secret of a private bucket) from storage-replication. */
+  readonly backfill: BackfillReference;
+}
+
+/**
+ * The Lambda@Edge functions of the back-to-origin flow, in us-east-1: `backfill-notify`
+ * (origin-response: queues a copy job when GCS served an object) and, for a private GCS bucket,
+ * `gcs-signer` (origin-request: signs requests to GCS with the reader's HMAC key). The `cdn`
+ * stack attaches them through `attachments`.
+ */
+export class EdgeStack extends TerraformStack implements EdgeAttachments {
+  readonly associations: readonly EdgeFunctionAssociation[];
+  readonly legacyOrigin: LegacyOriginEndpoint;
+  /** What a distribution needs to attach the functions (this stack's own fields, as one value). */
+  readonly attachments: EdgeAttachments;
+  readonly notify: EdgeFunction;
+  /** Private GCS buckets only. */
+  readonly signer?: EdgeFunction;
+
+  constructor(scope: Construct, config: S3EdgeConfig, props: EdgeStackProps) {
+    const id = EDGE_STACK_ID;
+    super(scope, id);
+    const origin = config.legacyOrigin;
+    if (!origin) throw new Error("edge: needs a legacyOrigin in config");
+    configureBackend(this, id, config.backend);
+    // Lambda@Edge functions can only be created in us-east-1 (CloudFront replicates them from
+    // there), so this stack's default provider is us-east-1 whatever the primary region is.
+    const provider = awsProvider(this, "aws", { region: EDGE_FUNCTION_REGION, tags: config.tags, stackId: id });
+    const accountId = new DataAwsCallerIdentity(this, "account").accountId;
+    const { backfill } = props;
+    const common = {
+      provider,
+      accountId,
+      runtime: config.lambda.runtime,
+      memorySize: config.edge.memoryMb,
+      timeout: config.edge.timeoutSeconds,
+      logRetentionDays: config.lambda.logRetentionDays,
+    };
+
+    this.notify = new EdgeFunction(this, "backfill-notify", {
+      ...common,
+      name: "backfill-notify",
+      functionName: `${config.namePrefix}-backfill-notify`,
+      description: `s3-edge: queues a backfill job when gs://${origin.bucket} served an object`,
+      eventType: "origin-response",
+      constants: {
+        __BACKFILL_QUEUE_NAME__: backfill.queueName,
+        __BACKFILL_QUEUE_REGION__: backfill.region,
+        __LEGACY_ORIGIN_DOMAIN__: GCS_XML_API_DOMAIN,
+      },
+      policyStatements: [
+        { Sid: "QueueBackfillJobs", Effect: "Allow", Action: "sqs:SendMessage", Resource: backfill.queueArn },
+      ],
+    });
+    const functions = [this.notify];
+
+    if (origin.access === "private") {
+      const secret = backfill.hmacSecret;
+      if (!secret) throw new Error("edge: a private legacy origin needs the HMAC secret from storage-replication");
+      const secretRegion = EDGE_FUNCTION_REGION;
+      this.signer = new EdgeFunction(this, "gcs-signer", {
+        ...common,
+        name: "gcs-signer",
+        functionName: `${config.namePrefix}-gcs-signer`,
+        description: `s3-edge: signs requests to gs://${origin.bucket} with the reader's HMAC key`,
+        eventType: "origin-request",
+        constants: {
+          __GCS_HMAC_SECRET_ID__: secret.name,
+          __GCS_HMAC_SECRET_REGION__: secretRegion,
+          __LEGACY_ORIGIN_DOMAIN__: GCS_XML_API_DOMAIN,
+        },
+        policyStatements: [
+          {
+            Sid: "ReadGcsHmacKey",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            // The us-east-1 copy only; Secrets Manager appends 6 random characters to the name.
+            Resource: `arn:aws:secretsmanager:${secretRegion}:${accountId}:secret:${secret.name}-*`,
+          },
+        ],
+      });
+      functions.push(this.signer);
+    }
+
+    this.associations = functions.map((fn) => fn.association);
+    this.legacyOrigin = legacyOriginEndpoint(origin.bucket);
+    this.attachments = { associations: this.associations, legacyOrigin: this.legacyOrigin };
+    for (const fn of functions) {
+      const name = fn.node.id.replace(/-/g, "_");
+      new TerraformOutput(this, `${name}_qualified_arn`, { value: fn.qualifiedArn });
+    }
+  }
+}
