@@ -10,13 +10,34 @@ const S3_BACKEND = {
 } as const;
 
 describe("the whole app", () => {
-  it.each([
-    ["default config", {}],
-    ["full example config", fullConfigInput()],
-  ])("synthesizes the built stacks with no cross-stack problems (%s)", (_name, input) => {
-    const app = synthApp(input);
-    expect(Object.keys(app.stacks).sort()).toEqual(["storage-replication"]);
+  it("synthesizes storage-replication and edge for the default (public GCS) config, with no cross-stack problems", () => {
+    const app = synthApp({});
+    expect(Object.keys(app.stacks).sort()).toEqual(["edge", "storage-replication"]);
     expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
+    expect(app.manifest.stacks.edge.dependencies).toEqual(["storage-replication"]);
+    expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("adds gcs-origin before storage-replication for the full (private GCS) config, with no cross-stack problems", () => {
+    const app = synthApp(fullConfigInput());
+    expect(Object.keys(app.stacks).sort()).toEqual(["edge", "gcs-origin", "storage-replication"]);
+    expect(app.manifest.stacks["gcs-origin"].dependencies).toEqual([]);
+    expect(app.manifest.stacks["storage-replication"].dependencies).toEqual(["gcs-origin"]);
+    expect(app.manifest.stacks.edge.dependencies).toEqual(["storage-replication"]);
+    expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it.each([
+    ["no legacy origin", { legacyOrigin: null }, ["storage-replication"]],
+    ["edge switched off", { edge: { enabled: false } }, ["storage-replication"]],
+    [
+      "a public bucket that s3-edge creates",
+      { legacyOrigin: { bucket: "demo-legacy", create: true, project: "demo-project" } },
+      ["edge", "gcs-origin", "storage-replication"],
+    ],
+  ] as const)("synthesizes only the stacks the config needs (%s)", (_name, input, expected) => {
+    const app = synthApp(input);
+    expect(Object.keys(app.stacks).sort()).toEqual(expected);
     expect(crossStackProblems(app)).toEqual([]);
   });
 

@@ -12,8 +12,11 @@ import { StorageReplicationStack } from "../stacks/storage-replication";
 import { parsePolicy, type Statement } from "./support/policy-checks";
 import { fullConfigInput, referenceTo, resourceAt, resourcesOf, type StackJson } from "./support/synth";
 
+/** Stands in for the gcs-origin stack's remote-state values when the config's bucket is private. */
+const TEST_HMAC_KEY = { accessId: "GOOG1ETESTACCESSID", secret: "test-secret-value" };
+
 function synth(input: S3EdgeConfigInput = {}): { text: string; json: StackJson } {
-  const stack = new StorageReplicationStack(Testing.app(), parseConfig(input));
+  const stack = new StorageReplicationStack(Testing.app(), parseConfig(input), { gcsHmacKey: TEST_HMAC_KEY });
   const text = Testing.synth(stack);
   return { text, json: JSON.parse(text) as StackJson };
 }
@@ -196,6 +199,10 @@ describe("storage-replication with the default config", () => {
 
   it("exports the buckets' names, ARNs and regional domain names", () => {
     expect(Object.keys(json.output ?? {}).sort()).toEqual([
+      "backfill_dead_letter_queue_url",
+      "backfill_jobs_table_name",
+      "backfill_queue_arn",
+      "backfill_queue_url",
       "primary_bucket_arn",
       "primary_bucket_name",
       "primary_bucket_regional_domain_name",
