@@ -87,15 +87,41 @@ describe("cross-stack references", () => {
     const consumer = app.stacks[CONSUMER_STACK_ID];
     const reader = remoteStates(consumer)["cross-stack-reference-input-storage-replication"];
     expect(reader).toEqual({ backend, config: expectedConfig, workspace: "${terraform.workspace}" });
-    const values = Object.values(consumer.resource?.aws_ssm_parameter ?? {}).map((p) => p.value as string);
+    const values = Object.values(consumer.resource?.aws_ssm_parameter ?? {})
+      .filter((p) => String(p.name).startsWith("/s3-edge/test/primary"))
+      .map((p) => p.value as string);
+    expect(values).toHaveLength(2);
     for (const value of values) {
       expect(value).toMatch(
         /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage-replication\.outputs\./,
       );
     }
-    expect(app.manifest.stacks[CONSUMER_STACK_ID].dependencies).toEqual(["storage-replication"]);
+    expect(app.manifest.stacks[CONSUMER_STACK_ID].dependencies.sort()).toEqual(["edge", "storage-replication"]);
     expect(crossStackProblems(app)).toEqual([]);
   });
+
+  it.each([
+    ["default", {}, ["origin-response"]],
+    ["full", fullConfigInput(), ["origin-request", "origin-response"]],
+  ] as const)(
+    "carry the edge functions' qualified ARNs to a distribution's stack (%s config)",
+    (_label, input, events) => {
+      const app = synthApp(input, { extend: addConsumerStack });
+      const consumer = app.stacks[CONSUMER_STACK_ID];
+      const edge = app.stacks.edge;
+      const parameters = Object.values(consumer.resource?.aws_ssm_parameter ?? {}).filter((p) =>
+        String(p.name).startsWith("/s3-edge/test/edge/"),
+      );
+      expect(parameters.map((p) => String(p.name).split("/").pop()).sort()).toEqual(events);
+      for (const parameter of parameters) {
+        const output = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-edge\.outputs\.([^}]+)\}$/.exec(
+          String(parameter.value),
+        )?.[1];
+        expect(edge.output?.[output!].value).toMatch(/^\$\{aws_lambda_function\.[^.]+\.qualified_arn\}$/);
+      }
+      expect(crossStackProblems(app)).toEqual([]);
+    },
+  );
 
   it("flags a value that skips remote state", () => {
     const app = synthApp({}, { extend: addConsumerStack });

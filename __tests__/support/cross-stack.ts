@@ -20,6 +20,14 @@ export function addConsumerStack(app: App, stacks: S3EdgeStacks, config: S3EdgeC
     type: "String",
     value: primary.regionalDomainName,
   });
+  // As the cdn stack will: the edge functions' qualified ARNs, through the typed attachments.
+  for (const association of stacks.edge?.attachments.associations ?? []) {
+    new SsmParameter(consumer, `edge-${association.eventType}`, {
+      name: `/s3-edge/test/edge/${association.eventType}`,
+      type: "String",
+      value: association.qualifiedArn,
+    });
+  }
 }
 
 /** Meta-arguments and built-ins that look like `${a.b...}` references but are not resources. */
