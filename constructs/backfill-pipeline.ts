@@ -170,7 +170,9 @@ export class BackfillPipeline extends Construct {
         name: this.hmacSecretName,
         description: `s3-edge: HMAC key of the read-only service account of gs://${props.sourceBucket}`,
         recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
-        replica: (props.secretReplicaRegions ?? []).map((region) => ({ region })),
+        replica: props.secretReplicaRegions?.length
+          ? props.secretReplicaRegions.map((region) => ({ region }))
+          : undefined,
       });
       new SecretsmanagerSecretVersion(this, "gcs-hmac-value", {
         secretId: this.hmacSecret.id,
