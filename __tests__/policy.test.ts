@@ -8,13 +8,16 @@ import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-s
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
-import { Fn, TerraformStack, Testing } from "cdktf";
+import { Fn, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FunctionBundler } from "../constructs/bundle";
+import { BackfillPipeline } from "../constructs/backfill-pipeline";
 import { BundledFunction } from "../constructs/bundled-function";
+import { EdgeFunction } from "../constructs/edge-function";
 import { assumeRolePolicy, policyDocument } from "../constructs/iam";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket } from "../constructs/secure-bucket";
@@ -71,6 +74,24 @@ describe("the rules catch what they are meant to", () => {
           name: "sample",
           entry: sample,
           functionName: "rules-fn",
+          bundler: new FunctionBundler(bundleDir),
+        });
+        new EdgeFunction(stack, "edge", {
+          name: "sample",
+          entry: sample,
+          functionName: "rules-edge",
+          eventType: "origin-response",
+          provider: awsProvider(stack, "aws-east", { region: "us-east-1", alias: "east", tags: {}, stackId: "rules" }),
+          accountId: "123456789012",
+          bundler: new FunctionBundler(bundleDir),
+        });
+        new BackfillPipeline(stack, "backfill", {
+          namePrefix: "rules",
+          destination: { name: "rules-bucket", arn: "arn:aws:s3:::rules-bucket", region: "us-east-2" },
+          sourceBucket: "rules-legacy",
+          sourceEndpoint: "https://storage.googleapis.com",
+          hmacKey: { accessId: "GOOG1ERULES", secret: "rules" },
+          secretReplicaRegions: ["us-east-1"],
           bundler: new FunctionBundler(bundleDir),
         });
       }),
@@ -169,6 +190,7 @@ describe("the rules catch what they are meant to", () => {
         "lambda-log-retention: no log group with retention for this function",
         "edge-no-environment: Lambda@Edge functions cannot have environment variables",
         "edge-published: Lambda@Edge needs a published version (publish = true)",
+        "edge-us-east-1: Lambda@Edge functions must be created in us-east-1",
         "log-retention: log group keeps logs forever (no retention_in_days)",
       ].sort(),
     );
@@ -181,6 +203,41 @@ describe("the rules catch what they are meant to", () => {
     });
     expect(found).toEqual([
       "sqs-consumer-dlq: aws_sqs_queue.queue is consumed by Lambda but has no dead-letter queue (redrive_policy)",
+      "sqs-encryption: queue without server-side encryption (SSE-SQS or SSE-KMS)",
+    ]);
+  });
+
+  it("flags an arm64 edge function, even in us-east-1", () => {
+    const found = violationsOf((stack) => {
+      const east = awsProvider(stack, "aws-east", { region: "us-east-1", alias: "east", tags: {}, stackId: "rules" });
+      const role = new IamRole(stack, "edge-role", {
+        provider: east,
+        name: "rules-edge-arm",
+        assumeRolePolicy: assumeRolePolicy(["lambda.amazonaws.com", "edgelambda.amazonaws.com"]),
+      });
+      new CloudwatchLogGroup(stack, "logs", { provider: east, name: "/aws/lambda/rules-edge-arm", retentionInDays: 7 });
+      new LambdaFunction(stack, "edge", {
+        provider: east,
+        functionName: "rules-edge-arm",
+        role: role.arn,
+        runtime: "nodejs22.x",
+        handler: "index.handler",
+        filename: "code.zip",
+        publish: true,
+        architectures: ["arm64"],
+      });
+    });
+    expect(found).toEqual(["edge-x86_64: Lambda@Edge runs x86_64 functions only"]);
+  });
+
+  it("flags an output that exposes a credential without sensitive = true", () => {
+    const found = violationsOf((stack) => {
+      const version = new SecretsmanagerSecretVersion(stack, "value", { secretId: "rules", secretString: "x" });
+      new TerraformOutput(stack, "leak", { value: version.secretString });
+      new TerraformOutput(stack, "hidden", { value: version.secretString, sensitive: true });
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/^sensitive-output: exposes .*secret_string.* without sensitive = true$/),
     ]);
   });
 

@@ -122,6 +122,20 @@ function referencedAddress(stacks: Readonly<Record<string, StackJson>>, value: u
   return undefined;
 }
 
+/** Attributes that hold credentials: an output of one must be sensitive. */
+const SECRET_ATTRIBUTES: readonly RegExp[] = [
+  /google_storage_hmac_key\.[^.]+\.secret\b/,
+  /google_service_account_key\.[^.]+\.private_key\b/,
+  /aws_iam_access_key\.[^.]+\.secret\b/,
+  /aws_secretsmanager_secret_version\.[^.]+\.secret_string\b/,
+];
+
+/** The region of the aws provider a resource uses (`aws` or `aws.<alias>`). */
+function providerRegion(stack: StackJson, provider: unknown): unknown {
+  const alias = typeof provider === "string" && provider.startsWith("aws.") ? provider.slice(4) : undefined;
+  return stack.provider?.aws?.find((p) => p.alias === alias)?.region;
+}
+
 export function policyViolations(stacks: Readonly<Record<string, StackJson>>): Violation[] {
   const violations: Violation[] = [];
   const everyResource = Object.entries(stacks).flatMap(([stackId, stack]) =>
@@ -213,6 +227,10 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
         report("edge-no-environment", "Lambda@Edge functions cannot have environment variables");
       if (isEdge && body.publish !== true)
         report("edge-published", "Lambda@Edge needs a published version (publish = true)");
+      if (isEdge && providerRegion(stack, body.provider) !== "us-east-1")
+        report("edge-us-east-1", "Lambda@Edge functions must be created in us-east-1");
+      if (isEdge && JSON.stringify(body.architectures ?? ["x86_64"]) !== JSON.stringify(["x86_64"]))
+        report("edge-x86_64", "Lambda@Edge runs x86_64 functions only");
     }
 
     if (type === "aws_cloudwatch_log_group" && typeof body.retention_in_days !== "number") {
@@ -227,6 +245,10 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
           report("sqs-consumer-dlq", `${queue} is consumed by Lambda but has no dead-letter queue (redrive_policy)`);
         }
       }
+    }
+
+    if (type === "aws_sqs_queue" && body.sqs_managed_sse_enabled !== true && body.kms_master_key_id === undefined) {
+      report("sqs-encryption", "queue without server-side encryption (SSE-SQS or SSE-KMS)");
     }
 
     if (type === "aws_cloudfront_origin_access_identity")
@@ -244,6 +266,17 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
   }
 
   for (const [stackId, stack] of Object.entries(stacks)) {
+    for (const [name, output] of Object.entries(stack.output ?? {})) {
+      const secret = SECRET_ATTRIBUTES.find((pattern) => pattern.test(JSON.stringify(output.value)));
+      if (secret && output.sensitive !== true) {
+        violations.push({
+          stack: stackId,
+          resource: `output.${name}`,
+          rule: "sensitive-output",
+          detail: `exposes ${secret.source} without sensitive = true`,
+        });
+      }
+    }
     for (const [name, body] of Object.entries(stack.data?.aws_iam_policy_document ?? {})) {
       checkStatements(iamDocumentStatements(body), false, (rule, detail) =>
         violations.push({ stack: stackId, resource: `data.aws_iam_policy_document.${name}`, rule, detail }),
