@@ -80,6 +80,31 @@ describe("FunctionBundler", () => {
     expect(bundler.stats.builds).toBe(2);
   });
 
+  it("compiles define constants in, and keys the cache on them", () => {
+    const bundler = new FunctionBundler(outDir);
+    const entry = join(__dirname, "fixtures", "functions", "constants", "index.ts");
+    const define = { __TARGET_QUEUE__: '"media-backfill"', __TARGET_REGION__: '"eu-west-1"' };
+    const first = bundler.bundle({ entry, runtime: "nodejs22.x", define });
+    const code = Buffer.from(unzipSync(readFileSync(first.zipPath))["index.js"]).toString("utf8");
+    expect(code).toContain('"media-backfill"');
+    expect(code).toContain('"eu-west-1"');
+    expect(code).not.toContain("__TARGET_");
+    const reordered = bundler.bundle({
+      entry,
+      runtime: "nodejs22.x",
+      define: { __TARGET_REGION__: '"eu-west-1"', __TARGET_QUEUE__: '"media-backfill"' },
+    });
+    expect(reordered).toBe(first);
+    const other = bundler.bundle({
+      entry,
+      runtime: "nodejs22.x",
+      define: { ...define, __TARGET_REGION__: '"us-east-2"' },
+    });
+    expect(other.sha256).not.toBe(first.sha256);
+    expect(other.zipPath).not.toBe(first.zipPath);
+    expect(bundler.stats).toEqual({ builds: 2, cacheHits: 1 });
+  });
+
   it("produces a handler that loads and runs", async () => {
     const files = unzipSync(readFileSync(bundleSample().zipPath));
     // Inside the project, so that the runtime-provided @aws-sdk resolves from node_modules as in Lambda.
@@ -200,6 +225,38 @@ describe("BundledFunction", () => {
         Effect: "Allow",
         Action: "dynamodb:UpdateItem",
         Resource: "arn:aws:dynamodb:us-east-2:123456789012:table/counters",
+      },
+    ]);
+  });
+
+  it("leaves the environment out entirely when source maps are off and no variables are given", () => {
+    const stack = new TerraformStack(Testing.app(), "bare-env");
+    awsProvider(stack, "aws", { region: "us-east-1", tags: {}, stackId: "bare-env" });
+    new BundledFunction(stack, "edge", {
+      name: "sample",
+      entry: SAMPLE_ENTRY,
+      functionName: "s3edge-edge-sample",
+      enableSourceMaps: false,
+      publish: true,
+      assumedBy: ["lambda.amazonaws.com", "edgelambda.amazonaws.com"],
+      logGroupName: "/aws/lambda/us-east-1.s3edge-edge-sample",
+      logResources: ["arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.s3edge-edge-sample:*"],
+      createsLogGroups: true,
+      bundler,
+    });
+    const bare = JSON.parse(Testing.synth(stack)) as StackJson;
+    const fn = resourceAt(bare, "aws_lambda_function", "edge/function");
+    expect(fn).not.toHaveProperty("environment");
+    expect(fn.publish).toBe(true);
+    expect(resourceAt(bare, "aws_cloudwatch_log_group", "edge/logs").name).toBe(
+      "/aws/lambda/us-east-1.s3edge-edge-sample",
+    );
+    expect(parsePolicy(resourceAt(bare, "aws_iam_role_policy", "edge/policy").policy)).toEqual([
+      {
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: ["arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.s3edge-edge-sample:*"],
       },
     ]);
   });
