@@ -42,7 +42,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     ["default", {}],
     ["full", fullConfigInput()],
   ])(
-    "passes for every stack of the %s config, with an offline plan of storage-replication",
+    "passes for every stack of the %s config, edge and the backfill pipeline included",
     async (label, input) => {
       const checks = await check(label, (outdir) => synthApp(input, { outdir, extend: addConsumerStack }));
       for (const stack of checks) {
@@ -57,11 +57,32 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
           notes: stack.validate === "failed" ? [] : expect.any(Array),
         });
       }
-      expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject({
+      // The back-to-origin stacks are on in both configs: public GCS (default) and private GCS (full).
+      expect(checks.map((c) => c.stack).sort()).toEqual(
+        label === "default"
+          ? [CONSUMER_STACK_ID, "edge", "storage-replication"]
+          : [CONSUMER_STACK_ID, "edge", "gcs-origin", "storage-replication"],
+      );
+      expect(checks.find((c) => c.stack === "edge")).toMatchObject({
         validate: "passed",
-        plan: "passed",
-        notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
+        plan: "skipped",
+        notes: [expect.stringMatching(/^plan skipped: reads aws_caller_identity, terraform_remote_state/)],
       });
+      // With a public bucket storage-replication reads nothing (the account id comes from the queue
+      // ARN), so it plans offline; with a private one it reads the HMAC key from gcs-origin's state.
+      expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject(
+        label === "default"
+          ? {
+              validate: "passed",
+              plan: "passed",
+              notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
+            }
+          : {
+              validate: "passed",
+              plan: "skipped",
+              notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
+            },
+      );
       expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
         validate: "passed",
         plan: "skipped",
