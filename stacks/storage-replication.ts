@@ -19,6 +19,23 @@ export interface BucketReference {
   readonly kmsKeyArn?: string;
 }
 
+/** The stacks that may own a bucket's one policy (see `bucketPolicyOwners` in stacks/index.ts). */
+export type BucketPolicyOwner = "storage-replication" | "cdn" | "image";
+
+export interface BucketPolicyOwners {
+  readonly primary: BucketPolicyOwner;
+  readonly replica: BucketPolicyOwner;
+}
+
+export interface StorageReplicationOptions {
+  /**
+   * Which stack writes each bucket's policy. A bucket owned elsewhere gets no policy here, and a
+   * KMS key created for it lets CloudFront decrypt (its owner is a stack with distributions).
+   * @default both owned by storage-replication
+   */
+  readonly bucketPolicyOwners?: BucketPolicyOwners;
+}
+
 /**
  * The primary bucket (primary region) and its replica (replica region), with cross-region
  * replication and EventBridge notifications on the primary.
@@ -27,7 +44,7 @@ export class StorageReplicationStack extends TerraformStack {
   readonly primary: BucketReference;
   readonly replica: BucketReference;
 
-  constructor(scope: Construct, config: S3EdgeConfig) {
+  constructor(scope: Construct, config: S3EdgeConfig, options: StorageReplicationOptions = {}) {
     const id = STORAGE_REPLICATION_STACK_ID;
     super(scope, id);
     configureBackend(this, id, config.backend);
@@ -40,6 +57,11 @@ export class StorageReplicationStack extends TerraformStack {
       stackId: id,
     });
 
+    const owners = options.bucketPolicyOwners ?? { primary: id, replica: id };
+    const policy = (owner: BucketPolicyOwner) =>
+      owner === id
+        ? ({ bucketPolicy: "create", allowCloudFrontDecrypt: false } as const)
+        : ({ bucketPolicy: "external", allowCloudFrontDecrypt: true } as const);
     const common = {
       forceDestroy: storage.forceDestroy,
       noncurrentVersionExpirationDays: storage.noncurrentVersionExpirationDays,
@@ -50,12 +72,14 @@ export class StorageReplicationStack extends TerraformStack {
       bucketName: storage.primaryBucketName,
       encryption: bucketEncryption(storage.encryption, "primary"),
       eventBridge: true,
+      ...policy(owners.primary),
     });
     const replica = new SecureBucket(this, "replica", {
       ...common,
       provider: replicaProvider,
       bucketName: storage.replicaBucketName,
       encryption: bucketEncryption(storage.encryption, "replica"),
+      ...policy(owners.replica),
     });
 
     new CrossRegionReplication(this, "replication", {
