@@ -190,7 +190,8 @@ function expand(
   const stayWildcard = new Set(wildcardChildren);
   const exactPaths = node.files.map((key) => keyPath(key, queryStringVariants));
   for (const child of children) {
-    if (!stayWildcard.has(child)) exactPaths.push(...subtreeKeys(child).map((key) => keyPath(key, queryStringVariants)));
+    if (!stayWildcard.has(child))
+      exactPaths.push(...subtreeKeys(child).map((key) => keyPath(key, queryStringVariants)));
   }
   return { exactPaths, wildcardChildren, paths, wildcards };
 }
