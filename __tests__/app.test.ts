@@ -15,8 +15,16 @@ describe("the whole app", () => {
     ["full example config", fullConfigInput()],
   ])("synthesizes the built stacks with no cross-stack problems (%s)", (_name, input) => {
     const app = synthApp(input);
-    expect(Object.keys(app.stacks).sort()).toEqual(["storage-replication"]);
+    expect(Object.keys(app.stacks).sort()).toEqual(["cdn", "dns-cert", "storage-replication"]);
     expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
+    expect(app.manifest.stacks["dns-cert"].dependencies).toEqual([]);
+    expect([...app.manifest.stacks.cdn.dependencies].sort()).toEqual(["dns-cert", "storage-replication"]);
+    expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("synthesizes neither cdn nor dns-cert when they are switched off", () => {
+    const app = synthApp({ domain: null, cdn: { enabled: false }, image: { enabled: false } });
+    expect(Object.keys(app.stacks)).toEqual(["storage-replication"]);
     expect(crossStackProblems(app)).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
-import { Fn, type TerraformProvider } from "cdktf";
+import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import {
   DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS,
@@ -197,7 +197,8 @@ export class SecureBucket extends Construct {
     if (cloudFrontDecrypt) {
       // The key's one policy, as its own resource: the account id comes from the key's ARN, so the
       // stack needs no aws_caller_identity lookup (and still plans offline).
-      const account = Fn.element(Fn.split(":", key.arn), 4);
+      // A local keeps the expression (and its quotes) out of the policy JSON, which stays readable.
+      const account = new TerraformLocal(this, "key-account", Fn.element(Fn.split(":", key.arn), 4)).asString;
       new KmsKeyPolicy(this, "key-policy", {
         provider,
         keyId: key.keyId,

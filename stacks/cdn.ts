@@ -11,7 +11,7 @@ import { CloudwatchLogDeliveryDestination } from "@cdktf/provider-aws/lib/cloudw
 import { CloudwatchLogDeliverySource } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-source";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
-import { Fn, TerraformOutput, TerraformStack } from "cdktf";
+import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
@@ -286,7 +286,7 @@ export class CdnStack extends TerraformStack {
     const { encryption } = config.storage;
     if (encryption.type === "sse-kms" && (encryption.primaryKeyArn || encryption.replicaKeyArn)) {
       // s3-edge does not own existing keys: their owners add this statement to each key's policy.
-      const account = Fn.element(Fn.split(":", distribution.arn), 4);
+      const account = new TerraformLocal(this, "account", Fn.element(Fn.split(":", distribution.arn), 4)).asString;
       new TerraformOutput(this, "kms_key_policy_statement_for_cloudfront", {
         description:
           "Add this statement to the policy of each existing KMS key of the buckets, so CloudFront can decrypt",

@@ -3,7 +3,11 @@ import { TerraformStack, type App } from "cdktf";
 import type { S3EdgeConfig } from "../../config";
 import { configureBackend } from "../../constructs/backend";
 import { awsProvider } from "../../constructs/providers";
-import type { S3EdgeStacks } from "../../stacks";
+import { bucketPolicyOwners, type S3EdgeStacks } from "../../stacks";
+import { CdnStack } from "../../stacks/cdn";
+import type { EdgeAttachments } from "../../stacks/contracts";
+import { DnsCertStack } from "../../stacks/dns-cert";
+import { StorageReplicationStack } from "../../stacks/storage-replication";
 import type { StackJson, SynthesizedApp } from "./synth";
 
 export const CONSUMER_STACK_ID = "consumer";
@@ -20,6 +24,64 @@ export function addConsumerStack(app: App, stacks: S3EdgeStacks, config: S3EdgeC
     type: "String",
     value: primary.regionalDomainName,
   });
+}
+
+export const EDGE_PRODUCER_STACK_ID = "edge-test";
+
+/** Published-version ARNs the test edge producer hands out (as the edge stack's `qualified_arn`). */
+export const TEST_EDGE_ARNS = {
+  backfillNotify: "arn:aws:lambda:us-east-1:123456789012:function:s3edge-backfill-notify:7",
+  gcsSigner: "arn:aws:lambda:us-east-1:123456789012:function:s3edge-gcs-signer:3",
+} as const;
+
+/**
+ * A test-only stand-in for the edge stack: resources in us-east-1 whose attributes become the
+ * EdgeAttachments, so that the qualified ARNs reach the cdn stack through remote state as the
+ * real edge stack's will. The signer is attached only for a private GCS bucket, as in the edge stack.
+ */
+export function addEdgeProducerStack(app: App, config: S3EdgeConfig): EdgeAttachments {
+  const producer = new TerraformStack(app, EDGE_PRODUCER_STACK_ID);
+  configureBackend(producer, EDGE_PRODUCER_STACK_ID, config.backend);
+  awsProvider(producer, "aws", { region: "us-east-1", tags: config.tags, stackId: EDGE_PRODUCER_STACK_ID });
+  const version = (id: string, arn: string) =>
+    new SsmParameter(producer, id, { name: `/s3-edge/test/${id}`, type: "String", value: arn }).value;
+  const associations: EdgeAttachments["associations"][number][] = [
+    {
+      eventType: "origin-response",
+      qualifiedArn: version("backfill-notify", TEST_EDGE_ARNS.backfillNotify),
+      includeBody: false,
+    },
+  ];
+  if (config.legacyOrigin?.access === "private") {
+    associations.push({
+      eventType: "origin-request",
+      qualifiedArn: version("gcs-signer", TEST_EDGE_ARNS.gcsSigner),
+      includeBody: false,
+    });
+  }
+  return {
+    associations,
+    legacyOrigin: config.legacyOrigin
+      ? { domainName: "storage.googleapis.com", originPath: `/${config.legacyOrigin.bucket}` }
+      : undefined,
+  };
+}
+
+/** createStacks with the test edge producer wired into the cdn stack (the coordinator's job at merge). */
+export function createStacksWithEdge(app: App, config: S3EdgeConfig): S3EdgeStacks {
+  const storageReplication = new StorageReplicationStack(app, config, {
+    bucketPolicyOwners: bucketPolicyOwners(config),
+  });
+  const edge = addEdgeProducerStack(app, config);
+  const dnsCert = config.domain ? new DnsCertStack(app, { ...config, domain: config.domain }) : undefined;
+  const cdn = new CdnStack(app, {
+    config,
+    primary: storageReplication.primary,
+    replica: storageReplication.replica,
+    edge,
+    certificate: dnsCert?.certificate,
+  });
+  return { storageReplication, dnsCert, cdn };
 }
 
 /** Meta-arguments and built-ins that look like `${a.b...}` references but are not resources. */

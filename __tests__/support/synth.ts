@@ -32,6 +32,11 @@ export function fullConfigInput(): S3EdgeConfigInput {
 }
 
 export interface SynthOptions {
+  /**
+   * Builds the stacks instead of `createStacks` (to wire test-only producers into real stacks).
+   * @default createStacks
+   */
+  readonly build?: (app: App, config: S3EdgeConfig) => S3EdgeStacks;
   /** Adds test-only stacks (a consumer of cross-stack values, say) before synth. */
   readonly extend?: (app: App, stacks: S3EdgeStacks, config: S3EdgeConfig) => void;
   /** Synthesize here and leave the files (for terraform); a temp dir that is removed otherwise. */
@@ -44,7 +49,7 @@ export function synthApp(input: S3EdgeConfigInput = {}, options: SynthOptions = 
   const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), "s3-edge-test-"));
   try {
     const app = new App({ outdir });
-    const built = createStacks(app, config);
+    const built = (options.build ?? createStacks)(app, config);
     options.extend?.(app, built, config);
     app.synth();
     const stacks: Record<string, StackJson> = {};
