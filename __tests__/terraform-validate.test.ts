@@ -7,7 +7,12 @@ import { BUILD_DIR } from "../config";
 import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
-import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
+import {
+  addConsumerStack,
+  CONSUMER_STACK_ID,
+  createStacksWithEdge,
+  EDGE_PRODUCER_STACK_ID,
+} from "./support/cross-stack";
 import { fullConfigInput, synthApp } from "./support/synth";
 
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
@@ -38,13 +43,22 @@ async function check(label: string, synthesize: (outdir: string) => void): Promi
 describeWithTerraform("terraform validate against the local hashicorp/aws mirror", () => {
   // Each app gets a test-only stack that reads storage-replication's outputs, so that the
   // remote-state readers are validated too: local backend in the default config, S3 in the full one.
+  // The edge-on variants wire a test producer's function ARNs into the cdn stack through remote
+  // state, as the edge stack will.
   it.each([
-    ["default", {}],
-    ["full", fullConfigInput()],
-  ])(
+    ["default", {}, false],
+    ["full", fullConfigInput(), false],
+    ["default-edge", {}, true],
+    ["full-edge", fullConfigInput(), true],
+  ] as const)(
     "passes for every stack of the %s config, with an offline plan of storage-replication",
-    async (label, input) => {
-      const checks = await check(label, (outdir) => synthApp(input, { outdir, extend: addConsumerStack }));
+    async (label, input, edge) => {
+      const checks = await check(label, (outdir) =>
+        synthApp(input, { outdir, extend: addConsumerStack, build: edge ? createStacksWithEdge : undefined }),
+      );
+      for (const id of ["cdn", "dns-cert", ...(edge ? [EDGE_PRODUCER_STACK_ID] : [])]) {
+        expect(checks.find((c) => c.stack === id)).toMatchObject({ validate: "passed" });
+      }
       for (const stack of checks) {
         // Only google-provider stacks may go unvalidated: there is no mirror of that provider here.
         const googleOnly = stack.notes.some((note) =>

@@ -45,7 +45,10 @@ function encodeSegment(text: string): string {
   let out = "";
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    out += code <= 0x20 || code >= 0x7f || UNSAFE.has(char) ? encodeURIComponent(char) : char;
+    if (code >= 0x80) out += encodeURIComponent(char);
+    else if (code <= 0x20 || code === 0x7f || UNSAFE.has(char))
+      out += `%${code.toString(16).toUpperCase().padStart(2, "0")}`;
+    else out += char;
   }
   // Lone surrogates cannot be UTF-8 encoded; S3 keys are valid UTF-8, so they never occur.
   return out;
