@@ -41,7 +41,11 @@ export interface PlanOptions {
  */
 const UNSAFE = new Set([" ", "<", ">", '"', "#", "%", "{", "}", "|", "\\", "^", "~", "[", "]", "`", "?"]);
 
+/** ASCII that CloudFront takes as is: most keys, which then need no per-character work. */
+const NOTHING_TO_ENCODE = /^[A-Za-z0-9\-._/!$&'()*+,;=:@]*$/;
+
 function encodeSegment(text: string): string {
+  if (NOTHING_TO_ENCODE.test(text)) return text;
   let out = "";
   for (const char of text) {
     const code = char.codePointAt(0)!;
@@ -65,7 +69,8 @@ export function keyPath(key: string, queryStringVariants = false): string {
   return `/${encodeSegment(key)}${queryStringVariants ? "*" : ""}`;
 }
 
-const isWildcard = (path: string) => path.endsWith("*");
+/** Whether a key's own path is a wildcard (query-string variants, or a `*` inside the key). */
+const hasWildcardPath = (key: string, queryStringVariants: boolean) => queryStringVariants || key.includes("*");
 
 /** A directory of the key space (`a/b/`), with the keys directly in it and its subdirectories. */
 interface Directory {
@@ -85,7 +90,7 @@ function directory(prefix: string): Directory {
 function buildTree(keys: readonly string[], queryStringVariants: boolean): Directory {
   const root = directory("");
   for (const key of keys) {
-    const wildcard = isWildcard(keyPath(key, queryStringVariants)) ? 1 : 0;
+    const wildcard = hasWildcardPath(key, queryStringVariants) ? 1 : 0;
     let node = root;
     node.keyCount++;
     node.wildcardKeyCount += wildcard;
@@ -174,7 +179,7 @@ function expand(
   queryStringVariants: boolean,
 ): Expansion | undefined {
   let paths = node.files.length;
-  let wildcards = node.files.filter((key) => isWildcard(keyPath(key, queryStringVariants))).length;
+  let wildcards = node.files.filter((key) => hasWildcardPath(key, queryStringVariants)).length;
   const children = [...node.children.values()];
   for (const child of children) {
     paths += child.keyCount;
