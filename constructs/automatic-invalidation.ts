@@ -35,7 +35,6 @@ export interface AutomaticInvalidationProps {
   readonly distributionArn: string;
   /** The bucket whose EventBridge events (Object Created, Object Deleted) trigger invalidation. */
   readonly sourceBucketName: string;
-  readonly sourceBucketArn: string;
   /**
    * Seconds SQS gathers events before invoking the function (1 to 300).
    * @default DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS

@@ -272,7 +272,6 @@ export class CdnStack extends TerraformStack {
       distributionId: distribution.id,
       distributionArn: distribution.arn,
       sourceBucketName: primary.name,
-      sourceBucketArn: primary.arn,
       batchingWindowSeconds: cdn.invalidation.batchingWindowSeconds,
       batchSize: cdn.invalidation.batchSize,
       exactPathLimit: cdn.invalidation.exactPathLimit,
