@@ -91,11 +91,9 @@ const invalidationCalls = () => cloudFront.commandCalls(CreateInvalidationComman
 
 describe("the invalidate handler", () => {
   it("decodes keys of Object Created and Object Deleted events and invalidates them in one request", async () => {
-    cloudFront
-      .on(CreateInvalidationCommand)
-      .resolves({
-        Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
-      });
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
     const event: SQSEvent = {
       Records: [
         sqsRecord("m-1", s3Event("Object Created", "photos/summer+holiday/beach%C3%A9.jpg")),
@@ -131,11 +129,9 @@ describe("the invalidate handler", () => {
   });
 
   it("reports an unreadable record as a partial batch failure and still invalidates the rest", async () => {
-    cloudFront
-      .on(CreateInvalidationCommand)
-      .resolves({
-        Invalidation: { Id: "I3", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
-      });
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I3", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
     const event: SQSEvent = {
       Records: [
         sqsRecord("m-1", s3Event("Object Created", "ok.txt")),
@@ -160,11 +156,9 @@ describe("the invalidate handler", () => {
   });
 
   it("sends the same CallerReference for a redelivered batch, in any order, so CloudFront creates one invalidation", async () => {
-    cloudFront
-      .on(CreateInvalidationCommand)
-      .resolves({
-        Invalidation: { Id: "I4", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
-      });
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I4", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
     const records = [
       sqsRecord("m-7", s3Event("Object Created", "x")),
       sqsRecord("m-8", s3Event("Object Deleted", "y")),
