@@ -10,34 +10,61 @@ const S3_BACKEND = {
 } as const;
 
 describe("the whole app", () => {
-  it("synthesizes storage-replication and edge for the default (public GCS) config, with no cross-stack problems", () => {
-    const app = synthApp({});
-    expect(Object.keys(app.stacks).sort()).toEqual(["edge", "storage-replication"]);
-    expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
-    expect(app.manifest.stacks.edge.dependencies).toEqual(["storage-replication"]);
-    expect(crossStackProblems(app)).toEqual([]);
-  });
-
-  it("adds gcs-origin before storage-replication for the full (private GCS) config, with no cross-stack problems", () => {
-    const app = synthApp(fullConfigInput());
-    expect(Object.keys(app.stacks).sort()).toEqual(["edge", "gcs-origin", "storage-replication"]);
-    expect(app.manifest.stacks["gcs-origin"].dependencies).toEqual([]);
-    expect(app.manifest.stacks["storage-replication"].dependencies).toEqual(["gcs-origin"]);
-    expect(app.manifest.stacks.edge.dependencies).toEqual(["storage-replication"]);
-    expect(crossStackProblems(app)).toEqual([]);
-  });
-
+  // Each config's stacks and, for each, the stacks it reads through remote state (apply order).
   it.each([
-    ["no legacy origin", { legacyOrigin: null }, ["storage-replication"]],
-    ["edge switched off", { edge: { enabled: false } }, ["storage-replication"]],
+    [
+      "the default config (public GCS)",
+      {},
+      {
+        "storage-replication": [],
+        edge: ["storage-replication"],
+        "dns-cert": [],
+        cdn: ["dns-cert", "edge", "storage-replication"],
+      },
+    ],
+    [
+      "the full example config (private GCS)",
+      fullConfigInput(),
+      {
+        "gcs-origin": [],
+        "storage-replication": ["gcs-origin"],
+        edge: ["storage-replication"],
+        "dns-cert": [],
+        cdn: ["dns-cert", "edge", "storage-replication"],
+      },
+    ],
+    [
+      "no legacy origin",
+      { legacyOrigin: null },
+      { "storage-replication": [], "dns-cert": [], cdn: ["dns-cert", "storage-replication"] },
+    ],
+    [
+      "edge switched off",
+      { edge: { enabled: false } },
+      { "storage-replication": [], "dns-cert": [], cdn: ["dns-cert", "storage-replication"] },
+    ],
     [
       "a public bucket that s3-edge creates",
       { legacyOrigin: { bucket: "demo-legacy", create: true, project: "demo-project" } },
-      ["edge", "gcs-origin", "storage-replication"],
+      {
+        "gcs-origin": [],
+        "storage-replication": [],
+        edge: ["storage-replication"],
+        "dns-cert": [],
+        cdn: ["dns-cert", "edge", "storage-replication"],
+      },
     ],
-  ] as const)("synthesizes only the stacks the config needs (%s)", (_name, input, expected) => {
+    [
+      "every optional stack switched off",
+      { domain: null, cdn: { enabled: false }, image: { enabled: false }, objectStats: { enabled: false } },
+      { "storage-replication": [], edge: ["storage-replication"] },
+    ],
+  ] as const)("synthesizes exactly the stacks of %s, in a valid apply order", (_name, input, expected) => {
     const app = synthApp(input);
-    expect(Object.keys(app.stacks).sort()).toEqual(expected);
+    expect(Object.keys(app.stacks).sort()).toEqual(Object.keys(expected).sort());
+    for (const [id, dependencies] of Object.entries(expected)) {
+      expect({ id, dependencies: [...app.manifest.stacks[id].dependencies].sort() }).toEqual({ id, dependencies });
+    }
     expect(crossStackProblems(app)).toEqual([]);
   });
 

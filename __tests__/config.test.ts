@@ -81,6 +81,36 @@ describe("invalid config names the field and the reason", () => {
       /^tags\.aws:cloudformation:stack-name: tag keys starting with aws: are reserved/,
     ],
     ["unknown top-level key", { regions: ["us-east-1"] }, /^regions: unknown field$/],
+    [
+      "regional WAF web ACL",
+      {
+        cdn: {
+          webAclArn: "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/a/a1b2c3d4-5678-90ab-cdef-1234567890ab",
+        },
+      },
+      /^cdn\.webAclArn: must be the ARN of a CloudFront-scope WAFv2 web ACL/,
+    ],
+    ["TTLs out of order", { cdn: { ttl: { min: 600, default: 60 } } }, /^cdn\.ttl: must satisfy min <= default <= max/],
+    [
+      "batching window over the SQS maximum",
+      { cdn: { invalidation: { batchingWindowSeconds: 301 } } },
+      /^cdn\.invalidation\.batchingWindowSeconds: /,
+    ],
+    [
+      "exact path limit over CloudFront's",
+      { cdn: { invalidation: { exactPathLimit: 3001 } } },
+      /^cdn\.invalidation\.exactPathLimit: /,
+    ],
+    [
+      "certificate name outside the zone",
+      { domain: { zoneName: "example.com", subjectAlternativeNames: ["static.example.org"] } },
+      /^domain\.subjectAlternativeNames\.0: "static.example.org" is not in the hosted zone example.com/,
+    ],
+    [
+      "content hostname outside the zone",
+      { domain: { zoneName: "example.com", contentHostname: "cdn.other.com" } },
+      /^domain\.contentHostname: "cdn.other.com" is not in the hosted zone/,
+    ],
     ["region that does not exist", { primaryRegion: "us-east-7" }, /^primaryRegion: "us-east-7" is not an AWS region/],
     [
       "region of another partition",

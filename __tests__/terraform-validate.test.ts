@@ -18,6 +18,13 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
+const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "storage-replication"];
+const EXPECTED_STACKS: Record<string, string[]> = {
+  default: [...COMMON_STACKS, "edge"].sort(),
+  full: [...COMMON_STACKS, "edge", "gcs-origin"].sort(),
+  "edge-off": [...COMMON_STACKS].sort(),
+};
+
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
 async function check(label: string, synthesize: (outdir: string) => void): Promise<StackCheck[]> {
   if (typeof toolchain === "string") throw new Error(toolchain);
@@ -38,11 +45,14 @@ async function check(label: string, synthesize: (outdir: string) => void): Promi
 describeWithTerraform("terraform validate against the local hashicorp/aws mirror", () => {
   // Each app gets a test-only stack that reads storage-replication's outputs, so that the
   // remote-state readers are validated too: local backend in the default config, S3 in the full one.
+  // The edge-on variants wire a test producer's function ARNs into the cdn stack through remote
+  // state, as the edge stack will.
   it.each([
     ["default", {}],
     ["full", fullConfigInput()],
-  ])(
-    "passes for every stack of the %s config, edge and the backfill pipeline included",
+    ["edge-off", { edge: { enabled: false } }],
+  ] as const)(
+    "passes for every stack of the %s config",
     async (label, input) => {
       const checks = await check(label, (outdir) => synthApp(input, { outdir, extend: addConsumerStack }));
       for (const stack of checks) {
@@ -57,30 +67,21 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
           notes: stack.validate === "failed" ? [] : expect.any(Array),
         });
       }
-      // The back-to-origin stacks are on in both configs: public GCS (default) and private GCS (full).
-      expect(checks.map((c) => c.stack).sort()).toEqual(
-        label === "default"
-          ? [CONSUMER_STACK_ID, "edge", "storage-replication"]
-          : [CONSUMER_STACK_ID, "edge", "gcs-origin", "storage-replication"],
-      );
-      expect(checks.find((c) => c.stack === "edge")).toMatchObject({
-        validate: "passed",
-        plan: "skipped",
-        notes: [expect.stringMatching(/^plan skipped: reads aws_caller_identity, terraform_remote_state/)],
-      });
-      // With a public bucket storage-replication reads nothing (the account id comes from the queue
-      // ARN), so it plans offline; with a private one it reads the HMAC key from gcs-origin's state.
+      // Back-to-origin is on in the default (public GCS) and full (private GCS) configs.
+      expect(checks.map((c) => c.stack).sort()).toEqual(EXPECTED_STACKS[label]);
+      // With a public bucket storage-replication reads nothing (account ids come from resource
+      // ARNs), so it plans offline; with a private one it reads the HMAC key from gcs-origin's state.
       expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject(
-        label === "default"
+        label === "full"
           ? {
-              validate: "passed",
-              plan: "passed",
-              notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
-            }
-          : {
               validate: "passed",
               plan: "skipped",
               notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
+            }
+          : {
+              validate: "passed",
+              plan: "passed",
+              notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
             },
       );
       expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({

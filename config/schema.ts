@@ -149,6 +149,34 @@ export const configSchema = z
         message: `CloudFront offers no Origin Shield in ${shieldRegion}${config.cdn.originShieldRegion ? "" : " (the primary region, used by default)"}; choose one of ${ORIGIN_SHIELD_REGIONS.join(", ")}`,
       });
     }
+    const { ttl } = config.cdn;
+    if (ttl.min > ttl.default || ttl.default > ttl.max) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cdn", "ttl"],
+        message: `must satisfy min <= default <= max (got min ${ttl.min}, default ${ttl.default}, max ${ttl.max})`,
+      });
+    }
+    if (config.domain) {
+      const zone = config.domain.zoneName;
+      const names = [
+        ["contentHostname", config.domain.contentHostname],
+        ["imageHostname", config.domain.imageHostname],
+        ...config.domain.subjectAlternativeNames.map(
+          (name, index) => [["subjectAlternativeNames", index], name] as const,
+        ),
+      ] as const;
+      for (const [field, name] of names) {
+        // The certificate's DNS validation records are written in this one zone.
+        if (name && name !== zone && !name.endsWith(`.${zone}`)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["domain", ...([] as (string | number)[]).concat(field)],
+            message: `"${name}" is not in the hosted zone ${zone}; every certificate name is validated through that zone`,
+          });
+        }
+      }
+    }
     const { encryption } = config.storage;
     if (encryption.type === "sse-kms") {
       const keys = [

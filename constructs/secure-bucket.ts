@@ -8,12 +8,14 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import type { TerraformProvider } from "cdktf";
+import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
+import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import {
   DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS,
   DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
 } from "../config/schema";
+import { transportSecurityStatements } from "./bucket-policy";
 import { policyDocument, type PolicyStatement } from "./iam";
 
 /** Days a KMS key created for a bucket waits before deletion (the maximum, to allow recovery). */
@@ -62,11 +64,25 @@ export interface SecureBucketProps {
    * @default none
    */
   readonly policyStatements?: readonly PolicyStatement[];
+  /**
+   * `external`: another stack writes the bucket's one policy (with the transport-security
+   * statements from `transportSecurityStatements` and its distributions' reads), so this
+   * construct must not create one. `policyStatements` is then ignored.
+   * @default "create"
+   */
+  readonly bucketPolicy?: "create" | "external";
+  /**
+   * Let CloudFront distributions of this account decrypt with the key created for the bucket
+   * (SSE-KMS without `keyArn`), so that OAC can serve its objects.
+   * @default false
+   */
+  readonly allowCloudFrontDecrypt?: boolean;
 }
 
 /**
  * A private, versioned, encrypted S3 bucket: all four public-access blocks, BucketOwnerEnforced
- * (ACLs off), a policy that refuses plain HTTP and TLS older than 1.2, expiry of noncurrent
+ * (ACLs off), a policy that refuses plain HTTP and TLS older than 1.2 (unless another stack owns
+ * the bucket's policy), expiry of noncurrent
  * versions and of expired delete markers, and abort of incomplete multipart uploads.
  */
 export class SecureBucket extends Construct {
@@ -109,7 +125,8 @@ export class SecureBucket extends Construct {
     });
 
     if (encryption.type === "sse-kms") {
-      this.kmsKeyArn = encryption.keyArn ?? this.createKey(props.bucketName, provider);
+      this.kmsKeyArn =
+        encryption.keyArn ?? this.createKey(props.bucketName, provider, props.allowCloudFrontDecrypt ?? false);
     }
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       provider,
@@ -125,32 +142,15 @@ export class SecureBucket extends Construct {
       ],
     });
 
-    const bucketAndObjects = [this.bucket.arn, `${this.bucket.arn}/*`];
-    new S3BucketPolicy(this, "policy", {
-      provider,
-      bucket,
-      policy: policyDocument([
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: bucketAndObjects,
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
-        {
-          Sid: "DenyOutdatedTls",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "s3:*",
-          Resource: bucketAndObjects,
-          Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-        },
-        ...(props.policyStatements ?? []),
-      ]),
-      // S3 rejects policy writes that race the public-access-block write on a new bucket.
-      dependsOn: [publicAccessBlock],
-    });
+    if ((props.bucketPolicy ?? "create") === "create") {
+      new S3BucketPolicy(this, "policy", {
+        provider,
+        bucket,
+        policy: policyDocument([...transportSecurityStatements(this.bucket.arn), ...(props.policyStatements ?? [])]),
+        // S3 rejects policy writes that race the public-access-block write on a new bucket.
+        dependsOn: [publicAccessBlock],
+      });
+    }
 
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       provider,
@@ -186,7 +186,7 @@ export class SecureBucket extends Construct {
     }
   }
 
-  private createKey(bucketName: string, provider: TerraformProvider | undefined): string {
+  private createKey(bucketName: string, provider: TerraformProvider | undefined, cloudFrontDecrypt: boolean): string {
     const key = new KmsKey(this, "key", {
       provider,
       description: `s3-edge: encryption of bucket ${bucketName}`,
@@ -194,6 +194,52 @@ export class SecureBucket extends Construct {
       deletionWindowInDays: KMS_KEY_DELETION_WINDOW_DAYS,
     });
     new KmsAlias(this, "key-alias", { provider, name: `alias/${bucketName}`, targetKeyId: key.keyId });
+    if (cloudFrontDecrypt) {
+      // The key's one policy, as its own resource: the account id comes from the key's ARN, so the
+      // stack needs no aws_caller_identity lookup (and still plans offline).
+      // A local keeps the expression (and its quotes) out of the policy JSON, which stays readable.
+      const account = new TerraformLocal(this, "key-account", Fn.element(Fn.split(":", key.arn), 4)).asString;
+      new KmsKeyPolicy(this, "key-policy", {
+        provider,
+        keyId: key.keyId,
+        policy: policyDocument(kmsKeyPolicyStatements(account)),
+      });
+    }
     return key.arn;
   }
+}
+
+/**
+ * A created key's policy when CloudFront serves the bucket: the default statement that delegates
+ * the key to IAM in the account (without it nobody could manage the key), plus kms:Decrypt for
+ * CloudFront on behalf of this account's distributions. The key cannot name the distributions:
+ * they are created after the bucket and read it, so naming them here would be a dependency cycle;
+ * `aws:SourceAccount` plus the account's distribution ARN pattern is the tightest scope possible.
+ */
+export function kmsKeyPolicyStatements(account: string): PolicyStatement[] {
+  return [
+    {
+      Sid: "EnableIamPolicies",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${account}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
+    cloudFrontDecryptStatement(account, `arn:aws:cloudfront::${account}:distribution/*`),
+  ];
+}
+
+/** kms:Decrypt for CloudFront (OAC) on behalf of the given distributions of the account. */
+export function cloudFrontDecryptStatement(account: string, distributionArnPattern: string): PolicyStatement {
+  return {
+    Sid: "AllowCloudFrontServeEncryptedObjects",
+    Effect: "Allow",
+    Principal: { Service: "cloudfront.amazonaws.com" },
+    Action: "kms:Decrypt",
+    Resource: "*",
+    Condition: {
+      StringEquals: { "aws:SourceAccount": account },
+      ArnLike: { "aws:SourceArn": distributionArnPattern },
+    },
+  };
 }

@@ -1,8 +1,10 @@
 import { App } from "cdktf";
 import type { S3EdgeConfig } from "../config";
+import { CdnStack } from "./cdn";
+import { DnsCertStack } from "./dns-cert";
 import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
-import { StorageReplicationStack } from "./storage-replication";
+import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
 export interface S3EdgeStacks {
   readonly storageReplication: StorageReplicationStack;
@@ -10,15 +12,49 @@ export interface S3EdgeStacks {
   readonly gcsOrigin?: GcsOriginStack;
   /** Present when `edge.enabled` and a legacy origin is configured. */
   readonly edge?: EdgeStack;
+  readonly dnsCert?: DnsCertStack;
+  readonly cdn?: CdnStack;
+}
+
+/**
+ * Which stack writes each bucket's one policy (TLS-only denies + CloudFront reads). The policy
+ * must name every distribution that reads the bucket (`AWS:SourceArn`, the tightest scope), and
+ * the distributions are created after the buckets: so the owner is the stack applied last among
+ * those whose distributions read the bucket, which receives the other readers' ARNs. Putting it in
+ * storage-replication instead would either form a cycle (naming the distributions) or widen the
+ * grant to every distribution of the account.
+ * - `cdn` when enabled: it reads both buckets, and the image stack (created before it) hands it
+ *   its distribution ARNs for the primary bucket.
+ * - else `image` for the primary bucket (its distributions read only the primary).
+ * - else `storage-replication`, with the TLS-only policy.
+ */
+export function bucketPolicyOwners(config: S3EdgeConfig): BucketPolicyOwners {
+  if (config.cdn.enabled) return { primary: "cdn", replica: "cdn" };
+  if (config.image.enabled) return { primary: "image", replica: "storage-replication" };
+  return { primary: "storage-replication", replica: "storage-replication" };
 }
 
 /** Builds every stack the config enables, wiring cross-stack values through typed fields. */
 export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
   const gcsOrigin = needsGcsOriginStack(config) ? new GcsOriginStack(app, config) : undefined;
-  const storageReplication = new StorageReplicationStack(app, config, { gcsHmacKey: gcsOrigin?.hmacKey });
+  const storageReplication = new StorageReplicationStack(app, config, {
+    gcsHmacKey: gcsOrigin?.hmacKey,
+    bucketPolicyOwners: bucketPolicyOwners(config),
+  });
   const backfill = storageReplication.backfill;
   const edge = needsEdgeStack(config) && backfill ? new EdgeStack(app, config, { backfill }) : undefined;
-  return { storageReplication, gcsOrigin, edge };
+  const domain = config.domain;
+  const dnsCert = domain ? new DnsCertStack(app, { ...config, domain }) : undefined;
+  const cdn = config.cdn.enabled
+    ? new CdnStack(app, {
+        config,
+        primary: storageReplication.primary,
+        replica: storageReplication.replica,
+        edge: edge?.attachments,
+        certificate: dnsCert?.certificate,
+      })
+    : undefined;
+  return { storageReplication, gcsOrigin, edge, dnsCert, cdn };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

@@ -22,6 +22,14 @@ export interface BucketReference {
   readonly kmsKeyArn?: string;
 }
 
+/** The stacks that may own a bucket's one policy (see `bucketPolicyOwners` in stacks/index.ts). */
+export type BucketPolicyOwner = "storage-replication" | "cdn" | "image";
+
+export interface BucketPolicyOwners {
+  readonly primary: BucketPolicyOwner;
+  readonly replica: BucketPolicyOwner;
+}
+
 /** The backfill queue and, for a private GCS bucket, the HMAC secret: what the edge functions use. */
 export interface BackfillReference {
   /** `<namePrefix>-backfill`, a literal (Lambda@Edge gets it compiled in). */
@@ -47,6 +55,12 @@ export interface StorageReplicationProps {
    * Required when `legacyOrigin.access` is `private`.
    */
   readonly gcsHmacKey?: GcsHmacKey;
+  /**
+   * Which stack writes each bucket's policy. A bucket owned elsewhere gets no policy here, and a
+   * KMS key created for it lets CloudFront decrypt (its owner is a stack with distributions).
+   * @default both owned by storage-replication
+   */
+  readonly bucketPolicyOwners?: BucketPolicyOwners;
 }
 
 /**
@@ -73,6 +87,11 @@ export class StorageReplicationStack extends TerraformStack {
       stackId: id,
     });
 
+    const owners = props.bucketPolicyOwners ?? { primary: id, replica: id };
+    const policy = (owner: BucketPolicyOwner) =>
+      owner === id
+        ? ({ bucketPolicy: "create", allowCloudFrontDecrypt: false } as const)
+        : ({ bucketPolicy: "external", allowCloudFrontDecrypt: true } as const);
     const common = {
       forceDestroy: storage.forceDestroy,
       noncurrentVersionExpirationDays: storage.noncurrentVersionExpirationDays,
@@ -83,12 +102,14 @@ export class StorageReplicationStack extends TerraformStack {
       bucketName: storage.primaryBucketName,
       encryption: bucketEncryption(storage.encryption, "primary"),
       eventBridge: true,
+      ...policy(owners.primary),
     });
     const replica = new SecureBucket(this, "replica", {
       ...common,
       provider: replicaProvider,
       bucketName: storage.replicaBucketName,
       encryption: bucketEncryption(storage.encryption, "replica"),
+      ...policy(owners.replica),
     });
 
     new CrossRegionReplication(this, "replication", {

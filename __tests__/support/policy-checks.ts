@@ -54,6 +54,13 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
 /** Policies attached to a principal; every other policy attribute is a resource (or trust) policy. */
 const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"]);
 
+/**
+ * Key policies: `Resource: "*"` there means the key itself, and `kms:*` for the account root is
+ * AWS's default statement that delegates the key to IAM (without it the key is unmanageable).
+ */
+const KEY_POLICY_TYPES = new Set(["aws_kms_key", "aws_kms_key_policy"]);
+const ACCOUNT_ROOT = /^arn:aws:iam::(\d{12}|\$\{[^}]+\}):root$/;
+
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : ([] as string[]).concat(value);
 
@@ -83,19 +90,23 @@ function checkStatements(
   statements: Statement[],
   isResourcePolicy: boolean,
   report: (rule: string, detail: string) => void,
+  isKeyPolicy = false,
 ) {
   for (const statement of statements) {
     if (statement.Effect !== "Allow") continue;
     const label = statement.Sid ? `statement ${statement.Sid}` : "a statement";
     if (statement.NotAction !== undefined) report("iam-wildcard-action", `${label} allows NotAction`);
     const actions = list(statement.Action);
+    const principalAws = (statement.Principal as { AWS?: unknown } | undefined)?.AWS;
+    const toAccountRoot = typeof principalAws === "string" && ACCOUNT_ROOT.test(principalAws);
     for (const action of actions) {
+      if (isKeyPolicy && action === "kms:*" && toAccountRoot) continue;
       if (action === "*" || /^[A-Za-z0-9-]+:\*$/.test(action)) {
         report("iam-wildcard-action", `${label} allows "${action}"`);
       }
     }
     const resources = list(statement.Resource);
-    if (resources.includes("*")) {
+    if (resources.includes("*") && !isKeyPolicy) {
       const unscopable = actions.length > 0 && actions.every((action) => action in UNSCOPABLE_ACTIONS);
       if (!unscopable) report("iam-wildcard-resource", `${label} allows ${actions.join(", ")} on Resource "*"`);
     }
@@ -154,7 +165,7 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
     if (attribute && body[attribute] !== undefined) {
       const statements = parsePolicy(body[attribute]);
       if (typeof statements === "string") report("policy-not-checkable", statements);
-      else checkStatements(statements, !IDENTITY_POLICY_TYPES.has(type), report);
+      else checkStatements(statements, !IDENTITY_POLICY_TYPES.has(type), report, KEY_POLICY_TYPES.has(type));
     }
 
     if (type === "aws_s3_bucket") {

@@ -1,0 +1,214 @@
+import { BatchProcessingError } from "@aws-lambda-powertools/batch";
+import {
+  CloudFrontClient,
+  CreateInvalidationCommand,
+  TooManyInvalidationsInProgress,
+} from "@aws-sdk/client-cloudfront";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { callerReference, changedKey, invalidateChanges } from "../functions/invalidate/invalidate";
+
+const DISTRIBUTION_ID = "E2EXAMPLE12345";
+const BUCKET = "s3edge-example-primary-us-east-2";
+const cloudFront = mockClient(CloudFrontClient);
+
+/** An S3 event as EventBridge delivers it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html). */
+function s3Event(type: "Object Created" | "Object Deleted", key: string) {
+  const object =
+    type === "Object Created"
+      ? {
+          key,
+          size: 5,
+          etag: "b1946ac92492d2347c6235b4d2611184",
+          "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+          sequencer: "617f08299329d189",
+        }
+      : { key, "version-id": "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF", sequencer: "617f0837b476e463" };
+  return {
+    version: "0",
+    id: "17793124-05d4-b198-2fde-7ededc63b103",
+    "detail-type": type,
+    source: "aws.s3",
+    account: "111122223333",
+    time: "2021-11-12T00:00:00Z",
+    region: "us-east-2",
+    resources: [`arn:aws:s3:::${BUCKET}`],
+    detail: {
+      version: "0",
+      bucket: { name: BUCKET },
+      object,
+      "request-id": "N4N7GDK58NMKJ12R",
+      requester: "123456789012",
+      "source-ip-address": "1.2.3.4",
+      reason: type === "Object Created" ? "PutObject" : "DeleteObject",
+      ...(type === "Object Deleted" ? { "deletion-type": "Delete Marker Created" } : {}),
+    },
+  };
+}
+
+/** The SQS record of an EventBridge → SQS delivery: the event is the message body. */
+function sqsRecord(messageId: string, body: unknown): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "1636675200000",
+      SenderId: "AIDAIENQZJOLO23YVJ4VO",
+      ApproximateFirstReceiveTimestamp: "1636675200001",
+    },
+    messageAttributes: {},
+    md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:s3edge-example-invalidate",
+    awsRegion: "us-east-2",
+  };
+}
+
+const context = {
+  functionName: "s3edge-example-invalidate",
+  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+  getRemainingTimeInMillis: () => 120_000,
+} as unknown as Context;
+
+let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  process.env.DISTRIBUTION_ID = DISTRIBUTION_ID;
+  process.env.EXACT_PATH_LIMIT = "50";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  ({ handler } = await import("../functions/invalidate/index"));
+});
+
+beforeEach(() => {
+  cloudFront.reset();
+  jest.spyOn(Math, "random").mockReturnValue(0);
+});
+afterEach(() => jest.restoreAllMocks());
+
+const invalidationCalls = () => cloudFront.commandCalls(CreateInvalidationCommand).map((call) => call.args[0].input);
+
+describe("the invalidate handler", () => {
+  it("decodes keys of Object Created and Object Deleted events and invalidates them in one request", async () => {
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord("m-1", s3Event("Object Created", "photos/summer+holiday/beach%C3%A9.jpg")),
+        sqsRecord("m-2", s3Event("Object Deleted", "docs/old+file.pdf")),
+        sqsRecord("m-3", s3Event("Object Created", "photos/summer+holiday/beach%C3%A9.jpg")),
+      ],
+    };
+    await expect(handler(event, context)).resolves.toEqual({ batchItemFailures: [] });
+    expect(invalidationCalls()).toEqual([
+      {
+        DistributionId: DISTRIBUTION_ID,
+        InvalidationBatch: {
+          CallerReference: callerReference(["m-1", "m-2", "m-3"]),
+          Paths: { Quantity: 2, Items: ["/docs/old%20file.pdf", "/photos/summer%20holiday/beach%C3%A9.jpg"] },
+        },
+      },
+    ]);
+  });
+
+  it("retries with backoff while CloudFront answers TooManyInvalidationsInProgress", async () => {
+    cloudFront
+      .on(CreateInvalidationCommand)
+      .rejectsOnce(new TooManyInvalidationsInProgress({ message: "Too many", $metadata: {} }))
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "Throttling" }))
+      .resolves({
+        Invalidation: { Id: "I2", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+      });
+    const event: SQSEvent = { Records: [sqsRecord("m-1", s3Event("Object Created", "a.txt"))] };
+    await expect(handler(event, context)).resolves.toEqual({ batchItemFailures: [] });
+    const calls = invalidationCalls();
+    expect(calls).toHaveLength(3);
+    expect(new Set(calls.map((c) => c.InvalidationBatch?.CallerReference)).size).toBe(1);
+  });
+
+  it("reports an unreadable record as a partial batch failure and still invalidates the rest", async () => {
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I3", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord("m-1", s3Event("Object Created", "ok.txt")),
+        sqsRecord("m-2", "not json"),
+        sqsRecord("m-3", { source: "aws.ec2", "detail-type": "EC2 Instance State-change Notification", detail: {} }),
+      ],
+    };
+    await expect(handler(event, context)).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: "m-2" }, { itemIdentifier: "m-3" }],
+    });
+    expect(invalidationCalls()[0].InvalidationBatch?.Paths?.Items).toEqual(["/ok.txt"]);
+  });
+
+  it("returns every record to SQS when the invalidation fails for good", async () => {
+    cloudFront.on(CreateInvalidationCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    const event: SQSEvent = {
+      Records: [sqsRecord("m-1", s3Event("Object Created", "a")), sqsRecord("m-2", s3Event("Object Created", "b"))],
+    };
+    // Powertools raises FullBatchFailureError when every record failed: Lambda retries the batch.
+    await expect(handler(event, context)).rejects.toBeInstanceOf(BatchProcessingError);
+    expect(invalidationCalls()).toHaveLength(1);
+  });
+
+  it("sends the same CallerReference for a redelivered batch, in any order, so CloudFront creates one invalidation", async () => {
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I4", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
+    const records = [
+      sqsRecord("m-7", s3Event("Object Created", "x")),
+      sqsRecord("m-8", s3Event("Object Deleted", "y")),
+    ];
+    await handler({ Records: records }, context);
+    await handler({ Records: [...records].reverse() }, context);
+    await handler({ Records: [sqsRecord("m-9", s3Event("Object Created", "x")), records[1]] }, context);
+    const references = invalidationCalls().map((c) => c.InvalidationBatch?.CallerReference);
+    expect(references[0]).toBe(references[1]);
+    // A later change of the same key arrives in a new message: a new invalidation.
+    expect(references[2]).not.toBe(references[0]);
+  });
+});
+
+describe("the invalidate core", () => {
+  it("decodes URL-encoded keys with + for space", () => {
+    expect(changedKey(JSON.stringify(s3Event("Object Created", "a+b%2Bc/%E6%BC%A2.txt")))).toBe("a b+c/漢.txt");
+  });
+
+  it("backs off exponentially and gives up after the last attempt", async () => {
+    const client = new CloudFrontClient({ region: "us-east-1" });
+    cloudFront
+      .on(CreateInvalidationCommand)
+      .rejects(new TooManyInvalidationsInProgress({ message: "busy", $metadata: {} }));
+    const delays: number[] = [];
+    await expect(
+      invalidateChanges([{ messageId: "m", key: "k" }], {
+        client,
+        distributionId: DISTRIBUTION_ID,
+        retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 250 },
+        sleep: async (ms) => void delays.push(ms),
+        random: () => 1,
+      }),
+    ).rejects.toThrow("CreateInvalidation failed after 4 attempt(s): TooManyInvalidationsInProgress");
+    expect(delays).toEqual([100, 200, 250]);
+  });
+
+  it("stops retrying when the invocation has no time left for the next wait", async () => {
+    const client = new CloudFrontClient({ region: "us-east-1" });
+    cloudFront
+      .on(CreateInvalidationCommand)
+      .rejects(new TooManyInvalidationsInProgress({ message: "busy", $metadata: {} }));
+    await expect(
+      invalidateChanges([{ messageId: "m", key: "k" }], {
+        client,
+        distributionId: DISTRIBUTION_ID,
+        sleep: async () => undefined,
+        random: () => 1,
+        remainingTimeMs: () => 5_500,
+      }),
+    ).rejects.toThrow("after 1 attempt(s)");
+  });
+});

@@ -1,0 +1,178 @@
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import type { TerraformProvider } from "cdktf";
+import { Construct } from "constructs";
+import {
+  DEFAULT_INVALIDATION_BATCH_SIZE,
+  DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
+  DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
+} from "../config/sections/cdn";
+import { BundledFunction } from "./bundled-function";
+import type { FunctionBundler } from "./bundle";
+import { policyDocument } from "./iam";
+
+/** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
+export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;
+/** Deliveries of a message before it moves to the dead-letter queue. */
+export const INVALIDATION_MAX_RECEIVE_COUNT = 5;
+/** How long a failed event waits in the DLQ for a look (the SQS maximum). */
+export const DLQ_RETENTION_SECONDS = 1_209_600;
+/**
+ * Concurrent invocations the queue may drive (the smallest value SQS event sources accept): few
+ * concurrent invalidations keep CloudFront's in-progress limits (15 wildcards) in reach and let
+ * each batch grow.
+ */
+export const INVALIDATION_MAX_CONCURRENCY = 2;
+
+export interface AutomaticInvalidationProps {
+  /** Prefix of the queue, rule and function names (`<namePrefix>-invalidate`). */
+  readonly namePrefix: string;
+  /** The distribution to invalidate. */
+  readonly distributionId: string;
+  readonly distributionArn: string;
+  /** The bucket whose EventBridge events (Object Created, Object Deleted) trigger invalidation. */
+  readonly sourceBucketName: string;
+  /**
+   * Seconds SQS gathers events before invoking the function (1 to 300).
+   * @default DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS
+   */
+  readonly batchingWindowSeconds?: number;
+  /**
+   * Most messages per invocation (1 to 10,000; Lambda also caps a batch at 6 MB).
+   * @default DEFAULT_INVALIDATION_BATCH_SIZE
+   */
+  readonly batchSize?: number;
+  /**
+   * Up to this many changed keys get exact paths; more are collapsed into `prefix/*`.
+   * @default DEFAULT_INVALIDATION_EXACT_PATH_LIMIT
+   */
+  readonly exactPathLimit?: number;
+  /**
+   * Invalidate `/key*` to cover query-string variants (a distribution whose cache key includes the
+   * query string, like the image distribution).
+   * @default false
+   */
+  readonly queryStringVariants?: boolean;
+  /** Provider of the bucket's region (EventBridge delivers S3 events in the bucket's region). */
+  readonly provider?: TerraformProvider;
+  readonly runtime?: string;
+  readonly architecture?: string;
+  readonly logRetentionDays?: number;
+  /** @default the bundler shared by every stack of the synth */
+  readonly bundler?: FunctionBundler;
+}
+
+/**
+ * Invalidates a distribution when objects of its bucket change: EventBridge rule (S3 Object
+ * Created / Object Deleted of one bucket) → SQS queue (DLQ after INVALIDATION_MAX_RECEIVE_COUNT
+ * deliveries) → `functions/invalidate` with a batching window, partial batch failures and a
+ * role that may only invalidate this distribution.
+ */
+export class AutomaticInvalidation extends Construct {
+  readonly queue: SqsQueue;
+  readonly deadLetterQueue: SqsQueue;
+  readonly rule: CloudwatchEventRule;
+  readonly function: BundledFunction;
+  readonly eventSourceMapping: LambdaEventSourceMapping;
+
+  constructor(scope: Construct, id: string, props: AutomaticInvalidationProps) {
+    super(scope, id);
+    const { provider } = props;
+    const name = `${props.namePrefix}-invalidate`;
+    const batchingWindow = props.batchingWindowSeconds ?? DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS;
+
+    this.deadLetterQueue = new SqsQueue(this, "dlq", {
+      provider,
+      name: `${name}-dlq`,
+      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      sqsManagedSseEnabled: true,
+    });
+    this.queue = new SqsQueue(this, "queue", {
+      provider,
+      name,
+      // AWS: at least six times the function timeout plus the batching window, so a message is
+      // not redelivered while a batch that holds it is still being handled.
+      visibilityTimeoutSeconds: 6 * INVALIDATION_FUNCTION_TIMEOUT_SECONDS + batchingWindow,
+      sqsManagedSseEnabled: true,
+      redrivePolicy: JSON.stringify({
+        deadLetterTargetArn: this.deadLetterQueue.arn,
+        maxReceiveCount: INVALIDATION_MAX_RECEIVE_COUNT,
+      }),
+    });
+
+    this.rule = new CloudwatchEventRule(this, "rule", {
+      provider,
+      name,
+      description: `s3-edge: changes of ${props.sourceBucketName} invalidate the distribution`,
+      eventPattern: JSON.stringify({
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        detail: { bucket: { name: [props.sourceBucketName] } },
+      }),
+    });
+    new SqsQueuePolicy(this, "queue-policy", {
+      provider,
+      queueUrl: this.queue.url,
+      policy: policyDocument([
+        {
+          Sid: "EventBridgeRuleOnly",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: this.queue.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": this.rule.arn } },
+        },
+      ]),
+    });
+    new CloudwatchEventTarget(this, "target", {
+      provider,
+      rule: this.rule.name,
+      arn: this.queue.arn,
+    });
+
+    this.function = new BundledFunction(this, "function", {
+      provider,
+      name: "invalidate",
+      functionName: name,
+      description: `s3-edge: invalidates CloudFront when ${props.sourceBucketName} changes`,
+      runtime: props.runtime,
+      architecture: props.architecture,
+      logRetentionDays: props.logRetentionDays,
+      bundler: props.bundler,
+      timeout: INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
+      environment: {
+        DISTRIBUTION_ID: props.distributionId,
+        EXACT_PATH_LIMIT: String(props.exactPathLimit ?? DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+        QUERY_STRING_VARIANTS: String(props.queryStringVariants ?? false),
+        POWERTOOLS_SERVICE_NAME: "invalidate",
+      },
+      policyStatements: [
+        {
+          Sid: "ConsumeQueue",
+          Effect: "Allow",
+          Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+          Resource: this.queue.arn,
+        },
+        {
+          Sid: "InvalidateDistribution",
+          Effect: "Allow",
+          Action: "cloudfront:CreateInvalidation",
+          Resource: props.distributionArn,
+        },
+      ],
+    });
+
+    this.eventSourceMapping = new LambdaEventSourceMapping(this, "source", {
+      provider,
+      eventSourceArn: this.queue.arn,
+      functionName: this.function.function.arn,
+      batchSize: props.batchSize ?? DEFAULT_INVALIDATION_BATCH_SIZE,
+      maximumBatchingWindowInSeconds: batchingWindow,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      scalingConfig: { maximumConcurrency: INVALIDATION_MAX_CONCURRENCY },
+    });
+  }
+}

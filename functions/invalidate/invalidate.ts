@@ -1,0 +1,179 @@
+/**
+ * The invalidation function's core: S3 change events (EventBridge, delivered through SQS) →
+ * one CloudFront invalidation per batch. SDK clients come in from the handler.
+ */
+import { CreateInvalidationCommand, type CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { planInvalidation, type PlanOptions } from "./plan";
+
+/** The one error this function raises for its own reasons (bad events, invalidation refused). */
+export class InvalidationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "InvalidationError";
+  }
+}
+
+/**
+ * The EventBridge events of S3 ("Object Created", "Object Deleted") as AWS documents them; only
+ * the fields the function reads. Source:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+ */
+const s3Event = z.object({
+  source: z.literal("aws.s3"),
+  "detail-type": z.enum(["Object Created", "Object Deleted"]),
+  detail: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({ key: z.string().min(1) }),
+  }),
+});
+
+/**
+ * The changed key of one SQS message body (an EventBridge S3 event). Keys arrive URL-encoded
+ * with `+` for a space, as in S3 event notifications.
+ */
+export function changedKey(body: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidationError("message body is not JSON", { cause: error });
+  }
+  const parsed = s3Event.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidationError(`message is not an S3 Object Created/Deleted event: ${z.prettifyError(parsed.error)}`);
+  }
+  try {
+    return decodeURIComponent(parsed.data.detail.object.key.replace(/\+/g, " "));
+  } catch (error) {
+    throw new InvalidationError(`object key is not valid URL encoding: ${parsed.data.detail.object.key}`, {
+      cause: error,
+    });
+  }
+}
+
+/** CloudFront's limit on CallerReference length. */
+const MAX_CALLER_REFERENCE_LENGTH = 128;
+
+/**
+ * The CallerReference of a batch: a hash of its sorted message ids. A redelivered batch gets the
+ * same reference, and CloudFront answers with the invalidation it already created instead of a
+ * second one; a later change of the same keys comes in new messages, so it is never mistaken for
+ * a duplicate.
+ */
+export function callerReference(messageIds: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const id of [...messageIds].sort()) hash.update(id).update("\n");
+  return `s3-edge-${hash.digest("hex")}`.slice(0, MAX_CALLER_REFERENCE_LENGTH);
+}
+
+/** Errors after which the same request may succeed later. */
+const RETRYABLE = new Set(["TooManyInvalidationsInProgress", "Throttling", "ThrottlingException"]);
+
+export const DEFAULT_MAX_ATTEMPTS = 6;
+export const DEFAULT_BASE_DELAY_MS = 1_000;
+export const DEFAULT_MAX_DELAY_MS = 20_000;
+
+export interface RetryOptions {
+  /** @default DEFAULT_MAX_ATTEMPTS */
+  readonly maxAttempts?: number;
+  /** @default DEFAULT_BASE_DELAY_MS */
+  readonly baseDelayMs?: number;
+  /** @default DEFAULT_MAX_DELAY_MS */
+  readonly maxDelayMs?: number;
+}
+
+export interface InvalidateDependencies {
+  readonly client: CloudFrontClient;
+  readonly distributionId: string;
+  readonly plan?: PlanOptions;
+  readonly retry?: RetryOptions;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds the invocation has left; retries stop when the next wait would not fit. */
+  readonly remainingTimeMs?: () => number;
+  /** @default Math.random (full jitter) */
+  readonly random?: () => number;
+}
+
+export interface ChangedKey {
+  readonly messageId: string;
+  readonly key: string;
+}
+
+export interface InvalidationResult {
+  readonly invalidationId: string;
+  readonly callerReference: string;
+  readonly paths: readonly string[];
+  readonly attempts: number;
+}
+
+/** Time kept back at the end of an invocation for reporting the outcome. */
+const REMAINING_TIME_MARGIN_MS = 5_000;
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Plans and submits one invalidation for a batch of changed keys, retrying with exponential
+ * backoff and full jitter while CloudFront answers TooManyInvalidationsInProgress or throttles.
+ */
+export async function invalidateChanges(
+  changes: readonly ChangedKey[],
+  deps: InvalidateDependencies,
+): Promise<InvalidationResult> {
+  const paths = planInvalidation(
+    changes.map((change) => change.key),
+    deps.plan,
+  );
+  const reference = callerReference(changes.map((change) => change.messageId));
+  const command = new CreateInvalidationCommand({
+    DistributionId: deps.distributionId,
+    InvalidationBatch: { CallerReference: reference, Paths: { Quantity: paths.length, Items: paths } },
+  });
+  const maxAttempts = deps.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const baseDelay = deps.retry?.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
+  const maxDelay = deps.retry?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  const sleep = deps.sleep ?? sleepFor;
+  const random = deps.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const output = await deps.client.send(command);
+      const invalidationId = output.Invalidation?.Id;
+      if (!invalidationId) throw new InvalidationError("CloudFront returned no invalidation id");
+      return { invalidationId, callerReference: reference, paths, attempts: attempt };
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? "";
+      const delay = Math.round(random() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)));
+      const timeLeft = deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
+      if (!RETRYABLE.has(name) || attempt >= maxAttempts || delay + REMAINING_TIME_MARGIN_MS > timeLeft) {
+        throw new InvalidationError(`CreateInvalidation failed after ${attempt} attempt(s): ${name}`, { cause: error });
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+/** The function's settings, from its environment (set by the AutomaticInvalidation construct). */
+const settingsSchema = z.object({
+  DISTRIBUTION_ID: z.string().min(1),
+  EXACT_PATH_LIMIT: z.coerce.number().int().min(1),
+  QUERY_STRING_VARIANTS: z.enum(["true", "false"]).default("false"),
+});
+
+export interface InvalidateSettings {
+  readonly distributionId: string;
+  readonly plan: PlanOptions;
+}
+
+export function settingsFrom(env: Readonly<Record<string, string | undefined>>): InvalidateSettings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) throw new InvalidationError(`invalid environment: ${z.prettifyError(parsed.error)}`);
+  return {
+    distributionId: parsed.data.DISTRIBUTION_ID,
+    plan: {
+      exactPathLimit: parsed.data.EXACT_PATH_LIMIT,
+      queryStringVariants: parsed.data.QUERY_STRING_VARIANTS === "true",
+    },
+  };
+}
