@@ -107,7 +107,11 @@ function install(directory: string, packages: Record<string, string>, cpu: strin
     if (existsSync(join(directory, COMPLETE_MARKER))) return;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
-    const specs = Object.entries(packages).map(([name, version]) => `${name}@${version}`);
+    // The platform packages come in as sharp's optional dependencies (pinned exactly by sharp): npm
+    // refuses to install them by name on another platform, even with --cpu.
+    const specs = Object.entries(packages)
+      .filter(([name]) => !name.startsWith("@img/sharp-"))
+      .map(([name, version]) => `${name}@${version}`);
     try {
       run(
         "npm",
