@@ -205,4 +205,17 @@ export class ImageDistribution extends Construct {
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
     };
   }
+
+  /** The key-policy statement an SSE-KMS bucket's key needs so that this distribution can decrypt. */
+  keyReadStatement(): PolicyStatement | undefined {
+    if (!this.bucket.kmsKeyArn) return undefined;
+    return {
+      Sid: "S3EdgeImageDistributionDecrypt",
+      Effect: "Allow",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+    };
+  }
 }

@@ -42,10 +42,7 @@ export function engineEnvironment(buckets: readonly ImageSourceBucket[], styleTa
 }
 
 /** Least privilege for the engine: read objects of exactly these buckets and look styles up. */
-export function engineReadStatements(
-  buckets: readonly ImageSourceBucket[],
-  styleTableArn: string,
-): PolicyStatement[] {
+export function engineReadStatements(buckets: readonly ImageSourceBucket[], styleTableArn: string): PolicyStatement[] {
   const encrypted = buckets.filter((bucket) => bucket.kmsKeyArn !== undefined);
   return [
     { Sid: "ReadSourceObjects", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((b) => `${b.arn}/*`) },
@@ -94,7 +91,10 @@ export function engineImageTag(root: string = PROJECT_ROOT): string {
     else files.push(source);
   }
   for (const file of files.sort()) {
-    hash.update(`${file}\0`).update(readFileSync(join(root, file))).update("\0");
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(root, file)))
+      .update("\0");
   }
   return `engine-${hash.digest("hex").slice(0, 16)}`;
 }

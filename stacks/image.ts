@@ -135,6 +135,13 @@ export class ImageStack extends TerraformStack {
           description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,
           value: JSON.stringify(distribution.readStatement()),
         });
+        const keyStatement = distribution.keyReadStatement();
+        if (keyStatement) {
+          new TerraformOutput(this, `${output}_kms_key_policy_statement`, {
+            description: `Add this statement to the policy of ${bucket.kmsKeyArn} so that the image distribution can decrypt objects of ${bucket.name}`,
+            value: JSON.stringify(keyStatement),
+          });
+        }
       }
       return distribution;
     });
