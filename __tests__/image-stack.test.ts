@@ -1,4 +1,4 @@
-import { App, Testing } from "cdktf";
+import { App, TerraformOutput, Testing } from "cdktf";
 import { unzipSync } from "fflate";
 import { readFileSync } from "node:fs";
 import { parseConfig, type S3EdgeConfigInput } from "../config";
@@ -19,7 +19,15 @@ const CERTIFICATE = {
 
 function synthImage(input: S3EdgeConfigInput): { json: StackJson; built: S3EdgeStacks } {
   let built: S3EdgeStacks | undefined;
-  const app = synthApp(input, { extend: (_app, stacks) => (built = stacks) });
+  const app = synthApp(input, {
+    extend: (_app, stacks) => {
+      built = stacks;
+      // How the cdn stack will read the field: it must resolve to the distributions' ARNs.
+      new TerraformOutput(stacks.image!, "test_primary_readers", {
+        value: stacks.image!.primaryReaderDistributionArns,
+      });
+    },
+  });
   expect(policyViolations(app.stacks)).toEqual([]);
   return { json: app.stacks.image, built: built! };
 }
@@ -209,7 +217,7 @@ describe("image stack, Lambda variant (default config)", () => {
   });
 
   it("exposes the distributions that read the primary bucket and writes no bucket policy", () => {
-    expect(image.resolve(image.primaryReaderDistributionArns)).toEqual([
+    expect(json.output!.test_primary_readers.value).toEqual([
       referenceTo(json, "aws_cloudfront_distribution", "primary/distribution", "arn"),
     ]);
     expect(json.resource?.aws_s3_bucket_policy).toBeUndefined();
