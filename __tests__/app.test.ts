@@ -15,9 +15,14 @@ describe("the whole app", () => {
     ["full example config", fullConfigInput()],
   ])("synthesizes the built stacks with no cross-stack problems (%s)", (_name, input) => {
     const app = synthApp(input);
-    expect(Object.keys(app.stacks).sort()).toEqual(["storage-replication"]);
+    expect(Object.keys(app.stacks).sort()).toEqual(["image", "storage-replication"]);
     expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
+    expect(app.manifest.stacks.image.dependencies).toEqual(["storage-replication"]);
     expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("leaves out the image stack when image processing is off", () => {
+    expect(Object.keys(synthApp({ image: { enabled: false } }).stacks)).toEqual(["storage-replication"]);
   });
 
   it("synthesizes the same JSON on every run and in every checkout (no absolute paths, no timestamps)", () => {

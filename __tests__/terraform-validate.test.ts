@@ -3,13 +3,25 @@ import { App, TerraformStack } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILD_DIR } from "../config";
+import { BUILD_DIR, type S3EdgeConfigInput } from "../config";
 import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
 import { fullConfigInput, synthApp } from "./support/synth";
 
+const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
+  image: {
+    variant: "ecs",
+    ecs: {
+      vpc: {
+        vpcId: "vpc-0123456789abcdef0",
+        publicSubnetIds: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        privateSubnetIds: ["subnet-0bbbbbbbbbbbbbbb1"],
+      },
+    },
+  },
+};
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
 const toolchain = findToolchain(process.env, awsProviderVersion());
 const unavailable = typeof toolchain === "string" ? toolchain : undefined;
@@ -38,9 +50,11 @@ async function check(label: string, synthesize: (outdir: string) => void): Promi
 describeWithTerraform("terraform validate against the local hashicorp/aws mirror", () => {
   // Each app gets a test-only stack that reads storage-replication's outputs, so that the
   // remote-state readers are validated too: local backend in the default config, S3 in the full one.
+  // default: the Lambda image variant; full: both variants in a created VPC; ecs: an existing VPC.
   it.each([
     ["default", {}],
     ["full", fullConfigInput()],
+    ["ecs", ECS_IN_EXISTING_VPC],
   ])(
     "passes for every stack of the %s config, with an offline plan of storage-replication",
     async (label, input) => {
@@ -62,6 +76,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
         plan: "passed",
         notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
       });
+      expect(checks.find((c) => c.stack === "image")).toMatchObject({ validate: "passed" });
       expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
         validate: "passed",
         plan: "skipped",
