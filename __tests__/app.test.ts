@@ -19,7 +19,8 @@ describe("the whole app", () => {
         "storage-replication": [],
         edge: ["storage-replication"],
         "dns-cert": [],
-        cdn: ["dns-cert", "edge", "storage-replication"],
+        image: ["dns-cert", "storage-replication"],
+        cdn: ["dns-cert", "edge", "image", "storage-replication"],
       },
     ],
     [
@@ -30,18 +31,29 @@ describe("the whole app", () => {
         "storage-replication": ["gcs-origin"],
         edge: ["storage-replication"],
         "dns-cert": [],
-        cdn: ["dns-cert", "edge", "storage-replication"],
+        image: ["dns-cert", "storage-replication"],
+        cdn: ["dns-cert", "edge", "image", "storage-replication"],
       },
     ],
     [
       "no legacy origin",
       { legacyOrigin: null },
-      { "storage-replication": [], "dns-cert": [], cdn: ["dns-cert", "storage-replication"] },
+      {
+        "storage-replication": [],
+        "dns-cert": [],
+        image: ["dns-cert", "storage-replication"],
+        cdn: ["dns-cert", "image", "storage-replication"],
+      },
     ],
     [
       "edge switched off",
       { edge: { enabled: false } },
-      { "storage-replication": [], "dns-cert": [], cdn: ["dns-cert", "storage-replication"] },
+      {
+        "storage-replication": [],
+        "dns-cert": [],
+        image: ["dns-cert", "storage-replication"],
+        cdn: ["dns-cert", "image", "storage-replication"],
+      },
     ],
     [
       "a public bucket that s3-edge creates",
@@ -51,7 +63,28 @@ describe("the whole app", () => {
         "storage-replication": [],
         edge: ["storage-replication"],
         "dns-cert": [],
+        image: ["dns-cert", "storage-replication"],
+        cdn: ["dns-cert", "edge", "image", "storage-replication"],
+      },
+    ],
+    [
+      "image processing switched off",
+      { image: { enabled: false } },
+      {
+        "storage-replication": [],
+        edge: ["storage-replication"],
+        "dns-cert": [],
         cdn: ["dns-cert", "edge", "storage-replication"],
+      },
+    ],
+    [
+      "the cdn switched off (the image stack owns the primary bucket's policy)",
+      { cdn: { enabled: false } },
+      {
+        "storage-replication": [],
+        edge: ["storage-replication"],
+        "dns-cert": [],
+        image: ["dns-cert", "storage-replication"],
       },
     ],
     [

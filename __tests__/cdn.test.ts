@@ -181,7 +181,7 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
     }
   });
 
-  it("owns both buckets' one policy: TLS-only denies plus GetObject for this distribution only", () => {
+  it("owns both buckets' one policy: TLS-only denies plus GetObject for the distributions that read it", () => {
     expect(bucketPolicyOwners(app.config)).toEqual({ primary: "cdn", replica: "cdn" });
     expect(resourcesOf(app.stacks["storage-replication"], "aws_s3_bucket_policy")).toEqual([]);
     for (const role of ["primary", "replica"]) {
@@ -193,12 +193,28 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
         "DenyOutdatedTls",
         "CloudFrontReadObjects",
       ]);
+      // The primary bucket is read by the image distribution too (its ARN arrives through remote state).
+      const readers = (statements[2].Condition as { StringEquals: { "AWS:SourceArn": string[] } }).StringEquals[
+        "AWS:SourceArn"
+      ];
       expect(statements[2]).toMatchObject({
         Effect: "Allow",
         Principal: { Service: "cloudfront.amazonaws.com" },
         Action: "s3:GetObject",
-        Condition: { StringEquals: { "AWS:SourceArn": [DISTRIBUTION_ARN] } },
       });
+      expect(readers[0]).toBe(DISTRIBUTION_ARN);
+      expect(readers.slice(1).map((arn) => producerValue(app, arn))).toEqual(
+        role === "primary"
+          ? [
+              {
+                stack: "image",
+                value: expect.stringMatching(
+                  /^\$\{aws_cloudfront_distribution\.primary_distribution_[0-9A-F]{8}\.arn\}$/,
+                ),
+              },
+            ]
+          : [],
+      );
       expect(JSON.stringify(statements)).not.toContain("s3:ListBucket");
     }
     expect(byPath(cdn, "aws_s3_bucket_policy", "replica-bucket-policy").provider).toBe("aws.replica");
@@ -347,6 +363,7 @@ describe("cdn with the edge stack", () => {
     expect(Object.keys(remoteStates(app.stacks.cdn)).sort()).toEqual([
       "cross-stack-reference-input-dns-cert",
       "cross-stack-reference-input-edge",
+      "cross-stack-reference-input-image",
       "cross-stack-reference-input-storage-replication",
     ]);
     expect(crossStackProblems(app)).toEqual([]);
@@ -390,7 +407,7 @@ describe("cdn with the full example config", () => {
     const statements = statementsOf(byPath(cdn, "aws_s3_bucket_policy", "primary-bucket-policy"));
     expect(statements.find((s) => s.Sid === "CloudFrontListForReal404")).toMatchObject({
       Action: "s3:ListBucket",
-      Condition: { StringEquals: { "AWS:SourceArn": [DISTRIBUTION_ARN] } },
+      Condition: { StringEquals: { "AWS:SourceArn": [DISTRIBUTION_ARN, expect.stringContaining("input-image")] } },
     });
   });
 

@@ -49,7 +49,13 @@ describe("dns-cert", () => {
     expect(full.data?.aws_route53_zone?.zone.name).toBeUndefined();
     expect(resourcesOf(full, "aws_acm_certificate")[0][1]).toMatchObject({
       domain_name: "media.acme.example",
-      subject_alternative_names: ["images.acme.example", "static.acme.example"],
+      // The image host names of the extra source buckets are on it too.
+      subject_alternative_names: [
+        "images.acme.example",
+        "img-1.acme.example",
+        "uploads-img.acme.example",
+        "static.acme.example",
+      ],
     });
   });
 });

@@ -3,13 +3,25 @@ import { App, TerraformStack } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILD_DIR } from "../config";
+import { BUILD_DIR, type S3EdgeConfigInput } from "../config";
 import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
 import { fullConfigInput, synthApp } from "./support/synth";
 
+const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
+  image: {
+    variant: "ecs",
+    ecs: {
+      vpc: {
+        vpcId: "vpc-0123456789abcdef0",
+        publicSubnetIds: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        privateSubnetIds: ["subnet-0bbbbbbbbbbbbbbb1"],
+      },
+    },
+  },
+};
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
 const toolchain = findToolchain(process.env, awsProviderVersion());
 const unavailable = typeof toolchain === "string" ? toolchain : undefined;
@@ -18,11 +30,11 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
-const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "storage-replication"];
+const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "storage-replication"];
 const EXPECTED_STACKS: Record<string, string[]> = {
   default: [...COMMON_STACKS, "edge"].sort(),
   full: [...COMMON_STACKS, "edge", "gcs-origin"].sort(),
-  "edge-off": [...COMMON_STACKS].sort(),
+  "edge-off-ecs": [...COMMON_STACKS].sort(),
 };
 
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
@@ -45,12 +57,12 @@ async function check(label: string, synthesize: (outdir: string) => void): Promi
 describeWithTerraform("terraform validate against the local hashicorp/aws mirror", () => {
   // Each app gets a test-only stack that reads storage-replication's outputs, so that the
   // remote-state readers are validated too: local backend in the default config, S3 in the full one.
-  // The edge-on variants wire a test producer's function ARNs into the cdn stack through remote
-  // state, as the edge stack will.
+  // default: public GCS, Lambda image variant; full: private GCS, both image variants in a created
+  // VPC; edge-off-ecs: no edge functions, the ECS variant in an existing VPC.
   it.each([
     ["default", {}],
     ["full", fullConfigInput()],
-    ["edge-off", { edge: { enabled: false } }],
+    ["edge-off-ecs", { ...ECS_IN_EXISTING_VPC, edge: { enabled: false } }],
   ] as const)(
     "passes for every stack of the %s config",
     async (label, input) => {

@@ -132,3 +132,21 @@ export function hostnameProblem(name: string): string | undefined {
   if (/^\d+$/.test(labels[labels.length - 1])) return "top-level domain must not be numeric";
   return undefined;
 }
+
+/**
+ * Fargate task sizes: for each CPU value (CPU units), the memory values (MiB) it accepts.
+ * Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+ */
+export const FARGATE_TASK_SIZES: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+  return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+}

@@ -207,6 +207,17 @@ export const configSchema = z
         });
       }
     }
+    const ownBuckets = [primaryBucketName(config), replicaBucketName(config)];
+    config.image.extraSourceBuckets.forEach((bucket, index) => {
+      const duplicate = config.image.extraSourceBuckets.findIndex((other) => other.name === bucket.name) !== index;
+      if (ownBuckets.includes(bucket.name) || duplicate) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["image", "extraSourceBuckets", index, "name"],
+          message: `"${bucket.name}" is ${duplicate ? "listed twice" : "an s3-edge bucket (the primary is a source already)"}`,
+        });
+      }
+    });
     if (config.legacyOrigin && !config.legacyOrigin.project) {
       const { create, access } = config.legacyOrigin;
       const needs = [
@@ -237,6 +248,14 @@ export const configSchema = z
       imageHostname: config.domain.imageHostname ?? `img.${config.domain.zoneName}`,
     },
     cdn: { ...config.cdn, originShieldRegion: config.cdn.originShieldRegion ?? config.primaryRegion },
+    image: {
+      ...config.image,
+      extraSourceBuckets: config.image.extraSourceBuckets.map((bucket, index) => ({
+        ...bucket,
+        region: bucket.region ?? config.primaryRegion,
+        hostname: bucket.hostname ?? (config.domain ? `img-${index + 1}.${config.domain.zoneName}` : undefined),
+      })),
+    },
   }));
 
 interface NamingFields {
@@ -260,3 +279,4 @@ export type S3EdgeConfigInput = z.input<typeof configSchema>;
 export type S3EdgeConfig = z.output<typeof configSchema>;
 export type BackendConfig = S3EdgeConfig["backend"];
 export type EncryptionConfig = S3EdgeConfig["storage"]["encryption"];
+export type ImageConfig = S3EdgeConfig["image"];

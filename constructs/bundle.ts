@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { buildSync, type BuildFailure } from "esbuild";
-import { zipSync } from "fflate";
+import { zipSync, type Zippable } from "fflate";
 import { BUILD_DIR, PROJECT_ROOT } from "../config/paths";
 
 /**
@@ -13,6 +13,21 @@ const FIXED_ZIP_TIME = new Date(1980, 0, 1, 0, 0, 0);
 /** Unix regular file, mode 0644: readable by the Lambda runtime user. */
 const ZIP_FILE_ATTRIBUTES = 0o100644 << 16;
 const ZIP_OS_UNIX = 3;
+/** Packaged dependencies are mostly native binaries: level 9 costs time and saves nothing on them. */
+const NODE_MODULES_ZIP_LEVEL = 6;
+
+/**
+ * Packages a bundle leaves out of esbuild and ships in the zip's `node_modules` instead: native code
+ * (sharp and its libvips binaries) that esbuild cannot bundle.
+ */
+export interface NodeModulesSpec {
+  /** Module names esbuild leaves as `require` calls (`sharp`). */
+  readonly external: readonly string[];
+  /** A complete `node_modules` directory, copied into the zip under `node_modules/`. */
+  readonly directory: string;
+  /** Paths below `directory` left out of the zip (`sharp/src`: C++ sources). */
+  readonly exclude?: readonly string[];
+}
 
 export interface BundleSpec {
   /** Entry module, absolute or relative to the project root (`functions/<name>/index.ts`). */
@@ -25,6 +40,8 @@ export interface BundleSpec {
    * @default none
    */
   readonly define?: Readonly<Record<string, string>>;
+  /** @default none: everything but `@aws-sdk/*` is bundled */
+  readonly nodeModules?: NodeModulesSpec;
 }
 
 export interface Bundle {
@@ -60,19 +77,19 @@ export class FunctionBundler {
     const entry = isAbsolute(spec.entry) ? spec.entry : resolve(PROJECT_ROOT, spec.entry);
     // Sorted, so that the same constants in another order hit the same cache entry.
     const define = Object.fromEntries(Object.entries(spec.define ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-    const key = JSON.stringify({ entry, runtime: spec.runtime, define });
+    const key = JSON.stringify({ entry, runtime: spec.runtime, define, nodeModules: spec.nodeModules });
     const cached = this.built.get(key);
     if (cached) {
       this.stats.cacheHits++;
       return cached;
     }
-    const bundle = this.build(entry, spec.runtime, define);
+    const bundle = this.build(entry, spec.runtime, define, spec.nodeModules);
     this.stats.builds++;
     this.built.set(key, bundle);
     return bundle;
   }
 
-  private build(entry: string, runtime: string, define: Record<string, string>): Bundle {
+  private build(entry: string, runtime: string, define: Record<string, string>, nodeModules?: NodeModulesSpec): Bundle {
     const name = basename(dirname(entry));
     const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
     if (!major) throw new BundleError(entry, `unsupported runtime "${runtime}" (expected nodejsNN.x)`);
@@ -93,7 +110,7 @@ export class FunctionBundler {
         sourcesContent: false,
         mainFields: ["module", "main"],
         // The Lambda Node.js runtimes ship AWS SDK v3.
-        external: ["@aws-sdk/*"],
+        external: ["@aws-sdk/*", ...(nodeModules?.external ?? [])],
         define,
         logLevel: "silent",
       }));
@@ -111,7 +128,7 @@ export class FunctionBundler {
       ];
       if (file.path.endsWith(".js")) codeBytes = file.contents.byteLength;
     }
-    const zip = zipSync(files);
+    const zip = zipSync(nodeModules ? { ...files, ...nodeModulesEntries(nodeModules) } : files);
     const digest = createHash("sha256").update(zip);
     const sha256 = digest.copy().digest("base64");
     const zipPath = join(this.outDir, `${name}-${digest.digest("hex").slice(0, 16)}.zip`);
@@ -121,6 +138,29 @@ export class FunctionBundler {
     }
     return { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
   }
+}
+
+/** Zip entries `node_modules/<path>` for every file of the directory, in a fixed (sorted) order. */
+function nodeModulesEntries(spec: NodeModulesSpec): Zippable {
+  const excluded = new Set(spec.exclude ?? []);
+  const entries: Zippable = {};
+  const walk = (relativeDir: string) => {
+    const names = readdirSync(join(spec.directory, relativeDir), { withFileTypes: true });
+    for (const dirent of names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const path = relativeDir ? `${relativeDir}/${dirent.name}` : dirent.name;
+      if (excluded.has(path)) continue;
+      if (dirent.isDirectory()) walk(path);
+      else if (dirent.isFile()) {
+        entries[`node_modules/${path}`] = [
+          readFileSync(join(spec.directory, path)),
+          // Mode 0644 whatever the umask was at install: dlopen needs read access only.
+          { level: NODE_MODULES_ZIP_LEVEL, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES },
+        ];
+      }
+    }
+  };
+  walk("");
+  return entries;
 }
 
 /** The bundler every stack of a synth shares. */

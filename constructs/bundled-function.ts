@@ -5,7 +5,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import { sharedBundler, type Bundle, type FunctionBundler } from "./bundle";
+import { sharedBundler, type Bundle, type FunctionBundler, type NodeModulesSpec } from "./bundle";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 
 export const DEFAULT_MEMORY_MB = 256;
@@ -41,6 +41,11 @@ export interface BundledFunctionProps {
   readonly policyStatements?: readonly PolicyStatement[];
   /** @default the stack's default aws provider */
   readonly provider?: TerraformProvider;
+  /**
+   * Packages shipped in the zip's `node_modules` instead of the bundle (native code such as sharp).
+   * @default none
+   */
+  readonly nodeModules?: NodeModulesSpec;
   /** @default the bundler shared by every stack of the synth */
   readonly bundler?: FunctionBundler;
   /**
@@ -101,6 +106,7 @@ export class BundledFunction extends Construct {
       entry: props.entry ?? `functions/${props.name}/index.ts`,
       runtime,
       define: props.define,
+      nodeModules: props.nodeModules,
     });
     const asset = new TerraformAsset(this, "code", { path: this.bundle.zipPath, type: AssetType.FILE });
 

@@ -9,12 +9,14 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { synth, tests } from "./bench/app";
 import { invalidation } from "./bench/invalidation";
+import { imagePackaging } from "./bench/image-packaging";
 import type { BenchSection } from "./bench/support";
 
 const sections: Record<string, BenchSection> = {
   synth,
   tests,
   invalidation,
+  "image-packaging": imagePackaging,
 };
 
 async function main(): Promise<void> {

@@ -40,7 +40,13 @@ export class DnsCertStack extends TerraformStack {
       "zone",
       domain.hostedZoneId ? { zoneId: domain.hostedZoneId } : { name: domain.zoneName, privateZone: false },
     );
-    const names = [...new Set([domain.imageHostname, ...domain.subjectAlternativeNames])].filter(
+    // The image distributions of extra source buckets serve their own hostnames.
+    const extraImageHostnames = config.image.enabled
+      ? config.image.extraSourceBuckets.flatMap((bucket) => (bucket.hostname ? [bucket.hostname] : []))
+      : [];
+    const names = [
+      ...new Set([domain.imageHostname, ...extraImageHostnames, ...domain.subjectAlternativeNames]),
+    ].filter(
       (name) => name !== domain.contentHostname,
     );
     const certificate = new AcmCertificate(this, "certificate", {

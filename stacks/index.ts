@@ -4,6 +4,7 @@ import { CdnStack } from "./cdn";
 import { DnsCertStack } from "./dns-cert";
 import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
+import { ImageStack } from "./image";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
 export interface S3EdgeStacks {
@@ -13,6 +14,7 @@ export interface S3EdgeStacks {
   /** Present when `edge.enabled` and a legacy origin is configured. */
   readonly edge?: EdgeStack;
   readonly dnsCert?: DnsCertStack;
+  readonly image?: ImageStack;
   readonly cdn?: CdnStack;
 }
 
@@ -36,15 +38,23 @@ export function bucketPolicyOwners(config: S3EdgeConfig): BucketPolicyOwners {
 
 /** Builds every stack the config enables, wiring cross-stack values through typed fields. */
 export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
+  const policyOwners = bucketPolicyOwners(config);
   const gcsOrigin = needsGcsOriginStack(config) ? new GcsOriginStack(app, config) : undefined;
   const storageReplication = new StorageReplicationStack(app, config, {
     gcsHmacKey: gcsOrigin?.hmacKey,
-    bucketPolicyOwners: bucketPolicyOwners(config),
+    bucketPolicyOwners: policyOwners,
   });
   const backfill = storageReplication.backfill;
   const edge = needsEdgeStack(config) && backfill ? new EdgeStack(app, config, { backfill }) : undefined;
   const domain = config.domain;
   const dnsCert = domain ? new DnsCertStack(app, { ...config, domain }) : undefined;
+  const image = config.image.enabled
+    ? new ImageStack(app, config, {
+        primaryBucket: storageReplication.primary,
+        certificate: dnsCert?.certificate,
+        ownsPrimaryBucketPolicy: policyOwners.primary === "image",
+      })
+    : undefined;
   const cdn = config.cdn.enabled
     ? new CdnStack(app, {
         config,
@@ -52,9 +62,10 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         replica: storageReplication.replica,
         edge: edge?.attachments,
         certificate: dnsCert?.certificate,
+        additionalPrimaryReaders: image?.primaryReaderDistributionArns,
       })
     : undefined;
-  return { storageReplication, gcsOrigin, edge, dnsCert, cdn };
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

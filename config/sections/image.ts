@@ -1,5 +1,104 @@
 import { z } from "zod";
-import { enabled } from "../primitives";
+import { FARGATE_TASK_SIZES } from "../aws-facts";
+import { enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
+
+export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
+export const DEFAULT_IMAGE_TASK_CPU = 1024;
+export const DEFAULT_IMAGE_TASK_MEMORY_MB = 2048;
+export const DEFAULT_IMAGE_DESIRED_COUNT = 2;
+export const DEFAULT_IMAGE_MIN_COUNT = 1;
+export const DEFAULT_IMAGE_MAX_COUNT = 10;
+export const DEFAULT_IMAGE_TARGET_CPU_PERCENT = 60;
+/** The original construct served at most three buckets beside the primary. */
+export const MAX_EXTRA_SOURCE_BUCKETS = 3;
+/** Style names as OSS accepts them. */
+export const STYLE_NAME_PATTERN = /^[\w.-]{1,63}$/;
+
+const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)");
+
+const existingVpc = z.strictObject({
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id (vpc-...)"),
+  /** Subnets of the load balancer (in at least two availability zones). */
+  publicSubnetIds: z.array(subnetId).min(2, "the load balancer needs subnets in at least two availability zones"),
+  /** Subnets of the tasks: they need a route to ECR, CloudWatch Logs, S3 and DynamoDB (NAT or VPC endpoints). */
+  privateSubnetIds: z.array(subnetId).min(1),
+});
+
+const ecs = z
+  .strictObject({
+    /** CPU units of a task (1024 = 1 vCPU). */
+    cpu: z.int().default(DEFAULT_IMAGE_TASK_CPU),
+    /** Memory of a task in MiB; must suit `cpu` (Fargate's task sizes). */
+    memory: z.int().default(DEFAULT_IMAGE_TASK_MEMORY_MB),
+    desiredCount: z.int().min(0).max(1000).default(DEFAULT_IMAGE_DESIRED_COUNT),
+    minCount: z.int().min(0).max(1000).default(DEFAULT_IMAGE_MIN_COUNT),
+    maxCount: z.int().min(1).max(1000).default(DEFAULT_IMAGE_MAX_COUNT),
+    /** Average CPU the autoscaling keeps the service at. */
+    targetCpuPercent: z.int().min(10).max(90).default(DEFAULT_IMAGE_TARGET_CPU_PERCENT),
+    /** @default the stack's ECR repository at the tag `npm run image:push` pushes (the engine's source hash) */
+    imageUri: z
+      .string()
+      .regex(/^[a-z0-9][\w.:/@-]*$/i, "must be a container image reference (registry/repository:tag or @digest)")
+      .optional(),
+    /** @default a VPC created for the service (two public subnets, no NAT gateway) */
+    vpc: existingVpc.optional(),
+  })
+  .superRefine((ecs, ctx) => {
+    const memories = FARGATE_TASK_SIZES[ecs.cpu];
+    if (!memories) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cpu"],
+        message: `${ecs.cpu} is not a Fargate CPU value; choose one of ${Object.keys(FARGATE_TASK_SIZES).join(", ")}`,
+      });
+    } else if (!memories.includes(ecs.memory)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memory"],
+        message: `${ecs.memory} MiB does not go with ${ecs.cpu} CPU units on Fargate; choose one of ${memories.join(", ")}`,
+      });
+    }
+    if (ecs.minCount > ecs.maxCount) {
+      ctx.addIssue({ code: "custom", path: ["minCount"], message: `must not exceed maxCount (${ecs.maxCount})` });
+    }
+    if (ecs.desiredCount < ecs.minCount || ecs.desiredCount > ecs.maxCount) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["desiredCount"],
+        message: `must be between minCount (${ecs.minCount}) and maxCount (${ecs.maxCount})`,
+      });
+    }
+  });
+
+/** An existing bucket (not managed by s3-edge) that gets its own image distribution. */
+const extraSourceBucket = z.strictObject({
+  name: s3BucketName,
+  /** @default primaryRegion */
+  region: region.optional(),
+  /** The bucket's KMS key when it uses SSE-KMS: the engine needs kms:Decrypt on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
+  /** Alias of the bucket's distribution. @default `img-<n>.<zoneName>` when a domain is configured */
+  hostname: hostname.optional(),
+});
 
 /** On-the-fly image processing (stack `image`). */
-export const imageSection = z.strictObject({ enabled, variant: z.enum(["lambda", "ecs", "both"]).default("lambda") });
+export const imageSection = z.strictObject({
+  enabled,
+  /** `both`: ECS serves the distributions, the Lambda function stands by. */
+  variant: z.enum(["lambda", "ecs", "both"]).default("lambda"),
+  lambda: z
+    .strictObject({ memoryMb: z.int().min(128).max(10240).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB) })
+    .prefault({}),
+  ecs: ecs.prefault({}),
+  extraSourceBuckets: z
+    .array(extraSourceBucket)
+    .max(MAX_EXTRA_SOURCE_BUCKETS, `at most ${MAX_EXTRA_SOURCE_BUCKETS} buckets beside the primary`)
+    .default([]),
+  /** Styles written into the style table at deploy (name → `image/...` action string). */
+  styles: z
+    .record(
+      z.string().regex(STYLE_NAME_PATTERN, "style names are 1 to 63 letters, digits, underscores, dots or hyphens"),
+      z.string().regex(/^image\/\S+$/, 'must be an action string such as "image/resize,w_100"'),
+    )
+    .default({}),
+});

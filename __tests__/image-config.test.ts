@@ -1,0 +1,93 @@
+import { ConfigError, parseConfig } from "../config";
+
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input, "test");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("image config", () => {
+  it("defaults to the Lambda variant with named sizes", () => {
+    expect(parseConfig({}).image).toEqual({
+      enabled: true,
+      variant: "lambda",
+      lambda: { memoryMb: 1536 },
+      ecs: { cpu: 1024, memory: 2048, desiredCount: 2, minCount: 1, maxCount: 10, targetCpuPercent: 60 },
+      extraSourceBuckets: [],
+      styles: {},
+    });
+  });
+
+  it("derives each extra bucket's region and hostname", () => {
+    const config = parseConfig({
+      domain: { zoneName: "acme.test" },
+      image: {
+        extraSourceBuckets: [{ name: "acme-a" }, { name: "acme-b", region: "eu-west-1", hostname: "b.acme.test" }],
+      },
+    });
+    expect(config.image.extraSourceBuckets).toEqual([
+      { name: "acme-a", region: "us-east-2", hostname: "img-1.acme.test" },
+      { name: "acme-b", region: "eu-west-1", hostname: "b.acme.test" },
+    ]);
+    const noDomain = parseConfig({ domain: null, image: { extraSourceBuckets: [{ name: "acme-a" }] } });
+    expect(noDomain.image.extraSourceBuckets[0].hostname).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { ecs: { cpu: 1000 } },
+      "image.ecs.cpu: 1000 is not a Fargate CPU value; choose one of 256, 512, 1024, 2048, 4096, 8192, 16384",
+    ],
+    [
+      { ecs: { cpu: 256, memory: 4096 } },
+      "image.ecs.memory: 4096 MiB does not go with 256 CPU units on Fargate; choose one of 512, 1024, 2048",
+    ],
+    [{ ecs: { minCount: 5, maxCount: 3, desiredCount: 4 } }, "image.ecs.minCount: must not exceed maxCount (3)"],
+    [{ ecs: { desiredCount: 20 } }, "image.ecs.desiredCount: must be between minCount (1) and maxCount (10)"],
+    [{ variant: "k8s" }, expect.stringMatching(/^image\.variant: /)],
+    [{ lambda: { memoryMb: 64 } }, expect.stringMatching(/^image\.lambda\.memoryMb: /)],
+    [
+      {
+        ecs: {
+          vpc: {
+            vpcId: "vpc-0123456789abcdef0",
+            publicSubnetIds: ["subnet-0123456789abcdef0"],
+            privateSubnetIds: ["subnet-0123456789abcdef1"],
+          },
+        },
+      },
+      "image.ecs.vpc.publicSubnetIds: the load balancer needs subnets in at least two availability zones",
+    ],
+    [
+      { extraSourceBuckets: [{ name: "a-1" }, { name: "a-2" }, { name: "a-3" }, { name: "a-4" }] },
+      "image.extraSourceBuckets: at most 3 buckets beside the primary",
+    ],
+    [
+      { extraSourceBuckets: [{ name: "acme-a" }, { name: "acme-a" }] },
+      'image.extraSourceBuckets.1.name: "acme-a" is listed twice',
+    ],
+    [
+      { extraSourceBuckets: [{ name: "s3edge-example-primary-us-east-2" }] },
+      'image.extraSourceBuckets.0.name: "s3edge-example-primary-us-east-2" is an s3-edge bucket (the primary is a source already)',
+    ],
+    [
+      { extraSourceBuckets: [{ name: "Bad_Name" }] },
+      expect.stringMatching(/^image\.extraSourceBuckets\.0\.name: "Bad_Name" is not a valid S3 bucket name/),
+    ],
+    [
+      { styles: { "bad name": "image/resize,w_1" } },
+      expect.stringMatching(/^image\.styles\.bad name: style names are 1 to 63/),
+    ],
+    [{ styles: { thumb: "resize,w_1" } }, 'image.styles.thumb: must be an action string such as "image/resize,w_100"'],
+    [
+      { ecs: { imageUri: "not an image" } },
+      expect.stringMatching(/^image\.ecs\.imageUri: must be a container image reference/),
+    ],
+  ])("rejects %j naming the field", (image, expected) => {
+    expect(problems({ image })).toContainEqual(expected);
+  });
+});

@@ -1,0 +1,221 @@
+import { CloudfrontCachePolicy } from "@cdktf/provider-aws/lib/cloudfront-cache-policy";
+import { CloudfrontDistribution } from "@cdktf/provider-aws/lib/cloudfront-distribution";
+import { CloudfrontFunction } from "@cdktf/provider-aws/lib/cloudfront-function";
+import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
+import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Construct } from "constructs";
+import { PROJECT_ROOT } from "../config/paths";
+import type { DomainCertificate } from "../stacks/contracts";
+import type { PolicyStatement } from "./iam";
+import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
+
+/** The viewer-request function that normalizes Accept (plain JavaScript, as CloudFront runs it). */
+export const ACCEPT_FUNCTION_FILE = join(PROJECT_ROOT, "functions", "image-accept", "index.js");
+/** The only query string in the cache key (and the only one the origins see). */
+export const PROCESS_QUERY_STRING = "x-oss-process";
+/** Processed images do not change for a given URL: cache them long. */
+export const IMAGE_DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+export const IMAGE_MAX_TTL_SECONDS = 365 * 24 * 3600;
+/** The image origin answers 403 for requests without processing: CloudFront then reads S3. */
+export const FAILOVER_STATUS_CODES = [403];
+/** A request that takes longer than this to process gets a 504 from CloudFront. */
+const ORIGIN_READ_TIMEOUT_SECONDS = 30;
+const IMAGE_ORIGIN_ID = "image";
+const S3_ORIGIN_ID = "s3";
+const ORIGIN_GROUP_ID = "image-then-s3";
+/** The Route53 alias target zone of every CloudFront distribution is the distribution's hosted_zone_id. */
+const ALIAS_RECORD_TYPES = ["A", "AAAA"] as const;
+
+/** How a distribution reaches the image engine. */
+export type ImageOrigin =
+  | {
+      /** A Lambda Function URL, signed by CloudFront through an origin access control. */
+      readonly kind: "lambda";
+      readonly domainName: string;
+      readonly originAccessControlId: string;
+    }
+  | {
+      /** The ECS service's ALB over HTTP, with the secret header its listener requires. */
+      readonly kind: "alb";
+      readonly domainName: string;
+      readonly verifyHeader: { readonly name: string; readonly value: string };
+    };
+
+export interface ImageDistributionDefaultsProps {
+  /** Names the cache policy, function and origin access control. */
+  readonly name: string;
+}
+
+/** What every image distribution of a stack shares: cache policy, Accept function, S3 OAC. */
+export class ImageDistributionDefaults extends Construct {
+  readonly cachePolicy: CloudfrontCachePolicy;
+  readonly acceptFunction: CloudfrontFunction;
+  readonly s3OriginAccessControl: CloudfrontOriginAccessControl;
+
+  constructor(scope: Construct, id: string, props: ImageDistributionDefaultsProps) {
+    super(scope, id);
+    this.cachePolicy = new CloudfrontCachePolicy(this, "cache", {
+      name: `${props.name}-image`,
+      comment: "s3-edge images: key = path + x-oss-process + normalized Accept",
+      minTtl: 0,
+      defaultTtl: IMAGE_DEFAULT_TTL_SECONDS,
+      maxTtl: IMAGE_MAX_TTL_SECONDS,
+      parametersInCacheKeyAndForwardedToOrigin: {
+        queryStringsConfig: { queryStringBehavior: "whitelist", queryStrings: { items: [PROCESS_QUERY_STRING] } },
+        headersConfig: { headerBehavior: "whitelist", headers: { items: ["Accept"] } },
+        cookiesConfig: { cookieBehavior: "none" },
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+      },
+    });
+    this.acceptFunction = new CloudfrontFunction(this, "accept", {
+      name: `${props.name}-image-accept`,
+      comment: "s3-edge: Accept → image/avif, image/webp or */* (cache key class)",
+      runtime: "cloudfront-js-2.0",
+      code: readFileSync(ACCEPT_FUNCTION_FILE, "utf8"),
+      publish: true,
+    });
+    this.s3OriginAccessControl = new CloudfrontOriginAccessControl(this, "s3-oac", {
+      name: `${props.name}-image-s3`,
+      description: "s3-edge: image distributions read source buckets",
+      originAccessControlOriginType: "s3",
+      signingBehavior: "always",
+      signingProtocol: "sigv4",
+    });
+  }
+}
+
+export interface ImageDistributionProps {
+  readonly bucket: ImageSourceBucket;
+  readonly imageOrigin: ImageOrigin;
+  readonly defaults: ImageDistributionDefaults;
+  readonly priceClass: string;
+  /**
+   * The certificate (us-east-1) and zone for `bucket.hostname`; without it, or without a hostname,
+   * the distribution serves its cloudfront.net name only.
+   * @default none
+   */
+  readonly certificate?: DomainCertificate;
+}
+
+/**
+ * The image distribution of one source bucket: an origin group tries the image engine first and
+ * falls back to the bucket (through an S3 origin access control) when the engine answers 403,
+ * which it does for requests without processing. The engine learns the bucket from a custom origin
+ * header. Viewers are redirected to HTTPS; with a custom domain, TLS 1.2 (2021 policy) and alias
+ * records.
+ */
+export class ImageDistribution extends Construct {
+  readonly distribution: CloudfrontDistribution;
+  readonly bucket: ImageSourceBucket;
+
+  constructor(scope: Construct, id: string, props: ImageDistributionProps) {
+    super(scope, id);
+    this.bucket = props.bucket;
+    const { bucket, imageOrigin, defaults, certificate } = props;
+    const hostname = certificate ? bucket.hostname : undefined;
+    const customHeader = [
+      { name: SOURCE_BUCKET_HEADER, value: bucket.name },
+      ...(imageOrigin.kind === "alb" ? [imageOrigin.verifyHeader] : []),
+    ];
+    this.distribution = new CloudfrontDistribution(this, "distribution", {
+      enabled: true,
+      comment: `s3-edge images of ${bucket.name}`,
+      isIpv6Enabled: true,
+      httpVersion: "http2and3",
+      priceClass: props.priceClass,
+      aliases: hostname ? [hostname] : undefined,
+      origin: [
+        {
+          originId: IMAGE_ORIGIN_ID,
+          domainName: imageOrigin.domainName,
+          originAccessControlId: imageOrigin.kind === "lambda" ? imageOrigin.originAccessControlId : undefined,
+          customHeader,
+          customOriginConfig: {
+            httpPort: 80,
+            httpsPort: 443,
+            // Function URLs are HTTPS only; the ALB listens on HTTP (its name has no certificate).
+            originProtocolPolicy: imageOrigin.kind === "lambda" ? "https-only" : "http-only",
+            originSslProtocols: ["TLSv1.2"],
+            originReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
+            originKeepaliveTimeout: 5,
+          },
+        },
+        {
+          originId: S3_ORIGIN_ID,
+          domainName: bucket.regionalDomainName,
+          originAccessControlId: defaults.s3OriginAccessControl.id,
+        },
+      ],
+      originGroup: [
+        {
+          originId: ORIGIN_GROUP_ID,
+          failoverCriteria: { statusCodes: FAILOVER_STATUS_CODES },
+          member: [{ originId: IMAGE_ORIGIN_ID }, { originId: S3_ORIGIN_ID }],
+        },
+      ],
+      defaultCacheBehavior: {
+        targetOriginId: ORIGIN_GROUP_ID,
+        viewerProtocolPolicy: "redirect-to-https",
+        // Origin groups fail over for these methods only.
+        allowedMethods: ["GET", "HEAD", "OPTIONS"],
+        cachedMethods: ["GET", "HEAD"],
+        cachePolicyId: defaults.cachePolicy.id,
+        compress: true,
+        functionAssociation: [{ eventType: "viewer-request", functionArn: defaults.acceptFunction.arn }],
+      },
+      restrictions: { geoRestriction: { restrictionType: "none" } },
+      viewerCertificate: hostname
+        ? {
+            acmCertificateArn: certificate!.certificateArn,
+            sslSupportMethod: "sni-only",
+            minimumProtocolVersion: "TLSv1.2_2021",
+          }
+        : { cloudfrontDefaultCertificate: true },
+    });
+    if (hostname) {
+      for (const type of ALIAS_RECORD_TYPES) {
+        new Route53Record(this, `alias-${type.toLowerCase()}`, {
+          zoneId: certificate!.hostedZoneId,
+          name: hostname,
+          type,
+          alias: {
+            name: this.distribution.domainName,
+            zoneId: this.distribution.hostedZoneId,
+            evaluateTargetHealth: false,
+          },
+        });
+      }
+    }
+  }
+
+  /**
+   * The bucket-policy statement that lets this distribution read the bucket through its origin
+   * access control: for buckets whose policy s3-edge does not write.
+   */
+  readStatement(): PolicyStatement {
+    return {
+      Sid: "S3EdgeImageDistributionRead",
+      Effect: "Allow",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "s3:GetObject",
+      Resource: `${this.bucket.arn}/*`,
+      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+    };
+  }
+
+  /** The key-policy statement an SSE-KMS bucket's key needs so that this distribution can decrypt. */
+  keyReadStatement(): PolicyStatement | undefined {
+    if (!this.bucket.kmsKeyArn) return undefined;
+    return {
+      Sid: "S3EdgeImageDistributionDecrypt",
+      Effect: "Allow",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
+    };
+  }
+}

@@ -1,0 +1,101 @@
+import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
+import { LambdaFunctionUrl } from "@cdktf/provider-aws/lib/lambda-function-url";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { Fn } from "cdktf";
+import { Construct } from "constructs";
+import { BundledFunction } from "./bundled-function";
+import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
+import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
+
+export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
+/** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
+export const IMAGE_FUNCTION_TIMEOUT_SECONDS = 30;
+export const IMAGE_FUNCTION_ENTRY = "functions/image/lambda.ts";
+
+export interface ImageLambdaProps {
+  readonly functionName: string;
+  /** The buckets the engine may read; the first is its default (`SOURCE_BUCKET`). */
+  readonly sourceBuckets: readonly ImageSourceBucket[];
+  readonly styleTableName: string;
+  readonly styleTableArn: string;
+  /** @default "nodejs22.x" (BundledFunction's default) */
+  readonly runtime?: string;
+  /** @default "arm64" */
+  readonly architecture?: LambdaArchitecture;
+  /** @default DEFAULT_IMAGE_FUNCTION_MEMORY_MB */
+  readonly memorySize?: number;
+  /** @default BundledFunction's default */
+  readonly logRetentionDays?: number;
+  /** Runs npm when sharp's binaries are not cached yet (tests inject one). @default npm */
+  readonly runCommand?: CommandRunner;
+}
+
+/**
+ * The image engine as a Lambda function, packaged with sharp's linux binaries for its
+ * architecture, behind a Function URL that only CloudFront can call: the URL requires IAM auth and
+ * the distributions sign their requests with an origin access control of type `lambda`. No public
+ * endpoint, no API Gateway (its 30-second and 10 MB limits add nothing over the Function URL's).
+ */
+export class ImageLambda extends Construct {
+  readonly fn: BundledFunction;
+  readonly functionUrl: LambdaFunctionUrl;
+  /** The origin access control the distributions use for the Function URL origin. */
+  readonly originAccessControl: CloudfrontOriginAccessControl;
+  /** The Function URL's host name (`<id>.lambda-url.<region>.on.aws`): the distributions' origin domain. */
+  readonly originDomainName: string;
+
+  constructor(scope: Construct, id: string, props: ImageLambdaProps) {
+    super(scope, id);
+    const architecture = props.architecture ?? "arm64";
+    this.fn = new BundledFunction(this, "engine", {
+      name: "image",
+      entry: IMAGE_FUNCTION_ENTRY,
+      functionName: props.functionName,
+      description: "s3-edge: x-oss-process image processing (Function URL origin of the image distributions)",
+      runtime: props.runtime,
+      architecture,
+      memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
+      timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
+      logRetentionDays: props.logRetentionDays,
+      environment: engineEnvironment(props.sourceBuckets, props.styleTableName),
+      policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
+      nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
+    });
+    this.functionUrl = new LambdaFunctionUrl(this, "url", {
+      functionName: this.fn.function.functionName,
+      authorizationType: "AWS_IAM",
+      invokeMode: "BUFFERED",
+    });
+    this.originDomainName = Fn.element(Fn.split("/", this.functionUrl.functionUrl), 2);
+    this.originAccessControl = new CloudfrontOriginAccessControl(this, "oac", {
+      name: props.functionName,
+      description: "s3-edge: CloudFront signs requests to the image Function URL",
+      originAccessControlOriginType: "lambda",
+      signingBehavior: "always",
+      signingProtocol: "sigv4",
+    });
+  }
+
+  /**
+   * Lets one distribution invoke the Function URL. Function URLs created since October 2025 need
+   * both lambda:InvokeFunctionUrl and lambda:InvokeFunction for the caller; both are scoped to the
+   * distribution's ARN.
+   */
+  allowDistribution(id: string, distributionArn: string): void {
+    new LambdaPermission(this, `${id}-url`, {
+      functionName: this.fn.function.functionName,
+      action: "lambda:InvokeFunctionUrl",
+      functionUrlAuthType: "AWS_IAM",
+      principal: "cloudfront.amazonaws.com",
+      sourceArn: distributionArn,
+      statementId: `cloudfront-url-${id}`,
+    });
+    new LambdaPermission(this, `${id}-invoke`, {
+      functionName: this.fn.function.functionName,
+      action: "lambda:InvokeFunction",
+      principal: "cloudfront.amazonaws.com",
+      sourceArn: distributionArn,
+      statementId: `cloudfront-invoke-${id}`,
+    });
+  }
+}

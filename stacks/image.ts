@@ -1,0 +1,187 @@
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { S3EdgeConfig } from "../config";
+import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
+import { configureBackend } from "../constructs/backend";
+import { BucketPolicy } from "../constructs/bucket-policy";
+import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "../constructs/image-distribution";
+import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
+import { ImageLambda } from "../constructs/image-lambda";
+import { ImageService } from "../constructs/image-service";
+import { awsProvider } from "../constructs/providers";
+import { StyleTable } from "../constructs/style-table";
+import type { DomainCertificate } from "./contracts";
+import type { BucketReference } from "./storage-replication";
+
+export const IMAGE_STACK_ID = "image";
+
+export interface ImageStackProps {
+  /** The primary bucket (storage-replication): the first source, the engine's default. */
+  readonly primaryBucket: BucketReference;
+  /**
+   * Certificate and zone from dns-cert: with it, the distributions get their hostnames as aliases
+   * and Route53 records.
+   * @default none (cloudfront.net names only)
+   */
+  readonly certificate?: DomainCertificate;
+  /**
+   * Write the primary bucket's one policy here (TLS-only denies + reads by the image
+   * distributions): true when no cdn stack applies after this one (see `bucketPolicyOwners`).
+   * @default false
+   */
+  readonly ownsPrimaryBucketPolicy?: boolean;
+}
+
+/**
+ * On-the-fly image processing: the style table, the engine (Lambda, ECS Fargate, or both with ECS
+ * serving) and one distribution per source bucket. Every resource lives in the primary region:
+ * CloudFront resources are global and the certificate comes from dns-cert, so no us-east-1 alias
+ * is needed here. The primary bucket's policy is written by the cdn stack, naming
+ * `primaryReaderDistributionArns`, unless `ownsPrimaryBucketPolicy` (no cdn stack). Each
+ * distribution whose bucket is in the primary region (where its EventBridge events arrive) gets
+ * automatic invalidation, covering the query-string variants (`/key*`) of changed keys.
+ */
+export class ImageStack extends TerraformStack {
+  readonly styleTable: StyleTable;
+  /** The Lambda engine (variants `lambda` and `both`). */
+  readonly lambda?: ImageLambda;
+  /** The ECS engine (variants `ecs` and `both`). */
+  readonly service?: ImageService;
+  /** One per source bucket, the primary's first. */
+  readonly distributions: readonly ImageDistribution[];
+  /** The distributions that read the primary bucket through OAC (for its bucket policy). */
+  readonly primaryReaderDistributionArns: readonly string[];
+  /** Every image distribution's id (for invalidations). */
+  readonly distributionIds: readonly string[];
+
+  constructor(scope: Construct, config: S3EdgeConfig, props: ImageStackProps) {
+    const id = IMAGE_STACK_ID;
+    super(scope, id);
+    configureBackend(this, id, config.backend);
+    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    const { image } = config;
+    const name = `${config.namePrefix}-image`;
+
+    const primary = props.primaryBucket;
+    const sources: ImageSourceBucket[] = [
+      { ...primary, owned: true, hostname: config.domain?.imageHostname },
+      ...image.extraSourceBuckets.map((bucket) => ({
+        name: bucket.name,
+        arn: `arn:aws:s3:::${bucket.name}`,
+        regionalDomainName: `${bucket.name}.s3.${bucket.region}.amazonaws.com`,
+        region: bucket.region,
+        kmsKeyArn: bucket.kmsKeyArn,
+        owned: false,
+        hostname: bucket.hostname,
+      })),
+    ];
+
+    this.styleTable = new StyleTable(this, "styles", { tableName: `${name}-styles`, styles: image.styles });
+    const table = { styleTableName: this.styleTable.table.name, styleTableArn: this.styleTable.table.arn };
+
+    if (image.variant !== "ecs") {
+      this.lambda = new ImageLambda(this, "lambda", {
+        functionName: name,
+        sourceBuckets: sources,
+        ...table,
+        runtime: config.lambda.runtime,
+        architecture: config.lambda.architecture,
+        memorySize: image.lambda.memoryMb,
+        logRetentionDays: config.lambda.logRetentionDays,
+      });
+    }
+    if (image.variant !== "lambda") {
+      const { ecs } = image;
+      this.service = new ImageService(this, "ecs", {
+        name,
+        region: config.primaryRegion,
+        sourceBuckets: sources,
+        ...table,
+        cpu: ecs.cpu,
+        memory: ecs.memory,
+        desiredCount: ecs.desiredCount,
+        minCount: ecs.minCount,
+        maxCount: ecs.maxCount,
+        targetCpuPercent: ecs.targetCpuPercent,
+        imageUri: ecs.imageUri,
+        imageTag: engineImageTag(),
+        subnets: ecs.vpc && {
+          vpcId: ecs.vpc.vpcId,
+          loadBalancerSubnetIds: ecs.vpc.publicSubnetIds,
+          taskSubnetIds: ecs.vpc.privateSubnetIds,
+          assignPublicIp: false,
+        },
+        logRetentionDays: config.lambda.logRetentionDays,
+      });
+      new TerraformOutput(this, "ecr_repository_url", { value: this.service.repository.repositoryUrl });
+      new TerraformOutput(this, "engine_image_uri", { value: this.service.imageUri });
+    }
+
+    // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
+    const imageOrigin: ImageOrigin = this.service
+      ? { kind: "alb", domainName: this.service.originDomainName, verifyHeader: this.service.originVerifyHeader }
+      : {
+          kind: "lambda",
+          domainName: this.lambda!.originDomainName,
+          originAccessControlId: this.lambda!.originAccessControl.id,
+        };
+    const defaults = new ImageDistributionDefaults(this, "edge", { name: config.namePrefix });
+    this.distributions = sources.map((bucket, index) => {
+      const label = index === 0 ? "primary" : `extra-${index}`;
+      const distribution = new ImageDistribution(this, label, {
+        bucket,
+        imageOrigin,
+        defaults,
+        priceClass: config.cdn.priceClass,
+        certificate: props.certificate,
+      });
+      if (imageOrigin.kind === "lambda") this.lambda!.allowDistribution(label, distribution.distribution.arn);
+      const output = label.replace("-", "_");
+      new TerraformOutput(this, `${output}_distribution_domain_name`, {
+        value: distribution.distribution.domainName,
+      });
+      if (!bucket.owned) {
+        new TerraformOutput(this, `${output}_bucket_policy_statement`, {
+          description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,
+          value: JSON.stringify(distribution.readStatement()),
+        });
+        const keyStatement = distribution.keyReadStatement();
+        if (keyStatement) {
+          new TerraformOutput(this, `${output}_kms_key_policy_statement`, {
+            description: `Add this statement to the policy of ${bucket.kmsKeyArn} so that the image distribution can decrypt objects of ${bucket.name}`,
+            value: JSON.stringify(keyStatement),
+          });
+        }
+      }
+      return distribution;
+    });
+    this.primaryReaderDistributionArns = [this.distributions[0].distribution.arn];
+    this.distributionIds = this.distributions.map((d) => d.distribution.id);
+    if (props.ownsPrimaryBucketPolicy) {
+      new BucketPolicy(this, "primary-bucket-policy", {
+        bucketName: primary.name,
+        bucketArn: primary.arn,
+        readerDistributionArns: this.primaryReaderDistributionArns,
+        allowListBucket: config.cdn.real404,
+      });
+    }
+    this.distributions.forEach((distribution, index) => {
+      if (distribution.bucket.region !== config.primaryRegion) return;
+      new AutomaticInvalidation(this, index === 0 ? "invalidation" : `invalidation-extra-${index}`, {
+        namePrefix: index === 0 ? name : `${name}-extra-${index}`,
+        distributionId: distribution.distribution.id,
+        distributionArn: distribution.distribution.arn,
+        sourceBucketName: distribution.bucket.name,
+        batchingWindowSeconds: config.cdn.invalidation.batchingWindowSeconds,
+        batchSize: config.cdn.invalidation.batchSize,
+        exactPathLimit: config.cdn.invalidation.exactPathLimit,
+        queryStringVariants: true,
+        runtime: config.lambda.runtime,
+        architecture: config.lambda.architecture,
+        logRetentionDays: config.lambda.logRetentionDays,
+      });
+    });
+    new TerraformOutput(this, "style_table_name", { value: this.styleTable.table.name });
+    if (this.lambda) new TerraformOutput(this, "function_url", { value: this.lambda.functionUrl.functionUrl });
+  }
+}
