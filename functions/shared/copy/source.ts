@@ -3,16 +3,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-
 import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
+import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 
-/** GCS's S3-compatible XML API. */
-export const DEFAULT_SOURCE_ENDPOINT = "https://storage.googleapis.com";
-
-/**
- * Region in the SigV4 credential scope. GCS's XML API accepts AWS4-HMAC-SHA256 signatures made
- * with an HMAC key and service `s3`; it does not bind the signature to a bucket location, and
- * Google's S3-interoperability examples configure the region `auto`, which we use everywhere.
- */
-export const GCS_SIGNING_REGION = "auto";
 
 /** Headers copied from the source object to the destination as they are. */
 export interface ContentHeaders {
