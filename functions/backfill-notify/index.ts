@@ -27,7 +27,9 @@ export const handler = async (event: CloudFrontResponseEvent, context: Context):
   if (job) {
     const outcome = await sendWithinBudget((abortSignal) => {
       queueUrl ??= queueUrlFor(context.invokedFunctionArn, BACKFILL_QUEUE_REGION, BACKFILL_QUEUE_NAME);
-      return sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }), { abortSignal });
+      return sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }), {
+        abortSignal,
+      });
     }, SEND_BUDGET_MS);
     if (outcome.sent) logger.debug("backfill requested", { key: job.key });
     else logger.warn("backfill notification dropped", { key: job.key, reason: outcome.reason });

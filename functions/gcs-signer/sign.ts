@@ -17,7 +17,11 @@ const SIGNING_HEADERS = ["authorization", "x-amz-date", "x-amz-content-sha256", 
  * signing does not encode it again). Only `host`, `x-amz-date` and `x-amz-content-sha256` are
  * signed: CloudFront adds and rewrites other headers (Via, X-Amz-Cf-Id, ...) after this function.
  */
-export async function signForGcs(request: CloudFrontRequest, key: HmacKey, now = new Date()): Promise<CloudFrontRequest> {
+export async function signForGcs(
+  request: CloudFrontRequest,
+  key: HmacKey,
+  now = new Date(),
+): Promise<CloudFrontRequest> {
   const origin = request.origin?.custom;
   if (!origin || !SIGNED_METHODS.has(request.method)) return request;
   const defaultPort = origin.protocol === "https" ? 443 : 80;

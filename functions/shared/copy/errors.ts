@@ -1,11 +1,6 @@
 /** Why a copy could not be done. Permanent reasons are recorded and never retried. */
 export type CopyFailureReason =
-  | "source-not-found"
-  | "too-large"
-  | "integrity-mismatch"
-  | "source-changed"
-  | "short-read"
-  | "aborted";
+  "source-not-found" | "too-large" | "integrity-mismatch" | "source-changed" | "short-read" | "aborted";
 
 const PERMANENT_REASONS: ReadonlySet<CopyFailureReason> = new Set(["source-not-found", "too-large"]);
 

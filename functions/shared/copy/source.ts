@@ -5,7 +5,6 @@ import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 
-
 /** Headers copied from the source object to the destination as they are. */
 export interface ContentHeaders {
   readonly contentType?: string;
@@ -118,7 +117,10 @@ export class ObjectSource {
     const googHash = raw["x-goog-hash"];
     return {
       key,
-      size: Number.isFinite(storedLength) && raw["x-goog-stored-content-length"] ? storedLength : output.ContentLength ?? 0,
+      size:
+        Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
+          ? storedLength
+          : (output.ContentLength ?? 0),
       etag,
       lastModified: output.LastModified,
       headers: {
