@@ -70,7 +70,8 @@ export interface CopyOptions {
 /** How an object of a given size is cut into parts. */
 export function partLayout(size: number, partSize: number): { readonly partSize: number; readonly partCount: number } {
   const MiB = 1024 ** 2;
-  const effective = Math.max(partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  const smallest = Math.ceil(size / MAX_PARTS);
+  const effective = partSize >= smallest ? partSize : Math.ceil(smallest / MiB) * MiB;
   return { partSize: effective, partCount: Math.max(1, Math.ceil(size / effective)) };
 }
 
