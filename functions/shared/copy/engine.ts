@@ -33,14 +33,14 @@ export const METADATA = {
 export interface CopyEngineOptions {
   /** Objects up to this size go in one PutObject (read into one buffer). @default 16 MiB */
   readonly multipartThreshold?: number;
-  /** Part size of multipart copies; grown when an object would need more than 10,000 parts. @default 16 MiB */
+  /** Part size of multipart copies; grown when an object would need more than 10,000 parts. @default 8 MiB */
   readonly partSize?: number;
   /** Parts uploaded at once by one sequential copy; memory is about (this + 1) × part size. @default 4 */
   readonly uploadConcurrency?: number;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 ** 2;
-export const DEFAULT_PART_SIZE = 16 * 1024 ** 2;
+export const DEFAULT_PART_SIZE = 8 * 1024 ** 2;
 export const DEFAULT_UPLOAD_CONCURRENCY = 4;
 
 /** A part written to a multipart upload. */
