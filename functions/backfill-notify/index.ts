@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { CloudFrontResponseEvent, CloudFrontResultResponse, Context } from "aws-lambda";
-import { queueUrlFor } from "../shared/backfill-messages";
+import { queueUrlFor } from "../shared/queue-url";
 import { BACKFILL_QUEUE_NAME, BACKFILL_QUEUE_REGION, LEGACY_ORIGIN_DOMAIN } from "./constants";
 import { copyJobFor, sendWithinBudget } from "./notify";
 
