@@ -152,7 +152,8 @@ describe("edge stack with the full (private GCS) config", () => {
     const signerCode = bundleCode(stacks.edge!.signer!.bundled.bundle.zipPath);
     expect(signerCode).toContain('"acme-media/gcs-hmac"');
     expect(signerCode).toContain('"us-east-1"');
-    for (const code of [notifyCode, signerCode]) expect(code).not.toMatch(/__[A-Z_]+__/);
+    // No identifier left for the runtime to resolve (quoted names in error messages are fine).
+    for (const code of [notifyCode, signerCode]) expect(code).not.toMatch(/(?<![\w"])__[A-Z_]+__(?![\w"])/);
     expect(notify.source_code_hash).toBe(stacks.edge!.notify.bundled.bundle.sha256);
     expect(signer.source_code_hash).toBe(stacks.edge!.signer!.bundled.bundle.sha256);
   });
@@ -168,7 +169,8 @@ describe("edge stack with the full (private GCS) config", () => {
     expect(bundles).toHaveLength(4);
     for (const { zipPath } of bundles) {
       const code = bundleCode(zipPath);
-      expect(code).not.toMatch(/TfToken|terraform_remote_state|hmac_secret|secretAccessKey"\s*:\s*"/);
+      // A literal secret value (the "..." placeholder of an error message describing the format is fine).
+      expect(code).not.toMatch(/TfToken|terraform_remote_state|hmac_secret|secretAccessKey"\s*:\s*"(?!\.\.\.")/);
       expect(code).not.toMatch(/GOOG1[A-Z0-9]{10,}/);
     }
   });

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { synth, tests } from "./bench/app";
 import { invalidation } from "./bench/invalidation";
 import { imagePackaging } from "./bench/image-packaging";
+import { migrate } from "./bench/migrate";
 import type { BenchSection } from "./bench/support";
 
 const sections: Record<string, BenchSection> = {
@@ -17,6 +18,7 @@ const sections: Record<string, BenchSection> = {
   tests,
   invalidation,
   "image-packaging": imagePackaging,
+  migrate,
 };
 
 async function main(): Promise<void> {

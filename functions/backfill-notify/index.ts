@@ -1,15 +1,38 @@
-// Placeholder (replaced by the backfill-code branch): references the compile-time constants.
-declare const __BACKFILL_QUEUE_NAME__: string;
-declare const __BACKFILL_QUEUE_REGION__: string;
-declare const __LEGACY_ORIGIN_DOMAIN__: string;
+import { Logger } from "@aws-lambda-powertools/logger";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { CloudFrontResponseEvent, CloudFrontResultResponse, Context } from "aws-lambda";
+import { queueUrlFor } from "../shared/queue-url";
+import { BACKFILL_QUEUE_NAME, BACKFILL_QUEUE_REGION, LEGACY_ORIGIN_DOMAIN } from "./constants";
+import { copyJobFor, sendWithinBudget } from "./notify";
 
-export const handler = async (event: { Records: Array<{ cf: { response: unknown } }> }) => {
-  console.log(
-    JSON.stringify({
-      queue: __BACKFILL_QUEUE_NAME__,
-      region: __BACKFILL_QUEUE_REGION__,
-      origin: __LEGACY_ORIGIN_DOMAIN__,
-    }),
-  );
-  return event.Records[0].cf.response;
+/** The most a viewer's response waits for SQS. */
+const SEND_BUDGET_MS = 400;
+
+const logger = new Logger({ serviceName: "backfill-notify" });
+// Created once per container. One retry at most, each attempt cut short: the budget above rules.
+const sqs = new SQSClient({
+  region: BACKFILL_QUEUE_REGION,
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 150, requestTimeout: 250 },
+});
+let queueUrl: string | undefined;
+
+/**
+ * Origin response: after a miss served by GCS, asks the backfill pipeline to copy the object.
+ * The response goes back unchanged whatever happens to the notification.
+ */
+export const handler = async (event: CloudFrontResponseEvent, context: Context): Promise<CloudFrontResultResponse> => {
+  const { request, response } = event.Records[0].cf;
+  const job = copyJobFor(request, response, LEGACY_ORIGIN_DOMAIN);
+  if (job) {
+    const outcome = await sendWithinBudget((abortSignal) => {
+      queueUrl ??= queueUrlFor(context.invokedFunctionArn, BACKFILL_QUEUE_REGION, BACKFILL_QUEUE_NAME);
+      return sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }), {
+        abortSignal,
+      });
+    }, SEND_BUDGET_MS);
+    if (outcome.sent) logger.debug("backfill requested", { key: job.key });
+    else logger.warn("backfill notification dropped", { key: job.key, reason: outcome.reason });
+  }
+  return response;
 };

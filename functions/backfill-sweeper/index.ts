@@ -1,2 +1,26 @@
-// Placeholder (replaced by the backfill-code branch).
-export const handler = async () => ({ redriven: 0 });
+import { Logger } from "@aws-lambda-powertools/logger";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { readEnv, sweeperEnvSchema } from "../shared/backfill-env";
+import { JobStore } from "../shared/backfill-jobs";
+import { JobQueue } from "../shared/job-queue";
+import { sweep, type SweepResult } from "./sweep";
+
+const env = readEnv(sweeperEnvSchema, process.env);
+const logger = new Logger({ serviceName: "backfill-sweeper" });
+const deps = {
+  jobs: new JobStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.JOBS_TABLE, env.STALL_SECONDS * 1000),
+  queue: new JobQueue(new SQSClient({}), env.QUEUE_URL),
+  s3: new S3Client({}),
+  bucket: env.DESTINATION_BUCKET,
+  logger,
+};
+
+/** Scheduled (EventBridge, every 5 minutes): re-drives stalled backfill jobs. */
+export const handler = async (): Promise<SweepResult> => {
+  const result = await sweep(deps);
+  logger.info("sweep done", { ...result });
+  return result;
+};

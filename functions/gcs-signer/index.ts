@@ -1,15 +1,34 @@
-// Placeholder (replaced by the backfill-code branch): references the compile-time constants.
-declare const __GCS_HMAC_SECRET_ID__: string;
-declare const __GCS_HMAC_SECRET_REGION__: string;
-declare const __LEGACY_ORIGIN_DOMAIN__: string;
+import { Logger } from "@aws-lambda-powertools/logger";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { CloudFrontRequestEvent, CloudFrontRequestResult } from "aws-lambda";
+import { isLegacyOrigin } from "../shared/cloudfront";
+import { cachedHmacKey } from "../shared/gcs-hmac-key";
+import { GCS_HMAC_SECRET_ID, GCS_HMAC_SECRET_REGION, LEGACY_ORIGIN_DOMAIN } from "./constants";
+import { signForGcs } from "./sign";
 
-export const handler = async (event: { Records: Array<{ cf: { request: unknown } }> }) => {
-  console.log(
-    JSON.stringify({
-      secret: __GCS_HMAC_SECRET_ID__,
-      region: __GCS_HMAC_SECRET_REGION__,
-      origin: __LEGACY_ORIGIN_DOMAIN__,
-    }),
-  );
-  return event.Records[0].cf.request;
+const logger = new Logger({ serviceName: "gcs-signer" });
+const hmacKey = cachedHmacKey(new SecretsManagerClient({ region: GCS_HMAC_SECRET_REGION }), GCS_HMAC_SECRET_ID);
+
+/**
+ * Origin request: signs requests bound for the private GCS origin; every other request (the S3
+ * origin of the same origin group, other origins) passes untouched and never reads the secret.
+ */
+export const handler = async (event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> => {
+  const { request } = event.Records[0].cf;
+  if (!isLegacyOrigin(request.origin, LEGACY_ORIGIN_DOMAIN)) return request;
+  try {
+    return await signForGcs(request, await hmacKey());
+  } catch (error) {
+    // Unsigned, GCS would answer 403 and CloudFront might cache it: answer a short, uncached 503 instead.
+    logger.error("cannot sign the request for GCS", { uri: request.uri, error: error as Error });
+    return {
+      status: "503",
+      statusDescription: "Service Unavailable",
+      headers: {
+        "cache-control": [{ key: "Cache-Control", value: "no-store" }],
+        "content-type": [{ key: "Content-Type", value: "text/plain" }],
+      },
+      body: "The legacy origin's credentials are unavailable; retry shortly.",
+    };
+  }
 };

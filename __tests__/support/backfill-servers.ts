@@ -1,0 +1,218 @@
+/**
+ * Local stand-ins for the backfill tests: s3rver buckets (S3, and GCS through its S3-compatible
+ * API), dynalite with the jobs table of the backfill contract, and a node:http server that speaks
+ * like GCS's XML API (x-goog-hash, x-goog-meta-*, x-goog-stored-content-length, Range, If-Match).
+ */
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
+
+/** Credentials s3rver accepts (it verifies SigV4 signatures made with them). */
+export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+/** Standard SDK variables for clients talking to local servers (s3rver needs checksums only when required). */
+export function useLocalAwsEnv(): void {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+  });
+}
+
+/** The part of s3rver's API the tests use (the package ships no types). */
+interface S3rver {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  on(
+    event: "event",
+    listener: (event: { Records: { eventName: string; s3: { object: { key: string } } }[] }) => void,
+  ): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rverServer = require("s3rver") as new (options: object) => S3rver;
+
+export interface LocalS3 {
+  readonly endpoint: string;
+  readonly server: S3rver;
+  /** A client with the standard configuration for this server. */
+  readonly client: S3Client;
+  /** `ObjectCreated:*` events per key (PUTs and completed multipart uploads). */
+  readonly created: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startS3(buckets: readonly string[]): Promise<LocalS3> {
+  const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
+  const server = new S3rverServer({ port: 0, address: "127.0.0.1", silent: true, directory });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const created = new Map<string, number>();
+  server.on("event", (event) => {
+    for (const record of event.Records) {
+      if (!record.eventName.startsWith("ObjectCreated")) continue;
+      const key = decodeURIComponent(record.s3.object.key);
+      created.set(key, (created.get(key) ?? 0) + 1);
+    }
+  });
+  const client = new S3Client({
+    endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  for (const bucket of buckets) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    endpoint,
+    server,
+    client,
+    created,
+    async close() {
+      client.destroy();
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/** dynalite with the jobs table as the backfill contract defines it (dynalite has no TTL, so none is set). */
+export async function startJobsTable(table: string): Promise<LocalDynamo> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require("dynalite") as (options: object) => Server;
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: S3RVER_CREDENTIALS });
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "status", AttributeType: "S" },
+        { AttributeName: "updatedAt", AttributeType: "N" },
+      ],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "by-status",
+          KeySchema: [
+            { AttributeName: "status", KeyType: "HASH" },
+            { AttributeName: "updatedAt", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+    }),
+  );
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export interface FakeGcsObject {
+  readonly body: Buffer;
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly metadata?: Record<string, string>;
+  /** Serve these bytes instead of `body` while advertising `body`'s hashes (a corrupted transfer). */
+  readonly servedBody?: Buffer;
+}
+
+export interface FakeGcs {
+  readonly endpoint: string;
+  readonly objects: Map<string, FakeGcsObject>;
+  /** Requests seen, as `METHOD /bucket/key range`. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+/** A GCS XML API lookalike for one bucket (path-style), serving HEAD and GET with Range and If-Match. */
+export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
+  const objects = new Map<string, FakeGcsObject>();
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const prefix = `/${bucket}/`;
+    const key = url.pathname.startsWith(prefix) ? decodeURIComponent(url.pathname.slice(prefix.length)) : "";
+    requests.push(`${request.method} ${url.pathname} ${request.headers.range ?? ""}`.trim());
+    const object = objects.get(key);
+    if (!object) {
+      response.writeHead(404, { "content-type": "application/xml" });
+      response.end(request.method === "HEAD" ? undefined : "<Error><Code>NoSuchKey</Code></Error>");
+      return;
+    }
+    const md5 = createHash("md5").update(object.body);
+    const etag = `"${md5.copy().digest("hex")}"`;
+    if (request.headers["if-match"] && request.headers["if-match"] !== etag) {
+      response.writeHead(412);
+      response.end();
+      return;
+    }
+    const served = object.servedBody ?? object.body;
+    const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "");
+    const start = range ? Number(range[1]) : 0;
+    const end = range ? Math.min(Number(range[2]), served.length - 1) : served.length - 1;
+    const headers: Record<string, string> = {
+      etag,
+      "last-modified": new Date(0).toUTCString(),
+      "content-length": String(end - start + 1),
+      "x-goog-hash": `crc32c=${crc32cToBase64(crc32cOf(object.body))},md5=${md5.digest("base64")}`,
+      "x-goog-stored-content-length": String(object.body.length),
+      "x-goog-stored-content-encoding": "identity",
+      "accept-ranges": "bytes",
+    };
+    if (object.contentType) headers["content-type"] = object.contentType;
+    if (object.cacheControl) headers["cache-control"] = object.cacheControl;
+    if (object.contentDisposition) headers["content-disposition"] = object.contentDisposition;
+    if (object.contentLanguage) headers["content-language"] = object.contentLanguage;
+    for (const [name, value] of Object.entries(object.metadata ?? {})) headers[`x-goog-meta-${name}`] = value;
+    if (range) headers["content-range"] = `bytes ${start}-${end}/${served.length}`;
+    response.writeHead(range ? 206 : 200, headers);
+    response.end(request.method === "HEAD" ? undefined : served.subarray(start, end + 1));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    objects,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Deterministic pseudo-random bytes (a fixed seed keeps failures reproducible). */
+export function bytes(length: number, seed = 1): Buffer {
+  const buffer = Buffer.alloc(length);
+  let state = seed >>> 0 || 1;
+  for (let index = 0; index < length; index++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    buffer[index] = state & 0xff;
+  }
+  return buffer;
+}

@@ -1,0 +1,191 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import type { Readable } from "node:stream";
+import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
+import { CopyError, isNotFound } from "./errors";
+import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
+
+/** Headers copied from the source object to the destination as they are. */
+export interface ContentHeaders {
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+}
+
+/** One object of the source as its HEAD describes it. */
+export interface SourceObject {
+  readonly key: string;
+  /** Stored size (`x-goog-stored-content-length` when GCS sends it, else Content-Length). */
+  readonly size: number;
+  /** The source's ETag, quotes included. */
+  readonly etag: string;
+  readonly lastModified?: Date;
+  readonly headers: ContentHeaders;
+  /** User metadata, names lower-case without prefix (`x-goog-meta-*` and `x-amz-meta-*`). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** From `x-goog-hash`; without it (S3-compatible sources), the MD5 a single-part ETag is. */
+  readonly hashes: ObjectHashes;
+}
+
+export interface SourceListing {
+  readonly key: string;
+  readonly size: number;
+  readonly etag?: string;
+}
+
+type RawHeaders = Record<string, string>;
+const RAW_HEADERS = Symbol("rawHeaders");
+
+/** Where and how to reach the source bucket. Anonymous when `credentials` is absent (public buckets). */
+export interface SourceClientOptions {
+  readonly endpoint?: string;
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** SDK attempts per request (retries with backoff on throttling and 5xx). @default 5 */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * An S3 client for GCS's XML API: path-style, `auto` region, no flexible checksums (GCS does not
+ * speak aws-chunked), `Accept-Encoding: gzip` so that gzip-stored objects come back as stored
+ * bytes rather than transcoded (their hashes and Range offsets refer to the stored bytes), and the
+ * raw response headers kept on the output because the SDK drops `x-goog-*`.
+ */
+export function createSourceClient(options: SourceClientOptions): S3Client {
+  const client = new S3Client({
+    endpoint: options.endpoint ?? DEFAULT_SOURCE_ENDPOINT,
+    region: GCS_SIGNING_REGION,
+    forcePathStyle: true,
+    maxAttempts: options.maxAttempts ?? 5,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(options.credentials
+      ? { credentials: options.credentials }
+      : {
+          credentials: { accessKeyId: "anonymous", secretAccessKey: "anonymous" },
+          signer: { sign: async (request) => request },
+        }),
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers["accept-encoding"] = "gzip";
+      return next(args);
+    },
+    { step: "build", name: "gcsStoredBytes" },
+  );
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const response = result.response as { headers?: RawHeaders };
+      if (result.output && response?.headers) Object.assign(result.output, { [RAW_HEADERS]: response.headers });
+      return result;
+    },
+    { step: "initialize", name: "keepRawHeaders" },
+  );
+  return client;
+}
+
+function rawHeadersOf(output: object): RawHeaders {
+  const headers = (output as { [RAW_HEADERS]?: RawHeaders })[RAW_HEADERS] ?? {};
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** Reads objects of one source bucket. */
+export class ObjectSource {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async head(key: string): Promise<SourceObject> {
+    let output;
+    try {
+      output = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
+      throw error;
+    }
+    const raw = rawHeadersOf(output);
+    const metadata: Record<string, string> = { ...output.Metadata };
+    for (const [name, value] of Object.entries(raw)) {
+      if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = value;
+    }
+    const storedLength = Number(raw["x-goog-stored-content-length"]);
+    const etag = output.ETag ?? "";
+    const googHash = raw["x-goog-hash"];
+    return {
+      key,
+      size:
+        Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
+          ? storedLength
+          : (output.ContentLength ?? 0),
+      etag,
+      lastModified: output.LastModified,
+      headers: {
+        contentType: output.ContentType,
+        cacheControl: output.CacheControl,
+        contentEncoding: output.ContentEncoding,
+        contentDisposition: output.ContentDisposition,
+        contentLanguage: output.ContentLanguage,
+      },
+      metadata,
+      hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
+    };
+  }
+
+  /**
+   * Reads bytes [start, start + length) into one buffer of exactly that size (memory is bounded
+   * by the part size, never the object size). `If-Match` pins the version HEAD saw: a source that
+   * changes mid-copy fails the copy instead of mixing two versions.
+   */
+  async readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    if (length === 0) return buffer;
+    let output;
+    try {
+      output = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: object.key,
+          Range: `bytes=${start}-${start + length - 1}`,
+          IfMatch: object.etag || undefined,
+        }),
+      );
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412) throw new CopyError("source-changed", object.key, "the source changed during the copy");
+      if (isNotFound(error)) throw new CopyError("source-not-found", object.key, `not found in ${this.bucket}`);
+      throw error;
+    }
+    let filled = 0;
+    for await (const chunk of output.Body as Readable) {
+      const bytes = chunk as Buffer;
+      if (filled + bytes.length > length) {
+        (output.Body as Readable).destroy();
+        throw new CopyError("short-read", object.key, `range ${start}+${length} returned more bytes than asked`);
+      }
+      bytes.copy(buffer, filled);
+      filled += bytes.length;
+    }
+    if (filled !== length) {
+      throw new CopyError("short-read", object.key, `range ${start}+${length} returned ${filled} bytes`);
+    }
+    return buffer;
+  }
+
+  /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
+  async *list(prefix?: string): AsyncGenerator<SourceListing[]> {
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
+      );
+      yield (page.Contents ?? []).flatMap((entry) =>
+        entry.Key ? [{ key: entry.Key, size: entry.Size ?? 0, etag: entry.ETag }] : [],
+      );
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+}

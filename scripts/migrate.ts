@@ -1,0 +1,238 @@
+/**
+ * npm run migrate -- --source-bucket NAME [--source-endpoint URL] --bucket NAME [--prefix P]
+ *                    [--concurrency N] [--dry-run] [--enqueue [--queue-url URL]] [--progress-interval S]
+ *
+ * Bulk migration from GCS (read through its S3-compatible XML API) into an S3 bucket, with the
+ * copy engine the backfill worker uses. Source credentials: SOURCE_ACCESS_KEY_ID /
+ * SOURCE_SECRET_ACCESS_KEY (a GCS HMAC key), anonymous when absent. The destination uses the AWS
+ * SDK's standard configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL_S3, ...).
+ *
+ * Progress goes to stderr; the last line on stdout is a JSON summary. Exit code 1 when anything
+ * failed, 2 on bad usage. Re-running resumes: objects already copied are skipped.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { parseArgs } from "node:util";
+import type { CopyJobMessage } from "../functions/shared/backfill-messages";
+import { CopyEngine } from "../functions/shared/copy/engine";
+import { CopyError } from "../functions/shared/copy/errors";
+import { createSourceClient, ObjectSource, type SourceListing } from "../functions/shared/copy/source";
+import { DEFAULT_SOURCE_ENDPOINT } from "../functions/shared/gcs";
+import { JobQueue } from "../functions/shared/job-queue";
+
+const USAGE =
+  "usage: npm run migrate -- --source-bucket NAME [--source-endpoint URL] --bucket NAME [--prefix P] " +
+  "[--concurrency N] [--dry-run] [--enqueue [--queue-url URL]] [--progress-interval SECONDS]";
+
+interface Options {
+  readonly sourceBucket: string;
+  readonly sourceEndpoint: string;
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+  readonly enqueue: boolean;
+  readonly queueUrl?: string;
+  readonly progressIntervalMs: number;
+}
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      "source-bucket": { type: "string" },
+      "source-endpoint": { type: "string", default: DEFAULT_SOURCE_ENDPOINT },
+      bucket: { type: "string" },
+      prefix: { type: "string" },
+      concurrency: { type: "string", default: "8" },
+      "dry-run": { type: "boolean", default: false },
+      enqueue: { type: "boolean", default: false },
+      "queue-url": { type: "string", default: process.env.BACKFILL_QUEUE_URL },
+      "progress-interval": { type: "string", default: "10" },
+    },
+    strict: true,
+  });
+  const concurrency = Number(values.concurrency);
+  const interval = Number(values["progress-interval"]);
+  if (!values["source-bucket"]) throw new UsageError("--source-bucket is required");
+  if (!values.bucket && !values.enqueue) throw new UsageError("--bucket is required");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError("--concurrency must be a positive integer");
+  if (!(interval > 0)) throw new UsageError("--progress-interval must be a positive number of seconds");
+  if (values.enqueue && !values["queue-url"]) throw new UsageError("--enqueue needs --queue-url or BACKFILL_QUEUE_URL");
+  return {
+    sourceBucket: values["source-bucket"],
+    sourceEndpoint: values["source-endpoint"],
+    bucket: values.bucket ?? "",
+    prefix: values.prefix,
+    concurrency,
+    dryRun: values["dry-run"],
+    enqueue: values.enqueue,
+    queueUrl: values["queue-url"],
+    progressIntervalMs: interval * 1000,
+  };
+}
+
+interface Tally {
+  listed: number;
+  listedBytes: number;
+  listingDone: boolean;
+  copied: number;
+  skipped: number;
+  failed: number;
+  enqueued: number;
+  /** Bytes copied (or, in a dry run, that would be). */
+  bytes: number;
+  toCopy: number;
+}
+
+const MB = 1e6;
+
+/** `12.3 MB/s`, ETA from the listed total when the listing has finished. */
+function progressLine(tally: Tally, seconds: number): string {
+  const done = tally.copied + tally.skipped + tally.failed + tally.enqueued;
+  const rate = tally.bytes / MB / Math.max(seconds, 0.001);
+  const objectsPerSecond = done / Math.max(seconds, 0.001);
+  const remaining = tally.listed - done;
+  const eta = tally.listingDone && objectsPerSecond > 0 ? `${Math.ceil(remaining / objectsPerSecond)}s` : "?";
+  return (
+    `objects ${done}/${tally.listed}${tally.listingDone ? "" : "+"} (copied ${tally.copied}, skipped ${tally.skipped}, ` +
+    `failed ${tally.failed}${tally.enqueued ? `, enqueued ${tally.enqueued}` : ""}) ` +
+    `${(tally.bytes / MB).toFixed(1)} MB, ${rate.toFixed(1)} MB/s, ${objectsPerSecond.toFixed(1)} obj/s, ETA ${eta}`
+  );
+}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
+  const source = new ObjectSource(
+    createSourceClient({
+      endpoint: options.sourceEndpoint,
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    }),
+    options.sourceBucket,
+  );
+  const engine = new CopyEngine(source, new S3Client({ maxAttempts: 5 }), options.bucket);
+  const queue = options.enqueue ? new JobQueue(new SQSClient({ maxAttempts: 5 }), options.queueUrl!) : undefined;
+
+  const started = Date.now();
+  const tally: Tally = {
+    listed: 0,
+    listedBytes: 0,
+    listingDone: false,
+    copied: 0,
+    skipped: 0,
+    failed: 0,
+    enqueued: 0,
+    bytes: 0,
+    toCopy: 0,
+  };
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const stop = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write("\ninterrupted: finishing in-flight objects (again to quit now)\n");
+    interrupt.abort();
+  };
+  process.on("SIGINT", stop).on("SIGTERM", stop);
+
+  const tty = process.stderr.isTTY;
+  const elapsed = () => (Date.now() - started) / 1000;
+  const ticker = setInterval(
+    () =>
+      process.stderr.write(tty ? `\r\x1b[K${progressLine(tally, elapsed())}` : `${progressLine(tally, elapsed())}\n`),
+    tty ? 250 : options.progressIntervalMs,
+  );
+
+  const fail = (key: string, error: unknown) => {
+    tally.failed++;
+    const reason = error instanceof CopyError ? `${error.reason}: ${error.message}` : (error as Error).message;
+    process.stderr.write(`${tty ? "\r\x1b[K" : ""}failed: ${key}: ${reason}\n`);
+  };
+
+  const migrateOne = async (listing: SourceListing) => {
+    try {
+      const object = await engine.inspect(listing.key);
+      if (await engine.alreadyCopied(object)) {
+        tally.skipped++;
+        return;
+      }
+      if (options.dryRun) {
+        tally.toCopy++;
+        tally.bytes += object.size;
+        return;
+      }
+      const result = await engine.copy(object, { signal: interrupt.signal });
+      tally.copied++;
+      tally.bytes += result.bytes;
+    } catch (error) {
+      fail(listing.key, error);
+    }
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  try {
+    for await (const page of source.list(options.prefix)) {
+      tally.listed += page.length;
+      tally.listedBytes += page.reduce((sum, entry) => sum + entry.size, 0);
+      if (queue) {
+        const jobs: CopyJobMessage[] = page.map((entry) => ({
+          type: "copy",
+          key: entry.key,
+          size: entry.size,
+          ...(entry.etag ? { etag: entry.etag } : {}),
+        }));
+        if (!options.dryRun) await queue.send(jobs);
+        tally.enqueued += jobs.length;
+        continue;
+      }
+      for (const entry of page) {
+        if (interrupt.signal.aborted) break;
+        const work = migrateOne(entry).finally(() => inFlight.delete(work));
+        inFlight.add(work);
+        if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+      }
+      if (interrupt.signal.aborted) break;
+    }
+    tally.listingDone = true;
+    await Promise.all(inFlight);
+  } catch (error) {
+    await Promise.allSettled(inFlight);
+    process.stderr.write(`${tty ? "\r\x1b[K" : ""}migration stopped: ${(error as Error).message}\n`);
+    tally.failed++;
+  } finally {
+    clearInterval(ticker);
+  }
+  process.stderr.write(`${tty ? "\r\x1b[K" : ""}${progressLine(tally, elapsed())}\n`);
+  const summary = {
+    copied: tally.copied,
+    skipped: tally.skipped,
+    failed: tally.failed,
+    bytes: tally.bytes,
+    seconds: Math.round(elapsed() * 1000) / 1000,
+    ...(options.enqueue ? { enqueued: tally.enqueued } : {}),
+    ...(options.dryRun ? { dryRun: true, toCopy: tally.toCopy } : {}),
+    ...(interrupted ? { interrupted: true } : {}),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return tally.failed > 0 || interrupted ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`migrate: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  },
+);
