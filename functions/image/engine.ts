@@ -375,6 +375,8 @@ class Pipeline {
     const pageHeight = this.pages > 1 ? frame.height : undefined;
     this.image = sharp(data, {
       raw: { width: frame.width, height: frame.height * this.pages, channels: channels as 1 | 2 | 3 | 4, pageHeight },
+      // Without pages: -1, sharp resizes a raw animation as one tall image instead of frame by frame.
+      pages: this.pages > 1 ? -1 : 1,
       limitInputPixels: false,
     });
     this.current = frame;
