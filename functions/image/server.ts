@@ -30,6 +30,8 @@ export interface ImageServer {
   readonly server: Server;
   /** Stops accepting connections, waits for in-flight and queued requests, closes idle connections. */
   shutdown(): Promise<void>;
+  /** Requests being processed and waiting. */
+  load(): { active: number; queued: number };
 }
 
 export function createImageServer(options: ImageServerOptions): ImageServer {
@@ -111,7 +113,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     await closed;
   };
 
-  return { server, shutdown };
+  return { server, shutdown, load: () => ({ active, queued: waiting.length }) };
 }
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {

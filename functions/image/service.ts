@@ -185,7 +185,7 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
  * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
  * MAX_SOURCE_BYTES (default 20 MiB). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
  */
-export function createServiceFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageService {
+export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
   const list = (value: string | undefined) =>
     (value ?? "")
       .split(",")
@@ -198,7 +198,7 @@ export function createServiceFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Im
   if (maxSourceBytes !== undefined && !(Number.isInteger(maxSourceBytes) && maxSourceBytes > 0))
     throw new Error(`MAX_SOURCE_BYTES must be a positive integer, got "${env.MAX_SOURCE_BYTES}"`);
   const delimiters = list(env.STYLE_DELIMITERS);
-  return new ImageService({
+  return {
     engine: new ImageEngine({ autoFormat: env.AUTO_FORMAT === "true", limits: maxSourceBytes ? { maxSourceBytes } : {} }),
     source: new S3Source(new S3Client({})),
     styles: env.STYLE_TABLE ? new DynamoStyleStore(new DynamoDBClient({}), env.STYLE_TABLE) : undefined,
@@ -206,5 +206,8 @@ export function createServiceFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Im
     allowedBuckets,
     logger,
     styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
-  });
+  };
 }
+
+export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger) =>
+  new ImageService(servicePropsFromEnv(env, logger));
