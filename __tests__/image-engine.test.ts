@@ -443,6 +443,13 @@ describe("pipelines", () => {
     expect(result.height).toBe(50);
   });
 
+  test.each([90, 180, 270])("resize → crop → rotate,%d in one instance equals doing them one by one", async (angle) => {
+    const result = await run(photo, `image/resize,w_200/crop,w_50,h_30,x_10,y_20/rotate,${angle}/format,png`);
+    const cropped = await sharp(photo).resize(200, 150, { fit: "fill" }).extract({ left: 10, top: 20, width: 50, height: 30 }).png().toBuffer();
+    const expected = await sharp(cropped).rotate(angle).raw().toBuffer();
+    expect((await sharp(result.body).raw().toBuffer()).equals(expected)).toBe(true);
+  });
+
   test("crop then rotate is not rotate then crop", async () => {
     const a = await meta(photo, "image/crop,w_100,h_50/rotate,90");
     expect([a.width, a.height]).toEqual([50, 100]);

@@ -301,6 +301,8 @@ class Pipeline {
   private slot = Slot.Start;
   private sizeKnown = true;
   private composites: OverlayOptions[] = [];
+  /** The post-resize extract of this instance, while it is the last operation queued. */
+  private lastExtract?: { box: Box; frame: Size };
 
   constructor(
     private image: Sharp,
@@ -318,6 +320,7 @@ class Pipeline {
   async at(slot: Slot): Promise<Sharp> {
     if (slot < this.slot || (slot === this.slot && slot !== Slot.Composite)) await this.materialize();
     this.slot = slot;
+    this.lastExtract = undefined;
     return this.image;
   }
 
@@ -327,7 +330,10 @@ class Pipeline {
 
   async extract(box: Box): Promise<void> {
     if (box.left === 0 && box.top === 0 && box.width === this.current.width && box.height === this.current.height) return;
+    const afterResize = this.slot === Slot.Resize;
+    const frame = this.current;
     (await this.at(Slot.Extract)).extract(box);
+    if (afterResize) this.lastExtract = { box, frame };
     this.resized(box);
   }
 
@@ -340,9 +346,27 @@ class Pipeline {
   async rotate(angle: number): Promise<void> {
     const background = this.options.opaqueOutput ? WHITE : TRANSPARENT;
     if (this.pages > 1 && angle !== 180) return this.rotateFrames(angle, background);
+    if (this.lastExtract && angle % 90 === 0 && this.pages === 1) return this.rotateBeforeExtract(angle, this.lastExtract);
     (await this.at(Slot.Rotate)).rotate(angle, { background });
     if (angle === 90 || angle === 270) this.resized({ width: this.current.height, height: this.current.width });
     else if (angle !== 180) this.sizeKnown = false;
+  }
+
+  /**
+   * resize → extract → rotate by a right angle, in one instance: sharp rotates before its post-resize
+   * extract, so the box is moved into the rotated frame instead of starting a new instance.
+   */
+  private rotateBeforeExtract(angle: number, { box, frame }: { box: Box; frame: Size }): void {
+    const { left, top, width, height } = box;
+    const rotated =
+      angle === 90
+        ? { left: frame.height - top - height, top: left, width: height, height: width }
+        : angle === 180
+          ? { left: frame.width - left - width, top: frame.height - top - height, width, height }
+          : { left: top, top: frame.width - left - width, width: height, height: width };
+    this.image.rotate(angle).extract(rotated);
+    this.lastExtract = undefined;
+    this.resized(rotated);
   }
 
   /** libvips rotates animations only by 180°: other angles rotate each frame and stack them again. */
