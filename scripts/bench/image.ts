@@ -101,19 +101,26 @@ async function serverBench(source: Buffer) {
   await s3.put("bench-images", "photo.jpg", source);
   const child = spawn(process.execPath, ["--import", "tsx", "functions/image/server.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...localAwsEnv(s3.endpoint), SOURCE_BUCKET: "bench-images", PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN" },
+    env: { ...process.env, ...localAwsEnv(s3.endpoint), SOURCE_BUCKET: "bench-images", PORT: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let output = "";
-      child.stdout!.on("data", (chunk: Buffer) => {
+      const onData = (chunk: Buffer) => {
         output += chunk.toString();
         const match = /"message":"listening".*"port":(\d+)/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
+        if (match) {
+          child.stdout!.off("data", onData);
+          resolve(Number(match[1]));
+        }
+      };
+      child.stdout!.on("data", onData);
       child.once("exit", (code) => reject(new Error(`image server exited (${code}) before listening`)));
+      setTimeout(() => reject(new Error("image server did not report listening within 60 s")), 60_000).unref();
     });
+    // Production logging stays on (one JSON line per request): drain it.
+    child.stdout!.resume();
     const results = [];
     for (const operation of OPERATIONS) {
       for (const connections of [2, 20]) {
