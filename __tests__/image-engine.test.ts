@@ -13,7 +13,11 @@ function actionsOf(process: string) {
   return spec.actions;
 }
 
-async function run(source: Buffer, process: string, extra: { accept?: string; objects?: Record<string, Buffer>; engine?: ImageEngine } = {}) {
+async function run(
+  source: Buffer,
+  process: string,
+  extra: { accept?: string; objects?: Record<string, Buffer>; engine?: ImageEngine } = {},
+) {
   const result = await (extra.engine ?? engine).process({
     source,
     actions: actionsOf(process),
@@ -30,7 +34,12 @@ async function run(source: Buffer, process: string, extra: { accept?: string; ob
 async function meta(source: Buffer, process: string, extra?: Parameters<typeof run>[2]) {
   const result = await run(source, process, extra);
   const metadata = await sharp(result.body, { animated: true }).metadata();
-  return { ...metadata, pageHeight: metadata.pageHeight ?? metadata.height, contentType: result.contentType, body: result.body };
+  return {
+    ...metadata,
+    pageHeight: metadata.pageHeight ?? metadata.height,
+    contentType: result.contentType,
+    body: result.body,
+  };
 }
 
 async function failure(source: Buffer, process: string, extra?: Parameters<typeof run>[2]): Promise<ImageError> {
@@ -330,7 +339,10 @@ describe("watermark", () => {
 
   test("text watermark draws the text (colour, size, shadow, rotate), near the chosen corner", async () => {
     const white = await solid(400, 200, { r: 255, g: 255, b: 255 });
-    const result = await run(white, `image/watermark,text_${b64("Hello s3-edge")},color_FF0000,size_40,g_nw,shadow_50,rotate_10`);
+    const result = await run(
+      white,
+      `image/watermark,text_${b64("Hello s3-edge")},color_FF0000,size_40,g_nw,shadow_50,rotate_10`,
+    );
     const { data, info } = await sharp(result.body).raw().toBuffer({ resolveWithObject: true });
     let red = 0;
     let redFarAway = 0;
@@ -445,7 +457,11 @@ describe("pipelines", () => {
 
   test.each([90, 180, 270])("resize → crop → rotate,%d in one instance equals doing them one by one", async (angle) => {
     const result = await run(photo, `image/resize,w_200/crop,w_50,h_30,x_10,y_20/rotate,${angle}/format,png`);
-    const cropped = await sharp(photo).resize(200, 150, { fit: "fill" }).extract({ left: 10, top: 20, width: 50, height: 30 }).png().toBuffer();
+    const cropped = await sharp(photo)
+      .resize(200, 150, { fit: "fill" })
+      .extract({ left: 10, top: 20, width: 50, height: 30 })
+      .png()
+      .toBuffer();
     const expected = await sharp(cropped).rotate(angle).raw().toBuffer();
     expect((await sharp(result.body).raw().toBuffer()).equals(expected)).toBe(true);
   });
@@ -474,13 +490,17 @@ describe("limits and bad sources", () => {
   });
 
   test("a source above the byte limit is ImageTooLarge", async () => {
-    const error = await failure(photo, "image/resize,w_10", { engine: new ImageEngine({ limits: { maxSourceBytes: 1000 } }) });
+    const error = await failure(photo, "image/resize,w_10", {
+      engine: new ImageEngine({ limits: { maxSourceBytes: 1000 } }),
+    });
     expect(error.code).toBe("ImageTooLarge");
   });
 
   test("frames count toward the pixel limit", async () => {
     const source = await animated("gif", 100, 100, 3);
-    const error = await failure(source, "image/resize,w_10", { engine: new ImageEngine({ limits: { maxSourcePixels: 29_999 } }) });
+    const error = await failure(source, "image/resize,w_10", {
+      engine: new ImageEngine({ limits: { maxSourcePixels: 29_999 } }),
+    });
     expect(error.message).toContain("3 frame(s)");
   });
 

@@ -26,23 +26,104 @@ const VALID = [
 ];
 
 const ACTIONS = [
-  "resize", "crop", "circle", "indexcrop", "rounded-corners", "rotate", "auto-orient", "blur", "bright", "contrast",
-  "sharpen", "format", "quality", "interlace", "watermark", "info", "average-hue", "bogus",
+  "resize",
+  "crop",
+  "circle",
+  "indexcrop",
+  "rounded-corners",
+  "rotate",
+  "auto-orient",
+  "blur",
+  "bright",
+  "contrast",
+  "sharpen",
+  "format",
+  "quality",
+  "interlace",
+  "watermark",
+  "info",
+  "average-hue",
+  "bogus",
 ];
-const KEYS = ["w", "h", "l", "s", "p", "m", "limit", "color", "x", "y", "g", "r", "i", "t", "q", "Q", "image", "text",
-  "type", "size", "shadow", "rotate", "fill", "order", "align", "interval", "voffset", "zz"];
-const VALUES = ["lfit", "mfit", "fill", "pad", "fixed", "se", "center", "nw", "png", "jpg", "gif", "avif", "bmp", "FFFFFF",
-  b64("mark.png"), b64("missing.png"), b64("text"), "-1", "0", "1", "100", "16384", "99999999999", "_", "%", "1e3", "0x10", ""];
+const KEYS = [
+  "w",
+  "h",
+  "l",
+  "s",
+  "p",
+  "m",
+  "limit",
+  "color",
+  "x",
+  "y",
+  "g",
+  "r",
+  "i",
+  "t",
+  "q",
+  "Q",
+  "image",
+  "text",
+  "type",
+  "size",
+  "shadow",
+  "rotate",
+  "fill",
+  "order",
+  "align",
+  "interval",
+  "voffset",
+  "zz",
+];
+const VALUES = [
+  "lfit",
+  "mfit",
+  "fill",
+  "pad",
+  "fixed",
+  "se",
+  "center",
+  "nw",
+  "png",
+  "jpg",
+  "gif",
+  "avif",
+  "bmp",
+  "FFFFFF",
+  b64("mark.png"),
+  b64("missing.png"),
+  b64("text"),
+  "-1",
+  "0",
+  "1",
+  "100",
+  "16384",
+  "99999999999",
+  "_",
+  "%",
+  "1e3",
+  "0x10",
+  "",
+];
 
-const value = fc.oneof(fc.constantFrom(...VALUES), fc.integer({ min: -20, max: 5000 }).map(String), fc.string({ maxLength: 6 }));
+const value = fc.oneof(
+  fc.constantFrom(...VALUES),
+  fc.integer({ min: -20, max: 5000 }).map(String),
+  fc.string({ maxLength: 6 }),
+);
 const param = fc.oneof(
   fc.tuple(fc.constantFrom(...KEYS), value).map(([key, v]) => `${key}_${v}`),
   value, // bare values: rotate,90
 );
-const action = fc.tuple(fc.constantFrom(...ACTIONS), fc.array(param, { maxLength: 5 })).map(([name, params]) => [name, ...params].join(","));
+const action = fc
+  .tuple(fc.constantFrom(...ACTIONS), fc.array(param, { maxLength: 5 }))
+  .map(([name, params]) => [name, ...params].join(","));
 const grammar = fc.array(action, { minLength: 1, maxLength: 5 }).map((actions) => `image/${actions.join("/")}`);
 const mutated = fc
-  .tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.string({ minLength: 1, maxLength: 2 })), { maxLength: 4 }))
+  .tuple(
+    fc.constantFrom(...VALID),
+    fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.string({ minLength: 1, maxLength: 2 })), { maxLength: 4 }),
+  )
   .map(([text, edits]) =>
     edits.reduce((current, [at, kind, insert]) => {
       const position = current.length === 0 ? 0 : at % current.length;
@@ -51,7 +132,10 @@ const mutated = fc
       return current.slice(0, position) + insert + current.slice(position); // insert
     }, text),
   );
-const random = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }).map((text) => `image/${text}`));
+const random = fc.oneof(
+  fc.string({ maxLength: 60 }),
+  fc.string({ maxLength: 60 }).map((text) => `image/${text}`),
+);
 
 describe("fuzzing x-oss-process", () => {
   let service: ImageService;
@@ -75,7 +159,10 @@ describe("fuzzing x-oss-process", () => {
           return object;
         },
       },
-      styles: { get: async (name) => (name === "thumb" ? "image/resize,w_10" : name === "broken" ? "image/resize,w_0" : undefined) },
+      styles: {
+        get: async (name) =>
+          name === "thumb" ? "image/resize,w_10" : name === "broken" ? "image/resize,w_0" : undefined,
+      },
       defaultBucket: "images",
       allowedBuckets: [],
       logger: new Logger({ serviceName: "image-fuzz", logLevel: "SILENT" }),
@@ -90,7 +177,11 @@ describe("fuzzing x-oss-process", () => {
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof({ arbitrary: grammar, weight: 3 }, { arbitrary: mutated, weight: 3 }, { arbitrary: random, weight: 1 }),
+        fc.oneof(
+          { arbitrary: grammar, weight: 3 },
+          { arbitrary: mutated, weight: 3 },
+          { arbitrary: random, weight: 1 },
+        ),
         fc.constantFrom("/photo.jpg", "/anim.gif", "/photo.jpg@!thumb", "/photo.jpg!broken", "/missing.jpg"),
         async (process, path) => {
           const response = await service.handle({
@@ -101,7 +192,8 @@ describe("fuzzing x-oss-process", () => {
             requestId: "fuzz",
           });
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-          if (response.status >= 500) throw new Error(`${response.status} for ${path}?${process}: ${response.body.toString()}`);
+          if (response.status >= 500)
+            throw new Error(`${response.status} for ${path}?${process}: ${response.body.toString()}`);
         },
       ),
       { numRuns: 5000 },

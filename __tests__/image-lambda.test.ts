@@ -24,7 +24,11 @@ afterAll(async () => {
 });
 
 /** The HTTP API (payload format 2.0) example event from the API Gateway developer guide. */
-function httpApiEvent(rawPath: string, rawQueryString: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+function httpApiEvent(
+  rawPath: string,
+  rawQueryString: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEventV2 {
   return {
     version: "2.0",
     routeKey: "$default",
@@ -56,7 +60,11 @@ function functionUrlEvent(rawPath: string, rawQueryString: string): LambdaFuncti
     routeKey: "$default",
     rawPath,
     rawQueryString,
-    headers: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD", host: "abcdefg.lambda-url.us-east-1.on.aws", accept: "image/webp" },
+    headers: {
+      "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+      host: "abcdefg.lambda-url.us-east-1.on.aws",
+      accept: "image/webp",
+    },
     queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)),
     requestContext: {
       accountId: "123456789012",
@@ -98,7 +106,10 @@ describe("Lambda handler", () => {
   });
 
   test("Function URL event: same shape, same answer", async () => {
-    const result = await handler(functionUrlEvent("/photos/dog.jpg", "x-oss-process=image/crop,w_50,h_40/format,png"), {} as never);
+    const result = await handler(
+      functionUrlEvent("/photos/dog.jpg", "x-oss-process=image/crop,w_50,h_40/format,png"),
+      {} as never,
+    );
     expect(result.statusCode).toBe(200);
     const metadata = await sharp(decode(result.body)).metadata();
     expect([metadata.format, metadata.width, metadata.height]).toEqual(["png", 50, 40]);
@@ -126,7 +137,10 @@ describe("Lambda handler", () => {
   });
 
   test("an output past the 6 MB response limit is a 413 that says why", async () => {
-    const result = await handler(httpApiEvent("/big.jpg", "x-oss-process=image/resize,w_3000,limit_0/format,png"), {} as never);
+    const result = await handler(
+      httpApiEvent("/big.jpg", "x-oss-process=image/resize,w_3000,limit_0/format,png"),
+      {} as never,
+    );
     expect(result.statusCode).toBe(413);
     const xml = decode(result.body).toString();
     expect(xml).toContain("<Code>ResponseTooLarge</Code>");

@@ -18,7 +18,17 @@ describe("x-oss-process grammar", () => {
     expect(parseProcess("image//resize,,w_100,//rotate,90//")).toEqual({
       kind: "actions",
       actions: [
-        { type: "resize", mode: "lfit", w: 100, h: undefined, l: undefined, s: undefined, p: undefined, limit: true, color: "FFFFFF" },
+        {
+          type: "resize",
+          mode: "lfit",
+          w: 100,
+          h: undefined,
+          l: undefined,
+          s: undefined,
+          p: undefined,
+          limit: true,
+          color: "FFFFFF",
+        },
         { type: "rotate", angle: 90 },
       ],
     });
@@ -33,11 +43,15 @@ describe("x-oss-process grammar", () => {
     const text = "a?>b~~"; // base64url "YT8-Yn5-": the encoding of ? > and ~ uses - and _
     const key = "??>>"; // "Pz8-Pg"
     const spec = parseProcess(`image/watermark,text_${b64(text)},image_${b64(key)}`);
-    expect(spec).toMatchObject({ actions: [{ type: "watermark", text: { text }, image: key, g: "se", t: 100, x: 10, y: 10 }] });
+    expect(spec).toMatchObject({
+      actions: [{ type: "watermark", text: { text }, image: key, g: "se", t: 100, x: 10, y: 10 }],
+    });
   });
 
   test("defaults of every action", () => {
-    expect(parseProcess("image/crop,w_10/blur,r_3,s_2/format,JPG/quality,q_80/interlace,1/auto-orient,0/info/average-hue")).toEqual({
+    expect(
+      parseProcess("image/crop,w_10/blur,r_3,s_2/format,JPG/quality,q_80/interlace,1/auto-orient,0/info/average-hue"),
+    ).toEqual({
       kind: "actions",
       actions: [
         { type: "crop", w: 10, h: undefined, x: 0, y: 0, g: "nw" },
@@ -51,7 +65,16 @@ describe("x-oss-process grammar", () => {
       ],
     });
     expect(parseProcess(`image/watermark,text_${b64("hi")}`)).toMatchObject({
-      actions: [{ text: { color: "000000", size: 40, shadow: 0, rotate: 0 }, order: 0, align: 2, interval: 0, fill: false, voffset: 0 }],
+      actions: [
+        {
+          text: { color: "000000", size: 40, shadow: 0, rotate: 0 },
+          order: 0,
+          align: 2,
+          interval: 0,
+          fill: false,
+          voffset: 0,
+        },
+      ],
     });
   });
 });
@@ -68,7 +91,11 @@ describe("validation errors name the action, the param and the range", () => {
     ["image/resize,m_fill", "MissingArgument", "resize: one of w, h, l, s or p is required"],
     ["image/resize,w_10,z_1", "InvalidArgument", 'resize: unknown parameter "z"'],
     ["image/resize,w10", "InvalidArgument", 'resize: parameter "w10" is not key_value'],
-    ["image/crop,g_middle", "InvalidArgument", "crop: g must be one of nw, north, ne, west, center, east, sw, south, se"],
+    [
+      "image/crop,g_middle",
+      "InvalidArgument",
+      "crop: g must be one of nw, north, ne, west, center, east, sw, south, se",
+    ],
     ["image/crop,x_-1", "InvalidArgument", "crop: x must be an integer in 0.."],
     ["image/circle", "MissingArgument", "circle: r is required"],
     ["image/circle,r_4097", "InvalidArgument", "circle: r must be an integer in 1..4096"],
@@ -83,7 +110,11 @@ describe("validation errors name the action, the param and the range", () => {
     ["image/bright,101", "InvalidArgument", "bright: value must be an integer in -100..100"],
     ["image/contrast,-101", "InvalidArgument", "contrast: value must be an integer in -100..100"],
     ["image/sharpen,49", "InvalidArgument", "sharpen: value must be an integer in 50..399"],
-    ["image/format,bmp", "InvalidArgument", 'format: "bmp" is not supported; allowed: jpg, jpeg, png, webp, gif, tiff, avif'],
+    [
+      "image/format,bmp",
+      "InvalidArgument",
+      'format: "bmp" is not supported; allowed: jpg, jpeg, png, webp, gif, tiff, avif',
+    ],
     ["image/format", "MissingArgument", "format: one value expected"],
     ["image/quality,q_0", "InvalidArgument", "quality: q must be an integer in 1..100"],
     ["image/quality", "MissingArgument", "quality: q or Q is required"],
@@ -94,8 +125,16 @@ describe("validation errors name the action, the param and the range", () => {
     [`image/watermark,text_${Buffer.from([0xff, 0xfe]).toString("base64url")}`, "InvalidArgument", "UTF-8"],
     [`image/watermark,text_${b64("x".repeat(65))}`, "InvalidArgument", "watermark: text must be 1..64 characters"],
     [`image/watermark,text_${b64("hi")},size_1001`, "InvalidArgument", "watermark: size must be an integer in 1..1000"],
-    [`image/watermark,text_${b64("hi")},voffset_-1001`, "InvalidArgument", "watermark: voffset must be an integer in -1000..1000"],
-    [`image/watermark,text_${b64("hi")},type_${b64("<script>")}`, "InvalidArgument", "watermark: type must be a font name"],
+    [
+      `image/watermark,text_${b64("hi")},voffset_-1001`,
+      "InvalidArgument",
+      "watermark: voffset must be an integer in -1000..1000",
+    ],
+    [
+      `image/watermark,text_${b64("hi")},type_${b64("<script>")}`,
+      "InvalidArgument",
+      "watermark: type must be a font name",
+    ],
     [`image/watermark,text_${b64("hi")},align_3`, "InvalidArgument", "watermark: align must be an integer in 0..2"],
     ["image/info,x_1", "InvalidArgument", "info: takes no parameters"],
     ["image/sepia", "InvalidArgument", 'unknown action "sepia"'],

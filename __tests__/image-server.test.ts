@@ -107,8 +107,18 @@ describe("image server against s3rver and dynalite", () => {
     const cases: Array<[string, number, string, string]> = [
       ["/photos/cat.jpg?x-oss-process=style/nope", 404, "NoSuchStyle", 'the style "nope" does not exist'],
       ["/photos/cat.jpg?x-oss-process=style/broken", 400, "InvalidArgument", 'style "broken": resize: w must be'],
-      ["/photos/none.jpg?x-oss-process=image/resize,w_10", 404, "NoSuchKey", 'the object "photos/none.jpg" does not exist'],
-      ["/photos/cat.jpg?x-oss-process=image/resize,w_abc", 400, "InvalidArgument", "resize: w must be an integer in 1..16384"],
+      [
+        "/photos/none.jpg?x-oss-process=image/resize,w_10",
+        404,
+        "NoSuchKey",
+        'the object "photos/none.jpg" does not exist',
+      ],
+      [
+        "/photos/cat.jpg?x-oss-process=image/resize,w_abc",
+        400,
+        "InvalidArgument",
+        "resize: w must be an integer in 1..16384",
+      ],
       ["/photos/cat.jpg?x-oss-process=image/crop,x_9999", 400, "InvalidArgument", "outside the 400x300 image"],
       ["/photos/cat.jpg", 403, "AccessDenied", "no x-oss-process"],
       ["/a!b.jpg", 403, "AccessDenied", 'no style "b.jpg"'], // a key with "!" is not a style: S3 serves it
@@ -193,7 +203,13 @@ describe("npm run image:serve as a child process", () => {
       held();
       void proxyGate.then(() => {
         const upstream = httpRequest(
-          { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+          {
+            host: target.hostname,
+            port: target.port,
+            method: incoming.method,
+            path: incoming.url,
+            headers: incoming.headers,
+          },
           (response) => {
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
             response.pipe(outgoing);

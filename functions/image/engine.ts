@@ -70,7 +70,15 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
 };
 
 /** Actions through which an animated GIF or WebP keeps its frames (spec decision 5). */
-const FRAME_PRESERVING = new Set<Action["type"]>(["resize", "crop", "rotate", "format", "quality", "interlace", "auto-orient"]);
+const FRAME_PRESERVING = new Set<Action["type"]>([
+  "resize",
+  "crop",
+  "rotate",
+  "format",
+  "quality",
+  "interlace",
+  "auto-orient",
+]);
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
@@ -113,7 +121,10 @@ export class ImageEngine {
   /** Header-only look at a source: format and size checked against the limits before any decode. */
   async inspect(source: Buffer, what = "source"): Promise<Metadata & { format: string }> {
     if (source.length > this.limits.maxSourceBytes)
-      throw new ImageError("ImageTooLarge", `the ${what} is ${source.length} bytes; at most ${this.limits.maxSourceBytes}`);
+      throw new ImageError(
+        "ImageTooLarge",
+        `the ${what} is ${source.length} bytes; at most ${this.limits.maxSourceBytes}`,
+      );
     let metadata: Metadata;
     try {
       metadata = await sharp(source, { limitInputPixels: false }).metadata();
@@ -156,7 +167,8 @@ export class ImageEngine {
       return { body: source, contentType: CONTENT_TYPES.gif, varyAccept: false };
     }
 
-    let format = formatAction?.format === "gif" && sourceFormat !== "gif" ? sourceFormat : (formatAction?.format ?? sourceFormat);
+    let format =
+      formatAction?.format === "gif" && sourceFormat !== "gif" ? sourceFormat : (formatAction?.format ?? sourceFormat);
     if (varyAccept) format = negotiateFormat(accept, sourceFormat, animated);
     const keepFrames =
       animated &&
@@ -166,7 +178,11 @@ export class ImageEngine {
 
     const orient = findLast(actions, "auto-orient")?.enabled ?? true;
     const oriented = orient && metadata.autoOrient ? metadata.autoOrient : metadata;
-    const image = sharp(source, { animated: keepFrames, failOn: "error", limitInputPixels: this.limits.maxSourcePixels });
+    const image = sharp(source, {
+      animated: keepFrames,
+      failOn: "error",
+      limitInputPixels: this.limits.maxSourcePixels,
+    });
     if (orient) image.autoOrient();
     const pipeline = new Pipeline(image, { width: oriented.width!, height: oriented.height! }, keepFrames ? pages : 1, {
       opaqueOutput: format === "jpeg",
@@ -285,7 +301,8 @@ export class ImageEngine {
       );
     }
     if (action.t < 100) {
-      for (let alpha = 3; alpha < mark.data.length; alpha += 4) mark.data[alpha] = Math.round((mark.data[alpha] * action.t) / 100);
+      for (let alpha = 3; alpha < mark.data.length; alpha += 4)
+        mark.data[alpha] = Math.round((mark.data[alpha] * action.t) / 100);
     }
     const input = { input: mark.data, raw: { width: mark.width, height: mark.height, channels: 4 as const } };
     if (action.fill) return { ...input, tile: true, gravity: "northwest" };
@@ -329,7 +346,8 @@ class Pipeline {
   }
 
   async extract(box: Box): Promise<void> {
-    if (box.left === 0 && box.top === 0 && box.width === this.current.width && box.height === this.current.height) return;
+    if (box.left === 0 && box.top === 0 && box.width === this.current.width && box.height === this.current.height)
+      return;
     const afterResize = this.slot === Slot.Resize;
     const frame = this.current;
     (await this.at(Slot.Extract)).extract(box);
@@ -346,7 +364,8 @@ class Pipeline {
   async rotate(angle: number): Promise<void> {
     const background = this.options.opaqueOutput ? WHITE : TRANSPARENT;
     if (this.pages > 1 && angle !== 180) return this.rotateFrames(angle, background);
-    if (this.lastExtract && angle % 90 === 0 && this.pages === 1) return this.rotateBeforeExtract(angle, this.lastExtract);
+    if (this.lastExtract && angle % 90 === 0 && this.pages === 1)
+      return this.rotateBeforeExtract(angle, this.lastExtract);
     (await this.at(Slot.Rotate)).rotate(angle, { background });
     if (angle === 90 || angle === 270) this.resized({ width: this.current.height, height: this.current.width });
     else if (angle !== 180) this.sizeKnown = false;
@@ -435,10 +454,14 @@ class Pipeline {
 }
 
 /** The `quality` rules: Q absolute, q relative to a JPEG source's quality; never above the source's. */
-export function outputQuality(action: { q?: number; Q?: number } | undefined, sourceQuality: number | undefined): number {
+export function outputQuality(
+  action: { q?: number; Q?: number } | undefined,
+  sourceQuality: number | undefined,
+): number {
   const cap = (value: number) => (sourceQuality === undefined ? value : Math.min(value, sourceQuality));
   if (action?.Q !== undefined) return cap(action.Q);
-  if (action?.q !== undefined) return sourceQuality === undefined ? action.q : roundHalfUp((sourceQuality * action.q) / 100);
+  if (action?.q !== undefined)
+    return sourceQuality === undefined ? action.q : roundHalfUp((sourceQuality * action.q) / 100);
   return cap(DEFAULT_QUALITY);
 }
 
@@ -450,12 +473,17 @@ export function negotiateFormat(accept: string | undefined, source: OutputFormat
   return source;
 }
 
-function findLast<T extends Action["type"]>(actions: readonly Action[], type: T): Extract<Action, { type: T }> | undefined {
+function findLast<T extends Action["type"]>(
+  actions: readonly Action[],
+  type: T,
+): Extract<Action, { type: T }> | undefined {
   return actions.findLast((action): action is Extract<Action, { type: T }> => action.type === type);
 }
 
 const isPercentResize = (action: Action) =>
-  action.type === "resize" && (action as ResizeAction).p !== undefined && [action.w, action.h, action.l, action.s].every((v) => v === undefined);
+  action.type === "resize" &&
+  (action as ResizeAction).p !== undefined &&
+  [action.w, action.h, action.l, action.s].every((v) => v === undefined);
 
 function info(source: Buffer, metadata: Metadata): ProcessResult {
   const value = (v: string | number) => ({ value: String(v) });
@@ -475,7 +503,9 @@ async function averageHue({ data, info }: { data: Buffer; info: sharp.OutputInfo
     .flatten({ background: WHITE })
     .toColourspace("srgb")
     .stats();
-  const [r, g, b] = [0, 1, 2].map((index) => Math.round(stats.channels[Math.min(index, stats.channels.length - 1)].mean));
+  const [r, g, b] = [0, 1, 2].map((index) =>
+    Math.round(stats.channels[Math.min(index, stats.channels.length - 1)].mean),
+  );
   const hex = ((r << 16) | (g << 8) | b).toString(16).toUpperCase().padStart(6, "0");
   return { body: Buffer.from(JSON.stringify({ RGB: `0x${hex}` })), contentType: "application/json", varyAccept: false };
 }
@@ -504,7 +534,10 @@ const escapeXml = (text: string) =>
  */
 async function renderText(text: TextWatermark, base: Size): Promise<Raster> {
   const characters = Array.from(text.text).length;
-  const estimate = (size: number) => ({ width: Math.ceil(characters * size * 1.2 + size), height: Math.ceil(size * 2) });
+  const estimate = (size: number) => ({
+    width: Math.ceil(characters * size * 1.2 + size),
+    height: Math.ceil(size * 2),
+  });
   const natural = estimate(text.size);
   const scale = Math.min(1, (2 * base.width) / natural.width, (2 * base.height) / natural.height);
   const size = Math.max(1, Math.floor(text.size * scale));
@@ -531,7 +564,12 @@ async function sideBySide(parts: Raster[], interval: number, align: 0 | 1 | 2): 
   let left = 0;
   const overlays = parts.map((part) => {
     const top = align === 0 ? 0 : align === 1 ? Math.floor((height - part.height) / 2) : height - part.height;
-    const overlay = { input: part.data, raw: { width: part.width, height: part.height, channels: 4 as const }, left, top };
+    const overlay = {
+      input: part.data,
+      raw: { width: part.width, height: part.height, channels: 4 as const },
+      left,
+      top,
+    };
     left += part.width + interval;
     return overlay;
   });
@@ -550,7 +588,14 @@ async function toRaster(image: Sharp): Promise<Raster> {
 function classifySharpError(error: unknown): unknown {
   if (error instanceof ImageError || !(error instanceof Error)) return error;
   if (/pixel limit/i.test(error.message)) return new ImageError("ImageTooLarge", "the source exceeds the pixel limit");
-  if (/load|premature|corrupt|truncat|input buffer|unsupported image|bad (huffman|marker)|out of data|read error|not a known/i.test(error.message))
-    return new ImageError("BadRequest", `the source image could not be decoded (${error.message.split("\n")[0].slice(0, 120)})`);
+  if (
+    /load|premature|corrupt|truncat|input buffer|unsupported image|bad (huffman|marker)|out of data|read error|not a known/i.test(
+      error.message,
+    )
+  )
+    return new ImageError(
+      "BadRequest",
+      `the source image could not be decoded (${error.message.split("\n")[0].slice(0, 120)})`,
+    );
   return error;
 }

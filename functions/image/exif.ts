@@ -62,7 +62,10 @@ export function readExif(block: Buffer | undefined): Record<string, string> {
   const readValue = (type: number, n: number, at: number): string => {
     switch (type) {
       case 2:
-        return tiff.toString("latin1", at, at + n).replace(/\0+$/, "").trim();
+        return tiff
+          .toString("latin1", at, at + n)
+          .replace(/\0+$/, "")
+          .trim();
       case 3:
         return String(u16(at));
       case 4:

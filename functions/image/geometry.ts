@@ -54,7 +54,11 @@ export function planResize(source: Size, action: ResizeAction, limits: ImageLimi
     const scaled = { width: roundHalfUp(W * scale), height: roundHalfUp(H * scale) };
     if (action.mode === "fill") {
       const box = { width: Math.min(w, scaled.width), height: Math.min(h, scaled.height) };
-      const crop = { ...box, left: Math.floor((scaled.width - box.width) / 2), top: Math.floor((scaled.height - box.height) / 2) };
+      const crop = {
+        ...box,
+        left: Math.floor((scaled.width - box.width) / 2),
+        top: Math.floor((scaled.height - box.height) / 2),
+      };
       plan = { ...scaled, crop };
     } else if (action.mode === "pad") {
       const left = Math.floor((w - scaled.width) / 2);
@@ -171,7 +175,11 @@ export function watermarkOrigin(
 ): { left: number; top: number } {
   const { column, row } = gravityCell(placement.g);
   const left =
-    column === 0 ? placement.x : column === 1 ? Math.floor((base.width - mark.width) / 2) : base.width - mark.width - placement.x;
+    column === 0
+      ? placement.x
+      : column === 1
+        ? Math.floor((base.width - mark.width) / 2)
+        : base.width - mark.width - placement.x;
   const top =
     row === 0
       ? placement.y

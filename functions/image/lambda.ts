@@ -3,7 +3,12 @@
  * Bundled with esbuild; `sharp` stays external and is packaged next to the bundle with its linux binaries.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from "aws-lambda";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  LambdaFunctionURLEvent,
+} from "aws-lambda";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 /** Synchronous invocation response payload limit (6 MB), measured on the JSON the function returns. */

@@ -11,7 +11,8 @@ import { ImageError } from "./errors";
 import { MAX_DIMENSION_PARAM } from "./limits";
 
 /** What an `x-oss-process` value asks for: image actions, or a named style. */
-export type ProcessSpec = { readonly kind: "actions"; readonly actions: Action[] } | { readonly kind: "style"; readonly name: string };
+export type ProcessSpec =
+  { readonly kind: "actions"; readonly actions: Action[] } | { readonly kind: "style"; readonly name: string };
 
 export const STYLE_NAME = /^[\w.-]{1,63}$/;
 /** Longest `x-oss-process` value and most actions accepted: bounds the work a single URL can ask for. */
@@ -37,7 +38,10 @@ export function parseProcess(value: string): ProcessSpec {
     return { kind: "style", name };
   }
   if (kind !== "image")
-    throw new ImageError("InvalidArgument", `x-oss-process must start with "image/" or "style/", got "${truncate(kind)}"`);
+    throw new ImageError(
+      "InvalidArgument",
+      `x-oss-process must start with "image/" or "style/", got "${truncate(kind)}"`,
+    );
   return { kind: "actions", actions: parseActions(rest) };
 }
 
@@ -180,7 +184,8 @@ function parseWatermark(params: string[]): WatermarkAction {
 }
 
 function parseFormat(params: string[]): OutputFormat {
-  if (params.length !== 1) throw new ImageError(params.length ? "InvalidArgument" : "MissingArgument", "format: one value expected");
+  if (params.length !== 1)
+    throw new ImageError(params.length ? "InvalidArgument" : "MissingArgument", "format: one value expected");
   const value = params[0].toLowerCase();
   if (value === "jpg") return "jpeg";
   if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
@@ -200,7 +205,10 @@ function single(action: string, params: string[], min: number, max: number): num
 function integer(action: string, name: string, value: string, min: number, max: number): number {
   const parsed = INTEGER.test(value) ? Number(value) : NaN;
   if (!(parsed >= min && parsed <= max))
-    throw new ImageError("InvalidArgument", `${action}: ${name} must be an integer in ${min}..${max}, got "${truncate(value)}"`);
+    throw new ImageError(
+      "InvalidArgument",
+      `${action}: ${name} must be an integer in ${min}..${max}, got "${truncate(value)}"`,
+    );
   return parsed;
 }
 
@@ -215,7 +223,8 @@ class Params {
   ) {
     for (const param of params) {
       const split = param.indexOf("_");
-      if (split <= 0) throw new ImageError("InvalidArgument", `${action}: parameter "${truncate(param)}" is not key_value`);
+      if (split <= 0)
+        throw new ImageError("InvalidArgument", `${action}: parameter "${truncate(param)}" is not key_value`);
       this.values.set(param.slice(0, split), param.slice(split + 1));
     }
   }
@@ -235,14 +244,20 @@ class Params {
     const value = this.take(name);
     if (value === undefined) return undefined;
     if (!(allowed as readonly string[]).includes(value))
-      throw new ImageError("InvalidArgument", `${this.action}: ${name} must be one of ${allowed.join(", ")}, got "${truncate(value)}"`);
+      throw new ImageError(
+        "InvalidArgument",
+        `${this.action}: ${name} must be one of ${allowed.join(", ")}, got "${truncate(value)}"`,
+      );
     return value as T;
   }
 
   color(name: string): string | undefined {
     const value = this.take(name);
     if (value !== undefined && !COLOR.test(value))
-      throw new ImageError("InvalidArgument", `${this.action}: ${name} must be a colour RRGGBB, got "${truncate(value)}"`);
+      throw new ImageError(
+        "InvalidArgument",
+        `${this.action}: ${name} must be a colour RRGGBB, got "${truncate(value)}"`,
+      );
     return value?.toUpperCase();
   }
 
@@ -250,7 +265,8 @@ class Params {
   base64(name: string): string | undefined {
     const value = this.take(name);
     if (value === undefined) return undefined;
-    const error = () => new ImageError("InvalidArgument", `${this.action}: ${name} must be URL-safe base64 of UTF-8 text`);
+    const error = () =>
+      new ImageError("InvalidArgument", `${this.action}: ${name} must be URL-safe base64 of UTF-8 text`);
     if (!BASE64URL.test(value) || value.replace(/=+$/, "").length % 4 === 1) throw error();
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(value, "base64url"));
@@ -270,4 +286,3 @@ class Params {
       throw new ImageError("InvalidArgument", `${this.action}: unknown parameter "${truncate(unknown)}"`);
   }
 }
-

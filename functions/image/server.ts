@@ -63,7 +63,11 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const head = request.method === "HEAD";
     if (path === "/ping") {
-      send(response, { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from('{"status":"ok"}') }, head);
+      send(
+        response,
+        { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from('{"status":"ok"}') },
+        head,
+      );
       return;
     }
     const requestId = randomUUID();
@@ -119,7 +123,8 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
   return parsed;
 }
 

@@ -72,7 +72,11 @@ export class ImageService {
       if (error instanceof ImageError) {
         response = errorResponse(error.status, error.code, error.message, request.requestId);
       } else {
-        this.props.logger.error("internal failure", { requestId: request.requestId, path: request.path, error: error as Error });
+        this.props.logger.error("internal failure", {
+          requestId: request.requestId,
+          path: request.path,
+          error: error as Error,
+        });
         response = errorResponse(500, "InternalError", "the image could not be processed", request.requestId);
       }
     }
@@ -95,7 +99,10 @@ export class ImageService {
     const { key, style } = this.splitPath(request.path);
     const process = new URLSearchParams(request.query).get(PROCESS_PARAMETER) ?? undefined;
     if (process === undefined && style === undefined)
-      throw new ImageError("AccessDenied", `no ${PROCESS_PARAMETER}: the object is served by its bucket, not by the image function`);
+      throw new ImageError(
+        "AccessDenied",
+        `no ${PROCESS_PARAMETER}: the object is served by its bucket, not by the image function`,
+      );
     const actions = await this.actions(process, style);
     if (key === "") throw new ImageError("InvalidArgument", "the URL names no object key");
 
@@ -107,7 +114,10 @@ export class ImageService {
       accept: request.headers.accept,
       loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes),
     });
-    const headers: Record<string, string> = { "content-type": result.contentType, "cache-control": SUCCESS_CACHE_CONTROL };
+    const headers: Record<string, string> = {
+      "content-type": result.contentType,
+      "cache-control": SUCCESS_CACHE_CONTROL,
+    };
     if (result.varyAccept) headers.vary = "Accept";
     return { status: 200, headers, body: result.body };
   }
@@ -115,7 +125,10 @@ export class ImageService {
   private bucket(requested: string | undefined): string {
     if (requested === undefined || requested === "") return this.props.defaultBucket;
     if (!this.allowed.has(requested))
-      throw new ImageError("AccessDenied", `the bucket "${requested.slice(0, 63)}" is not a source bucket of this image function`);
+      throw new ImageError(
+        "AccessDenied",
+        `the bucket "${requested.slice(0, 63)}" is not a source bucket of this image function`,
+      );
     return requested;
   }
 
@@ -143,7 +156,10 @@ export class ImageService {
       const style = await this.style(pathStyle.name);
       // Not a style after all: a key that contains the delimiter. Without processing, S3 serves it.
       if (style === undefined && spec === undefined)
-        throw new ImageError("AccessDenied", `no ${PROCESS_PARAMETER} and no style "${pathStyle.name}": served by the bucket`);
+        throw new ImageError(
+          "AccessDenied",
+          `no ${PROCESS_PARAMETER} and no style "${pathStyle.name}": served by the bucket`,
+        );
       if (style === undefined) throw new ImageError("NoSuchStyle", `the style "${pathStyle.name}" does not exist`);
       actions.push(...style);
     }
@@ -199,7 +215,10 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Ima
     throw new Error(`MAX_SOURCE_BYTES must be a positive integer, got "${env.MAX_SOURCE_BYTES}"`);
   const delimiters = list(env.STYLE_DELIMITERS);
   return {
-    engine: new ImageEngine({ autoFormat: env.AUTO_FORMAT === "true", limits: maxSourceBytes ? { maxSourceBytes } : {} }),
+    engine: new ImageEngine({
+      autoFormat: env.AUTO_FORMAT === "true",
+      limits: maxSourceBytes ? { maxSourceBytes } : {},
+    }),
     source: new S3Source(new S3Client({})),
     styles: env.STYLE_TABLE ? new DynamoStyleStore(new DynamoDBClient({}), env.STYLE_TABLE) : undefined,
     defaultBucket,

@@ -24,7 +24,10 @@ export class S3Source implements ImageSource {
       throw error;
     }
     const tooLarge = (size: number) =>
-      new ImageError("ImageTooLarge", `the object "${key}" is ${size} bytes or more; at most ${maxBytes} bytes are processed`);
+      new ImageError(
+        "ImageTooLarge",
+        `the object "${key}" is ${size} bytes or more; at most ${maxBytes} bytes are processed`,
+      );
     const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     if (response.ContentLength !== undefined && response.ContentLength > maxBytes) {
       body?.destroy?.();

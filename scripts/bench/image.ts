@@ -41,7 +41,13 @@ const OPERATIONS: Array<{ process: string; bare: (source: Buffer) => Promise<Buf
 /** 1920x1280 JPEG with texture: noise softened so that it compresses like a photograph. */
 async function fixture(): Promise<Buffer> {
   const noise = await sharp({
-    create: { width: 1920, height: 1280, channels: 3, background: "#000000", noise: { type: "gaussian", mean: 128, sigma: 60 } },
+    create: {
+      width: 1920,
+      height: 1280,
+      channels: 3,
+      background: "#000000",
+      noise: { type: "gaussian", mean: 128, sigma: 60 },
+    },
   })
     .blur(1.2)
     .png()
@@ -78,7 +84,9 @@ export const image: BenchSection = async ({ runs }) => {
     for (let run = 0; run < runs; run++) {
       engineRates.push(await throughput(() => engine.process({ source, actions: spec.actions })));
       bareRates.push(await throughput(() => operation.bare(source)));
-      progress(`image: ${operation.process} run ${run + 1}/${runs}: engine ${engineRates.at(-1)!.toFixed(1)}/s, bare ${bareRates.at(-1)!.toFixed(1)}/s`);
+      progress(
+        `image: ${operation.process} run ${run + 1}/${runs}: engine ${engineRates.at(-1)!.toFixed(1)}/s, bare ${bareRates.at(-1)!.toFixed(1)}/s`,
+      );
     }
     const engineRate = median(engineRates);
     const bareRate = median(bareRates);
@@ -147,4 +155,3 @@ async function serverBench(source: Buffer) {
     await s3.close();
   }
 }
-
