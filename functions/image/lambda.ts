@@ -16,12 +16,11 @@ export const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
 
 export type ImageEvent = APIGatewayProxyEventV2 | LambdaFunctionURLEvent;
 
-const logger = new Logger({ serviceName: "image" });
 let service: ImageService | undefined;
 
-/** The service (and its SDK clients) is built once per execution environment, on first use. */
+/** The service (logger and SDK clients included) is built once per execution environment, on first use. */
 export const handler = (event: ImageEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-  service ??= createServiceFromEnv(process.env, logger);
+  service ??= createServiceFromEnv(process.env, new Logger({ serviceName: "image" }));
   return createHandler(service)(event, context);
 };
 
