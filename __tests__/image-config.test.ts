@@ -17,6 +17,7 @@ describe("image config", () => {
       variant: "lambda",
       lambda: { memoryMb: 1536 },
       ecs: { cpu: 1024, memory: 2048, desiredCount: 2, minCount: 1, maxCount: 10, targetCpuPercent: 60 },
+      autoFormat: true,
       extraSourceBuckets: [],
       styles: {},
     });

@@ -124,6 +124,7 @@ describe("image stack, Lambda variant (default config)", () => {
           SOURCE_BUCKET: expect.stringContaining("primary_bucket"),
           SOURCE_BUCKETS: expect.stringContaining("primary_bucket"),
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
+          AUTO_FORMAT: "true",
         },
       },
     });

@@ -32,12 +32,22 @@ export interface ImageSourceBucket {
   readonly hostname?: string;
 }
 
+/** What both engine variants are configured with. */
+export interface EngineSettings {
+  /** The buckets the engine may read, the default (primary) first. */
+  readonly sourceBuckets: readonly ImageSourceBucket[];
+  readonly styleTableName: string;
+  /** Choose AVIF/WebP from `Accept` when a request names no format. */
+  readonly autoFormat: boolean;
+}
+
 /** The engine's environment (the contract with `functions/image/`). */
-export function engineEnvironment(buckets: readonly ImageSourceBucket[], styleTableName: string) {
+export function engineEnvironment(settings: EngineSettings) {
   return {
-    SOURCE_BUCKET: buckets[0].name,
-    SOURCE_BUCKETS: buckets.map((bucket) => bucket.name).join(","),
-    STYLE_TABLE: styleTableName,
+    SOURCE_BUCKET: settings.sourceBuckets[0].name,
+    SOURCE_BUCKETS: settings.sourceBuckets.map((bucket) => bucket.name).join(","),
+    STYLE_TABLE: settings.styleTableName,
+    AUTO_FORMAT: String(settings.autoFormat),
   };
 }
 

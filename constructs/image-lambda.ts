@@ -17,6 +17,8 @@ export interface ImageLambdaProps {
   /** The buckets the engine may read; the first is its default (`SOURCE_BUCKET`). */
   readonly sourceBuckets: readonly ImageSourceBucket[];
   readonly styleTableName: string;
+  /** Choose AVIF/WebP from `Accept` when a request names no format. */
+  readonly autoFormat: boolean;
   readonly styleTableArn: string;
   /** @default "nodejs22.x" (BundledFunction's default) */
   readonly runtime?: string;
@@ -57,7 +59,7 @@ export class ImageLambda extends Construct {
       memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
       timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
       logRetentionDays: props.logRetentionDays,
-      environment: engineEnvironment(props.sourceBuckets, props.styleTableName),
+      environment: engineEnvironment(props),
       policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
     });

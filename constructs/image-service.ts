@@ -50,6 +50,8 @@ export interface ImageServiceProps {
   readonly region: string;
   readonly sourceBuckets: readonly ImageSourceBucket[];
   readonly styleTableName: string;
+  /** Choose AVIF/WebP from `Accept` when a request names no format. */
+  readonly autoFormat: boolean;
   readonly styleTableArn: string;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
@@ -160,7 +162,7 @@ export class ImageService extends Construct {
       policy: policyDocument(engineReadStatements(props.sourceBuckets, props.styleTableArn)),
     });
 
-    const environment = { ...engineEnvironment(props.sourceBuckets, props.styleTableName), PORT: String(ENGINE_PORT) };
+    const environment = { ...engineEnvironment(props), PORT: String(ENGINE_PORT) };
     this.taskDefinition = new EcsTaskDefinition(this, "task", {
       family: name,
       requiresCompatibilities: ["FARGATE"],

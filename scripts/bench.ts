@@ -11,6 +11,7 @@ import { synth, tests } from "./bench/app";
 import { invalidation } from "./bench/invalidation";
 import { imagePackaging } from "./bench/image-packaging";
 import { migrate } from "./bench/migrate";
+import { image } from "./bench/image";
 import type { BenchSection } from "./bench/support";
 
 const sections: Record<string, BenchSection> = {
@@ -19,6 +20,7 @@ const sections: Record<string, BenchSection> = {
   invalidation,
   "image-packaging": imagePackaging,
   migrate,
+  image,
 };
 
 async function main(): Promise<void> {

@@ -77,7 +77,11 @@ export class ImageStack extends TerraformStack {
     ];
 
     this.styleTable = new StyleTable(this, "styles", { tableName: `${name}-styles`, styles: image.styles });
-    const table = { styleTableName: this.styleTable.table.name, styleTableArn: this.styleTable.table.arn };
+    const table = {
+      styleTableName: this.styleTable.table.name,
+      styleTableArn: this.styleTable.table.arn,
+      autoFormat: image.autoFormat,
+    };
 
     if (image.variant !== "ecs") {
       this.lambda = new ImageLambda(this, "lambda", {

@@ -90,6 +90,11 @@ export const imageSection = z.strictObject({
     .strictObject({ memoryMb: z.int().min(128).max(10240).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB) })
     .prefault({}),
   ecs: ecs.prefault({}),
+  /**
+   * Answer AVIF or WebP, by the viewer's `Accept`, when a request names no `format` (the
+   * distribution's cache key includes the normalized Accept class).
+   */
+  autoFormat: z.boolean().default(true),
   extraSourceBuckets: z
     .array(extraSourceBucket)
     .max(MAX_EXTRA_SOURCE_BUCKETS, `at most ${MAX_EXTRA_SOURCE_BUCKETS} buckets beside the primary`)

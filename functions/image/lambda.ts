@@ -1,12 +1,58 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import sharp from "sharp";
-
 /**
- * Placeholder so that the image stack bundles and packages sharp on this branch; the image-engine
- * branch replaces this file with the real handler.
+ * Lambda variant: API Gateway HTTP API (payload format 2.0) or a Lambda Function URL (the same shape).
+ * Bundled with esbuild; `sharp` stays external and is packaged next to the bundle with its linux binaries.
  */
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  if (!event.queryStringParameters?.["x-oss-process"]) return { statusCode: 403, body: "" };
-  const { format } = await sharp({ create: { width: 1, height: 1, channels: 3, background: "#fff" } }).metadata();
-  return { statusCode: 501, body: `image processing is not implemented yet (sharp: ${format})` };
+import { Logger } from "@aws-lambda-powertools/logger";
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  LambdaFunctionURLEvent,
+} from "aws-lambda";
+import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
+
+/** Synchronous invocation response payload limit (6 MB), measured on the JSON the function returns. */
+export const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
+
+export type ImageEvent = APIGatewayProxyEventV2 | LambdaFunctionURLEvent;
+
+let service: ImageService | undefined;
+
+/** The service (logger and SDK clients included) is built once per execution environment, on first use. */
+export const handler = (event: ImageEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  service ??= createServiceFromEnv(process.env, new Logger({ serviceName: "image" }));
+  return createHandler(service)(event, context);
+};
+
+export function createHandler(imageService: ImageService) {
+  return async (event: ImageEvent, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext.requestId ?? context?.awsRequestId ?? "";
+    const response = await imageService.handle({
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      query: event.rawQueryString ?? "",
+      headers: event.headers ?? {},
+      requestId,
+    });
+    return toLambdaResult(response, requestId);
+  };
+}
+
+/** Binary body in base64; a result past the response limit becomes a 413 that says so. */
+export function toLambdaResult(response: ImageResponse, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const result = { statusCode: response.status, headers: response.headers, isBase64Encoded: true, body: "" };
+  // base64 turns every 3 bytes (or part of 3) into 4 characters, none of which JSON escapes.
+  const encodedLength = 4 * Math.ceil(response.body.length / 3);
+  const payloadLength = Buffer.byteLength(JSON.stringify(result)) + encodedLength;
+  if (payloadLength > LAMBDA_RESPONSE_LIMIT) {
+    const tooLarge = errorResponse(
+      413,
+      "ResponseTooLarge",
+      `the processed image is ${response.body.length} bytes (${payloadLength} bytes as a Lambda response); ` +
+        `the limit is ${LAMBDA_RESPONSE_LIMIT} bytes: ask for a smaller size, a lower quality or a compressed format`,
+      requestId,
+    );
+    return toLambdaResult(tooLarge, requestId);
+  }
+  return { ...result, body: response.body.toString("base64") };
 }

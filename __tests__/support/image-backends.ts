@@ -1,0 +1,100 @@
+/** s3rver and dynalite on loopback for the image function's tests (see local-servers.md for the traps). */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+// Neither package ships types.
+const S3rver: new (options: object) => S3rverInstance = require("s3rver");
+const dynalite: (options: object) => Server = require("dynalite");
+
+const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+/** The standard SDK variables that point clients at the local servers. */
+export function localAwsEnv(s3Endpoint: string, dynamoEndpoint?: string): Record<string, string> {
+  return {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    ...(dynamoEndpoint ? { AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint } : {}),
+    AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+    AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
+  };
+}
+
+export interface LocalS3 {
+  readonly endpoint: string;
+  put(bucket: string, key: string, body: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startS3(buckets: readonly string[]): Promise<LocalS3> {
+  const directory = mkdtempSync(join(tmpdir(), "s3rver-image-"));
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    region: "us-east-1",
+    endpoint,
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+  });
+  return {
+    endpoint,
+    put: async (bucket, key, body) => {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    },
+    close: async () => {
+      client.destroy();
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LocalStyles {
+  readonly endpoint: string;
+  put(name: string, process: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** dynalite with the style table: partition key `name` (S), attribute `process` (S). */
+export async function startStyleTable(table: string): Promise<LocalStyles> {
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  const client = new DynamoDBClient({ region: "us-east-1", endpoint, credentials });
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: "name", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "name", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  return {
+    endpoint,
+    put: async (name, process) => {
+      await client.send(new PutItemCommand({ TableName: table, Item: { name: { S: name }, process: { S: process } } }));
+    },
+    close: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

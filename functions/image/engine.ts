@@ -1,0 +1,601 @@
+/**
+ * The x-oss-process engine: a validated action list applied to a source image in sharp pipelines.
+ *
+ * Actions are added to one sharp instance while they fit sharp's fixed order of operations (resize →
+ * rotate → extract → extend → blur → modulate → sharpen → composite → linear); an action that must
+ * run earlier in that order than one already queued starts a new instance from the raw pixels of the
+ * previous one. Raw hand-over costs a copy, never an encode, and the usual requests need one instance.
+ */
+import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
+import type { Action, OutputFormat, ResizeAction, TextWatermark, WatermarkAction } from "./actions";
+import { ImageError } from "./errors";
+import { readExif } from "./exif";
+import {
+  checkOutputSize,
+  circleBox,
+  cropBox,
+  indexCropBox,
+  planResize,
+  rotatedSize,
+  roundHalfUp,
+  watermarkOrigin,
+  type Box,
+  type Size,
+} from "./geometry";
+import { estimateJpegQuality } from "./jpeg-quality";
+import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
+
+export interface EngineOptions {
+  /** Overrides of the spec's limits. */
+  readonly limits?: Partial<ImageLimits>;
+  /** Choose AVIF or WebP from `Accept` when the request has no `format` action. @default false */
+  readonly autoFormat?: boolean;
+}
+
+export interface ProcessRequest {
+  readonly source: Buffer;
+  readonly actions: readonly Action[];
+  /** The request's `Accept` header (automatic format). */
+  readonly accept?: string;
+  /** Reads another object of the source's bucket (image watermarks). */
+  readonly loadObject?: (key: string) => Promise<Buffer>;
+}
+
+export interface ProcessResult {
+  readonly body: Buffer;
+  readonly contentType: string;
+  /** The output format was chosen from `Accept`: the response varies on it. */
+  readonly varyAccept: boolean;
+}
+
+/** Output quality when the request has no `quality` action (capped by a JPEG source's own). */
+export const DEFAULT_QUALITY = 85;
+
+const SOURCE_FORMATS: Partial<Record<string, OutputFormat>> = {
+  jpeg: "jpeg",
+  png: "png",
+  webp: "webp",
+  gif: "gif",
+  tiff: "tiff",
+  heif: "avif",
+};
+
+const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  gif: "image/gif",
+  tiff: "image/tiff",
+  avif: "image/avif",
+};
+
+/** Actions through which an animated GIF or WebP keeps its frames (spec decision 5). */
+const FRAME_PRESERVING = new Set<Action["type"]>([
+  "resize",
+  "crop",
+  "rotate",
+  "format",
+  "quality",
+  "interlace",
+  "auto-orient",
+]);
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+
+/** Where an operation runs in sharp's pipeline: see the file comment. */
+enum Slot {
+  Start,
+  Resize,
+  Rotate,
+  Extract,
+  Extend,
+  Blur,
+  Modulate,
+  Sharpen,
+  Composite,
+  Linear,
+}
+
+interface Raster extends Size {
+  readonly data: Buffer;
+}
+
+export class ImageEngine {
+  readonly limits: ImageLimits;
+  private readonly autoFormat: boolean;
+
+  constructor(options: EngineOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.autoFormat = options.autoFormat ?? false;
+  }
+
+  async process(request: ProcessRequest): Promise<ProcessResult> {
+    try {
+      return await this.run(request);
+    } catch (error) {
+      throw classifySharpError(error);
+    }
+  }
+
+  /** Header-only look at a source: format and size checked against the limits before any decode. */
+  async inspect(source: Buffer, what = "source"): Promise<Metadata & { format: string }> {
+    if (source.length > this.limits.maxSourceBytes)
+      throw new ImageError(
+        "ImageTooLarge",
+        `the ${what} is ${source.length} bytes; at most ${this.limits.maxSourceBytes}`,
+      );
+    let metadata: Metadata;
+    try {
+      metadata = await sharp(source, { limitInputPixels: false }).metadata();
+    } catch {
+      throw new ImageError("BadRequest", `the ${what} is not an image in a supported format`);
+    }
+    if (!metadata.format || !SOURCE_FORMATS[metadata.format] || !metadata.width || !metadata.height)
+      throw new ImageError("BadRequest", `the ${what}'s format (${metadata.format ?? "unknown"}) is not supported`);
+    const frames = metadata.format === "gif" || metadata.format === "webp" ? (metadata.pages ?? 1) : 1;
+    const { maxSourceSide, maxSourcePixels } = this.limits;
+    if (
+      metadata.width > maxSourceSide ||
+      metadata.height > maxSourceSide ||
+      metadata.width * metadata.height * frames > maxSourcePixels
+    ) {
+      throw new ImageError(
+        "ImageTooLarge",
+        `the ${what} is ${metadata.width}x${metadata.height} with ${frames} frame(s); at most ${maxSourceSide} px per side ` +
+          `and ${maxSourcePixels} px in total`,
+      );
+    }
+    return metadata as Metadata & { format: string };
+  }
+
+  private async run({ source, actions, accept, loadObject }: ProcessRequest): Promise<ProcessResult> {
+    const metadata = await this.inspect(source);
+    if (actions.some((action) => action.type === "info")) return info(source, metadata);
+
+    const sourceFormat = SOURCE_FORMATS[metadata.format]!;
+    const formatAction = findLast(actions, "format");
+    const varyAccept = this.autoFormat && !formatAction;
+    const pages = metadata.pages ?? 1;
+    const animated = pages > 1 && (sourceFormat === "gif" || sourceFormat === "webp");
+    const framePixels = metadata.width! * metadata.height! * pages;
+    if (
+      animated &&
+      sourceFormat === "gif" &&
+      (pages > this.limits.gifPassthroughFrames || framePixels > this.limits.gifPassthroughPixels)
+    ) {
+      return { body: source, contentType: CONTENT_TYPES.gif, varyAccept: false };
+    }
+
+    let format =
+      formatAction?.format === "gif" && sourceFormat !== "gif" ? sourceFormat : (formatAction?.format ?? sourceFormat);
+    if (varyAccept) format = negotiateFormat(accept, sourceFormat, animated);
+    const keepFrames =
+      animated &&
+      (format === "gif" || format === "webp") &&
+      framePixels <= this.limits.gifPassthroughPixels &&
+      actions.every((action) => FRAME_PRESERVING.has(action.type) && !isPercentResize(action));
+
+    const orient = findLast(actions, "auto-orient")?.enabled ?? true;
+    const oriented = orient && metadata.autoOrient ? metadata.autoOrient : metadata;
+    const image = sharp(source, {
+      animated: keepFrames,
+      failOn: "error",
+      limitInputPixels: this.limits.maxSourcePixels,
+    });
+    if (orient) image.autoOrient();
+    const pipeline = new Pipeline(image, { width: oriented.width!, height: oriented.height! }, keepFrames ? pages : 1, {
+      opaqueOutput: format === "jpeg",
+    });
+
+    for (const action of actions) {
+      if (action.type === "average-hue") return averageHue(await pipeline.materialize());
+      await this.apply(pipeline, action, loadObject);
+    }
+
+    const sourceQuality = sourceFormat === "jpeg" ? estimateJpegQuality(source) : undefined;
+    const body = await pipeline.encode(format, {
+      quality: outputQuality(findLast(actions, "quality"), sourceQuality),
+      progressive: findLast(actions, "interlace")?.enabled ?? false,
+      delay: keepFrames ? metadata.delay : undefined,
+      loop: keepFrames ? metadata.loop : undefined,
+    });
+    return { body, contentType: CONTENT_TYPES[format], varyAccept };
+  }
+
+  private async apply(pipeline: Pipeline, action: Action, loadObject: ProcessRequest["loadObject"]): Promise<void> {
+    switch (action.type) {
+      case "resize": {
+        const size = await pipeline.size();
+        const plan = planResize(size, action, this.limits);
+        if (!plan) return;
+        (await pipeline.at(Slot.Resize)).resize(plan.width, plan.height, { fit: "fill" });
+        pipeline.resized(plan);
+        if (plan.crop) await pipeline.extract(plan.crop);
+        if (plan.pad) {
+          (await pipeline.at(Slot.Extend)).extend({ ...plan.pad, background: `#${action.color}` });
+          pipeline.resized({
+            width: plan.width + plan.pad.left + plan.pad.right,
+            height: plan.height + plan.pad.top + plan.pad.bottom,
+          });
+        }
+        return;
+      }
+      case "crop":
+        return pipeline.extract(cropBox(await pipeline.size(), action));
+      case "indexcrop": {
+        const box = indexCropBox(await pipeline.size(), action);
+        return box && pipeline.extract(box);
+      }
+      case "circle": {
+        const box = circleBox(await pipeline.size(), action.r);
+        await pipeline.extract(box);
+        return pipeline.composite(mask(box, pipeline.options.opaqueOutput, box.width / 2));
+      }
+      case "rounded-corners": {
+        const size = await pipeline.size();
+        const radius = Math.min(action.r, Math.floor(Math.min(size.width, size.height) / 2));
+        return pipeline.composite(mask(size, pipeline.options.opaqueOutput, radius));
+      }
+      case "rotate": {
+        const angle = action.angle % 360;
+        if (angle === 0) return;
+        const size = await pipeline.size();
+        checkOutputSize(rotatedSize(size, angle), this.limits, "rotate");
+        return pipeline.rotate(angle);
+      }
+      case "blur": {
+        // The mask is cut where the Gaussian falls below its value at distance r: r bounds the radius.
+        const minAmplitude = Math.min(1, Math.max(0.001, Math.exp(-(action.r * action.r) / (2 * action.s * action.s))));
+        (await pipeline.at(Slot.Blur)).blur({ sigma: action.s, minAmplitude });
+        return;
+      }
+      case "bright":
+        (await pipeline.at(Slot.Modulate)).modulate({ lightness: action.value });
+        return;
+      case "sharpen":
+        (await pipeline.at(Slot.Sharpen)).sharpen({ sigma: action.value / 100 });
+        return;
+      case "contrast": {
+        const slope = (100 + action.value) / 100;
+        (await pipeline.at(Slot.Linear)).linear(slope, 128 * (1 - slope));
+        return;
+      }
+      case "watermark": {
+        const base = await pipeline.size();
+        const overlay = await this.watermark(action, base, loadObject);
+        return pipeline.composite(overlay);
+      }
+      case "auto-orient":
+      case "format":
+      case "quality":
+      case "interlace":
+      case "info":
+      case "average-hue":
+        return; // applied at decode or encode
+    }
+  }
+
+  /** The watermark raster (image and/or text, opacity applied) and where it goes. */
+  private async watermark(
+    action: WatermarkAction,
+    base: Size,
+    loadObject: ProcessRequest["loadObject"],
+  ): Promise<OverlayOptions> {
+    const parts: Raster[] = [];
+    if (action.image !== undefined) {
+      if (!loadObject) throw new ImageError("InvalidArgument", "watermark: image watermarks need a source bucket");
+      const bytes = await loadObject(action.image);
+      await this.inspect(bytes, "watermark image");
+      parts.push(await toRaster(sharp(bytes, { failOn: "error" }).autoOrient()));
+    }
+    if (action.text) {
+      const text = await renderText(action.text, base);
+      if (action.order === 1) parts.unshift(text);
+      else parts.push(text);
+    }
+    let mark = parts.length === 1 ? parts[0] : await sideBySide(parts, action.interval, action.align);
+    if (mark.width > base.width || mark.height > base.height) {
+      mark = await toRaster(
+        rawImage(mark).resize(base.width, base.height, { fit: "inside", withoutEnlargement: true }),
+      );
+    }
+    if (action.t < 100) {
+      for (let alpha = 3; alpha < mark.data.length; alpha += 4)
+        mark.data[alpha] = Math.round((mark.data[alpha] * action.t) / 100);
+    }
+    const input = { input: mark.data, raw: { width: mark.width, height: mark.height, channels: 4 as const } };
+    if (action.fill) return { ...input, tile: true, gravity: "northwest" };
+    return { ...input, ...watermarkOrigin(base, mark, action) };
+  }
+}
+
+/**
+ * One request's chain of sharp instances. `at(slot)` returns the current instance when the operation
+ * can still run in it, or starts a new one from the raw pixels of the current one.
+ */
+class Pipeline {
+  private slot = Slot.Start;
+  private sizeKnown = true;
+  private composites: OverlayOptions[] = [];
+  /** The post-resize extract of this instance, while it is the last operation queued. */
+  private lastExtract?: { box: Box; frame: Size };
+
+  constructor(
+    private image: Sharp,
+    private current: Size,
+    private readonly pages: number,
+    readonly options: { readonly opaqueOutput: boolean },
+  ) {}
+
+  /** The current frame size (runs the pipeline when an earlier operation left it unknown). */
+  async size(): Promise<Size> {
+    if (!this.sizeKnown) await this.materialize();
+    return this.current;
+  }
+
+  async at(slot: Slot): Promise<Sharp> {
+    if (slot < this.slot || (slot === this.slot && slot !== Slot.Composite)) await this.materialize();
+    this.slot = slot;
+    this.lastExtract = undefined;
+    return this.image;
+  }
+
+  resized(size: Size): void {
+    this.current = { width: size.width, height: size.height };
+  }
+
+  async extract(box: Box): Promise<void> {
+    if (box.left === 0 && box.top === 0 && box.width === this.current.width && box.height === this.current.height)
+      return;
+    const afterResize = this.slot === Slot.Resize;
+    const frame = this.current;
+    (await this.at(Slot.Extract)).extract(box);
+    if (afterResize) this.lastExtract = { box, frame };
+    this.resized(box);
+  }
+
+  async composite(overlay: OverlayOptions): Promise<void> {
+    const image = await this.at(Slot.Composite);
+    this.composites.push(overlay);
+    image.composite(this.composites);
+  }
+
+  async rotate(angle: number): Promise<void> {
+    const background = this.options.opaqueOutput ? WHITE : TRANSPARENT;
+    if (this.pages > 1 && angle !== 180) return this.rotateFrames(angle, background);
+    if (this.lastExtract && angle % 90 === 0 && this.pages === 1)
+      return this.rotateBeforeExtract(angle, this.lastExtract);
+    (await this.at(Slot.Rotate)).rotate(angle, { background });
+    if (angle === 90 || angle === 270) this.resized({ width: this.current.height, height: this.current.width });
+    else if (angle !== 180) this.sizeKnown = false;
+  }
+
+  /**
+   * resize → extract → rotate by a right angle, in one instance: sharp rotates before its post-resize
+   * extract, so the box is moved into the rotated frame instead of starting a new instance.
+   */
+  private rotateBeforeExtract(angle: number, { box, frame }: { box: Box; frame: Size }): void {
+    const { left, top, width, height } = box;
+    const rotated =
+      angle === 90
+        ? { left: frame.height - top - height, top: left, width: height, height: width }
+        : angle === 180
+          ? { left: frame.width - left - width, top: frame.height - top - height, width, height }
+          : { left: top, top: frame.width - left - width, width: height, height: width };
+    this.image.rotate(angle).extract(rotated);
+    this.lastExtract = undefined;
+    this.resized(rotated);
+  }
+
+  /** libvips rotates animations only by 180°: other angles rotate each frame and stack them again. */
+  private async rotateFrames(angle: number, background: typeof WHITE): Promise<void> {
+    const { data, info } = await this.materialize();
+    const frameBytes = info.width * this.current.height * info.channels;
+    const frames = await Promise.all(
+      Array.from({ length: this.pages }, (_, index) =>
+        sharp(data.subarray(index * frameBytes, (index + 1) * frameBytes), {
+          raw: { width: info.width, height: this.current.height, channels: info.channels },
+        })
+          .rotate(angle, { background })
+          .ensureAlpha()
+          .raw()
+          .toBuffer({ resolveWithObject: true }),
+      ),
+    );
+    const { width, height, channels } = frames[0].info;
+    this.load(Buffer.concat(frames.map((frame) => frame.data)), { width, height }, channels);
+  }
+
+  /** Runs the queued operations to raw pixels and continues from them. */
+  async materialize(): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+    const { data, info } = await this.image.raw().toBuffer({ resolveWithObject: true });
+    this.load(data, { width: info.width, height: info.height / this.pages }, info.channels);
+    return { data, info };
+  }
+
+  private load(data: Buffer, frame: Size, channels: number): void {
+    const pageHeight = this.pages > 1 ? frame.height : undefined;
+    this.image = sharp(data, {
+      raw: { width: frame.width, height: frame.height * this.pages, channels: channels as 1 | 2 | 3 | 4, pageHeight },
+      // Without pages: -1, sharp resizes a raw animation as one tall image instead of frame by frame.
+      pages: this.pages > 1 ? -1 : 1,
+      limitInputPixels: false,
+    });
+    this.current = frame;
+    this.slot = Slot.Start;
+    this.sizeKnown = true;
+    this.composites = [];
+  }
+
+  async encode(
+    format: OutputFormat,
+    options: { quality: number; progressive: boolean; delay?: number[]; loop?: number },
+  ): Promise<Buffer> {
+    const { quality, progressive, delay, loop } = options;
+    const animation = { delay, loop };
+    switch (format) {
+      case "jpeg":
+        // sharp would flatten alpha on black; OSS (and the spec) on white.
+        return this.image.flatten({ background: WHITE }).jpeg({ quality, progressive }).toBuffer();
+      case "png":
+        // Lossless: sharp's quality on PNG turns on palette quantization.
+        return this.image.png({ palette: false }).toBuffer();
+      case "webp":
+        return this.image.webp({ quality, ...animation }).toBuffer();
+      case "gif":
+        return this.image.gif(animation).toBuffer();
+      case "tiff":
+        return this.image.tiff({ quality }).toBuffer();
+      case "avif":
+        return this.image.avif({ quality }).toBuffer();
+    }
+  }
+}
+
+/** The `quality` rules: Q absolute, q relative to a JPEG source's quality; never above the source's. */
+export function outputQuality(
+  action: { q?: number; Q?: number } | undefined,
+  sourceQuality: number | undefined,
+): number {
+  const cap = (value: number) => (sourceQuality === undefined ? value : Math.min(value, sourceQuality));
+  if (action?.Q !== undefined) return cap(action.Q);
+  if (action?.q !== undefined)
+    return sourceQuality === undefined ? action.q : roundHalfUp((sourceQuality * action.q) / 100);
+  return cap(DEFAULT_QUALITY);
+}
+
+/** Automatic format: AVIF, then WebP when `Accept` names them; AVIF is not used for animations. */
+export function negotiateFormat(accept: string | undefined, source: OutputFormat, animated: boolean): OutputFormat {
+  const accepted = (type: string) => (accept ?? "").toLowerCase().includes(type);
+  if (!animated && accepted("image/avif")) return "avif";
+  if (accepted("image/webp")) return "webp";
+  return source;
+}
+
+function findLast<T extends Action["type"]>(
+  actions: readonly Action[],
+  type: T,
+): Extract<Action, { type: T }> | undefined {
+  return actions.findLast((action): action is Extract<Action, { type: T }> => action.type === type);
+}
+
+const isPercentResize = (action: Action) =>
+  action.type === "resize" &&
+  (action as ResizeAction).p !== undefined &&
+  [action.w, action.h, action.l, action.s].every((v) => v === undefined);
+
+function info(source: Buffer, metadata: Metadata): ProcessResult {
+  const value = (v: string | number) => ({ value: String(v) });
+  const fields: Record<string, { value: string }> = {
+    FileSize: value(source.length),
+    Format: value(metadata.format === "jpeg" ? "jpg" : metadata.format === "heif" ? "avif" : metadata.format!),
+    ImageHeight: value(metadata.height!),
+    ImageWidth: value(metadata.width!),
+  };
+  if (metadata.pages && metadata.pages > 1) fields.Frames = value(metadata.pages);
+  for (const [name, field] of Object.entries(readExif(metadata.exif))) fields[name] = value(field);
+  return { body: Buffer.from(JSON.stringify(fields)), contentType: "application/json", varyAccept: false };
+}
+
+async function averageHue({ data, info }: { data: Buffer; info: sharp.OutputInfo }): Promise<ProcessResult> {
+  const stats = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    .flatten({ background: WHITE })
+    .toColourspace("srgb")
+    .stats();
+  const [r, g, b] = [0, 1, 2].map((index) =>
+    Math.round(stats.channels[Math.min(index, stats.channels.length - 1)].mean),
+  );
+  const hex = ((r << 16) | (g << 8) | b).toString(16).toUpperCase().padStart(6, "0");
+  return { body: Buffer.from(JSON.stringify({ RGB: `0x${hex}` })), contentType: "application/json", varyAccept: false };
+}
+
+/**
+ * Circle and rounded corners: outside the shape becomes transparent (`dest-in` with an opaque shape),
+ * or white when the output is JPEG (a white frame with the shape cut out, composited over).
+ */
+function mask(size: Size, opaqueOutput: boolean, radius: number): OverlayOptions {
+  const { width, height } = size;
+  const shape = `<rect width="${width}" height="${height}" rx="${radius}" ry="${radius}"/>`;
+  const svg = opaqueOutput
+    ? `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><mask id="m">` +
+      `<rect width="${width}" height="${height}" fill="#fff"/>${shape.replace("/>", ' fill="#000"/>')}</mask></defs>` +
+      `<rect width="${width}" height="${height}" fill="#fff" mask="url(#m)"/></svg>`
+    : `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shape.replace("/>", ' fill="#fff"/>')}</svg>`;
+  return { input: Buffer.from(svg), blend: opaqueOutput ? "over" : "dest-in" };
+}
+
+const escapeXml = (text: string) =>
+  text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
+
+/**
+ * Text watermark: an SVG rendered by librsvg (fonts through fontconfig), trimmed to its ink, then
+ * rotated. The canvas is estimated from the font size and scaled down when it would exceed the image.
+ */
+async function renderText(text: TextWatermark, base: Size): Promise<Raster> {
+  const characters = Array.from(text.text).length;
+  const estimate = (size: number) => ({
+    width: Math.ceil(characters * size * 1.2 + size),
+    height: Math.ceil(size * 2),
+  });
+  const natural = estimate(text.size);
+  const scale = Math.min(1, (2 * base.width) / natural.width, (2 * base.height) / natural.height);
+  const size = Math.max(1, Math.floor(text.size * scale));
+  const canvas = estimate(size);
+  const family = escapeXml(text.font ? `'${text.font}', sans-serif` : "sans-serif");
+  const attributes = `x="${Math.ceil(size / 2)}" y="${Math.ceil(size * 1.4)}" font-family="${family}" font-size="${size}"`;
+  const shift = Math.max(1, Math.round(size / 20));
+  const shadow =
+    text.shadow > 0
+      ? `<text ${attributes} dx="${shift}" dy="${shift}" fill="#000" fill-opacity="${text.shadow / 100}">${escapeXml(text.text)}</text>`
+      : "";
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" height="${canvas.height}">` +
+    `${shadow}<text ${attributes} fill="#${text.color}">${escapeXml(text.text)}</text></svg>`;
+  const trimmed = await toRaster(sharp(Buffer.from(svg)).trim({ background: TRANSPARENT }));
+  if (text.rotate % 360 === 0) return trimmed;
+  return toRaster(rawImage(trimmed).rotate(text.rotate, { background: TRANSPARENT }));
+}
+
+/** Image and text side by side, `interval` apart, aligned top (0), centre (1) or bottom (2). */
+async function sideBySide(parts: Raster[], interval: number, align: 0 | 1 | 2): Promise<Raster> {
+  const width = parts.reduce((sum, part) => sum + part.width, 0) + interval * (parts.length - 1);
+  const height = Math.max(...parts.map((part) => part.height));
+  let left = 0;
+  const overlays = parts.map((part) => {
+    const top = align === 0 ? 0 : align === 1 ? Math.floor((height - part.height) / 2) : height - part.height;
+    const overlay = {
+      input: part.data,
+      raw: { width: part.width, height: part.height, channels: 4 as const },
+      left,
+      top,
+    };
+    left += part.width + interval;
+    return overlay;
+  });
+  return toRaster(sharp({ create: { width, height, channels: 4, background: TRANSPARENT } }).composite(overlays));
+}
+
+const rawImage = (raster: Raster) =>
+  sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: 4 } });
+
+async function toRaster(image: Sharp): Promise<Raster> {
+  const { data, info } = await image.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** libvips errors about the input are the client's problem (400); anything else is ours (500). */
+function classifySharpError(error: unknown): unknown {
+  if (error instanceof ImageError || !(error instanceof Error)) return error;
+  if (/pixel limit/i.test(error.message)) return new ImageError("ImageTooLarge", "the source exceeds the pixel limit");
+  if (
+    /load|premature|corrupt|truncat|input buffer|unsupported image|bad (huffman|marker)|out of data|read error|not a known/i.test(
+      error.message,
+    )
+  )
+    return new ImageError(
+      "BadRequest",
+      `the source image could not be decoded (${error.message.split("\n")[0].slice(0, 120)})`,
+    );
+  return error;
+}

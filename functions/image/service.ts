@@ -1,0 +1,232 @@
+/**
+ * The HTTP-shaped core shared by the Lambda handler and the container server: URL → key, style and
+ * actions → source read → engine → response, with every failure turned into an OSS error body.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Action } from "./actions";
+import { ImageEngine } from "./engine";
+import { ImageError, errorXml, type ErrorCode } from "./errors";
+import { parseActions, parseProcess, STYLE_NAME } from "./parser";
+import { S3Source, type ImageSource } from "./source";
+import { DynamoStyleStore, type StyleStore } from "./styles";
+
+/** Header the distribution's image origin sets to name the bucket to read (must be on the allow-list). */
+export const SOURCE_BUCKET_HEADER = "x-s3edge-source-bucket";
+export const PROCESS_PARAMETER = "x-oss-process";
+/** Processed images are immutable for a given URL: cache them long. */
+export const SUCCESS_CACHE_CONTROL = "public, max-age=31536000";
+export const DEFAULT_STYLE_DELIMITERS = ["@!", "!"];
+
+export interface ImageRequest {
+  readonly method: string;
+  /** The path as received, percent-encoded: `/photos/a%20b.jpg`. */
+  readonly path: string;
+  /** The query string as received, without `?`. */
+  readonly query: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly requestId: string;
+}
+
+export interface ImageResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+export interface ImageServiceProps {
+  readonly engine: ImageEngine;
+  readonly source: ImageSource;
+  /** Without a style store, style requests are 404 NoSuchStyle. */
+  readonly styles?: StyleStore;
+  /** Bucket read when the request names none. */
+  readonly defaultBucket: string;
+  /** Buckets a request may name in `x-s3edge-source-bucket` (the default bucket is always allowed). */
+  readonly allowedBuckets: readonly string[];
+  readonly logger: Logger;
+  /** Separators of the `<key>@!<style>` path forms, longest first. @default ["@!", "!"] */
+  readonly styleDelimiters?: readonly string[];
+}
+
+export class ImageService {
+  private readonly allowed: ReadonlySet<string>;
+  private readonly delimiters: readonly string[];
+
+  constructor(private readonly props: ImageServiceProps) {
+    this.allowed = new Set([props.defaultBucket, ...props.allowedBuckets]);
+    this.delimiters = [...(props.styleDelimiters ?? DEFAULT_STYLE_DELIMITERS)].sort((a, b) => b.length - a.length);
+  }
+
+  get engine(): ImageEngine {
+    return this.props.engine;
+  }
+
+  async handle(request: ImageRequest): Promise<ImageResponse> {
+    const started = Date.now();
+    let response: ImageResponse;
+    try {
+      response = await this.process(request);
+    } catch (error) {
+      if (error instanceof ImageError) {
+        response = errorResponse(error.status, error.code, error.message, request.requestId);
+      } else {
+        this.props.logger.error("internal failure", {
+          requestId: request.requestId,
+          path: request.path,
+          error: error as Error,
+        });
+        response = errorResponse(500, "InternalError", "the image could not be processed", request.requestId);
+      }
+    }
+    this.props.logger.info("request", {
+      requestId: request.requestId,
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      status: response.status,
+      bytes: response.body.length,
+      ms: Date.now() - started,
+    });
+    return response;
+  }
+
+  private async process(request: ImageRequest): Promise<ImageResponse> {
+    if (request.method !== "GET" && request.method !== "HEAD")
+      throw new ImageError("InvalidArgument", `method ${request.method} is not supported; use GET`);
+    const bucket = this.bucket(request.headers[SOURCE_BUCKET_HEADER]);
+    const { key, style } = this.splitPath(request.path);
+    const process = new URLSearchParams(request.query).get(PROCESS_PARAMETER) ?? undefined;
+    if (process === undefined && style === undefined)
+      throw new ImageError(
+        "AccessDenied",
+        `no ${PROCESS_PARAMETER}: the object is served by its bucket, not by the image function`,
+      );
+    const actions = await this.actions(process, style);
+    if (key === "") throw new ImageError("InvalidArgument", "the URL names no object key");
+
+    const { maxSourceBytes } = this.props.engine.limits;
+    const source = await this.props.source.get(bucket, key, maxSourceBytes);
+    const result = await this.props.engine.process({
+      source,
+      actions,
+      accept: request.headers.accept,
+      loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes),
+    });
+    const headers: Record<string, string> = {
+      "content-type": result.contentType,
+      "cache-control": SUCCESS_CACHE_CONTROL,
+    };
+    if (result.varyAccept) headers.vary = "Accept";
+    return { status: 200, headers, body: result.body };
+  }
+
+  private bucket(requested: string | undefined): string {
+    if (requested === undefined || requested === "") return this.props.defaultBucket;
+    if (!this.allowed.has(requested))
+      throw new ImageError(
+        "AccessDenied",
+        `the bucket "${requested.slice(0, 63)}" is not a source bucket of this image function`,
+      );
+    return requested;
+  }
+
+  /** `/a/b.jpg@!thumb` → key `a/b.jpg`, style `thumb` (an explicit style comes from x-oss-process instead). */
+  private splitPath(path: string): { key: string; style?: { name: string } } {
+    let key: string;
+    try {
+      key = decodeURIComponent(path.replace(/^\/+/, ""));
+    } catch {
+      throw new ImageError("InvalidArgument", "the URL path is not valid percent-encoding");
+    }
+    for (const delimiter of this.delimiters) {
+      const at = key.lastIndexOf(delimiter);
+      const name = key.slice(at + delimiter.length);
+      if (at > 0 && STYLE_NAME.test(name)) return { key: key.slice(0, at), style: { name } };
+    }
+    return { key };
+  }
+
+  /** The actions of the path's style (if any) followed by those of `x-oss-process`. */
+  private async actions(process: string | undefined, pathStyle: { name: string } | undefined): Promise<Action[]> {
+    const spec = process === undefined ? undefined : parseProcess(process);
+    const actions: Action[] = [];
+    if (pathStyle) {
+      const style = await this.style(pathStyle.name);
+      // Not a style after all: a key that contains the delimiter. Without processing, S3 serves it.
+      if (style === undefined && spec === undefined)
+        throw new ImageError(
+          "AccessDenied",
+          `no ${PROCESS_PARAMETER} and no style "${pathStyle.name}": served by the bucket`,
+        );
+      if (style === undefined) throw new ImageError("NoSuchStyle", `the style "${pathStyle.name}" does not exist`);
+      actions.push(...style);
+    }
+    if (spec?.kind === "style") {
+      const style = await this.style(spec.name);
+      if (style === undefined) throw new ImageError("NoSuchStyle", `the style "${spec.name}" does not exist`);
+      actions.push(...style);
+    } else if (spec) {
+      actions.push(...spec.actions);
+    }
+    return actions;
+  }
+
+  private async style(name: string): Promise<Action[] | undefined> {
+    const value = await this.props.styles?.get(name);
+    if (value === undefined) return undefined;
+    const match = /^image\/(.*)$/s.exec(value);
+    if (!match) throw new ImageError("InvalidArgument", `the style "${name}" is not an image/ action string`);
+    try {
+      return parseActions(match[1]);
+    } catch (error) {
+      if (error instanceof ImageError) throw new ImageError(error.code, `style "${name}": ${error.message}`);
+      throw error;
+    }
+  }
+}
+
+export function errorResponse(status: number, code: ErrorCode, message: string, requestId: string): ImageResponse {
+  return {
+    status,
+    headers: { "content-type": "application/xml", "cache-control": "no-store" },
+    body: Buffer.from(errorXml(code, message, requestId)),
+  };
+}
+
+/**
+ * The service as both runtimes configure it from the environment:
+ * SOURCE_BUCKET (default bucket), SOURCE_BUCKETS (comma-separated allow-list), STYLE_TABLE (optional),
+ * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
+ * MAX_SOURCE_BYTES (default 20 MiB). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
+ */
+export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
+  const list = (value: string | undefined) =>
+    (value ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const allowedBuckets = list(env.SOURCE_BUCKETS);
+  const defaultBucket = env.SOURCE_BUCKET?.trim() || allowedBuckets[0];
+  if (!defaultBucket) throw new Error("SOURCE_BUCKET (or SOURCE_BUCKETS) must name the bucket to read images from");
+  const maxSourceBytes = env.MAX_SOURCE_BYTES ? Number(env.MAX_SOURCE_BYTES) : undefined;
+  if (maxSourceBytes !== undefined && !(Number.isInteger(maxSourceBytes) && maxSourceBytes > 0))
+    throw new Error(`MAX_SOURCE_BYTES must be a positive integer, got "${env.MAX_SOURCE_BYTES}"`);
+  const delimiters = list(env.STYLE_DELIMITERS);
+  return {
+    engine: new ImageEngine({
+      autoFormat: env.AUTO_FORMAT === "true",
+      limits: maxSourceBytes ? { maxSourceBytes } : {},
+    }),
+    source: new S3Source(new S3Client({})),
+    styles: env.STYLE_TABLE ? new DynamoStyleStore(new DynamoDBClient({}), env.STYLE_TABLE) : undefined,
+    defaultBucket,
+    allowedBuckets,
+    logger,
+    styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
+  };
+}
+
+export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger) =>
+  new ImageService(servicePropsFromEnv(env, logger));
