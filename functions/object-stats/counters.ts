@@ -90,10 +90,10 @@ const isConditionFailure = (error: unknown) => error instanceof ConditionalCheck
  *    unless it exists, or take it over if a previous attempt's lease expired (that attempt died).
  *    A record in state `done` means the event was counted: skip. A live claim of another
  *    invocation (a concurrent redelivery): fail, so that the delivery is retried later.
- * 2. Apply: for the bucket total and the prefix item, `ADD created/removed/bytes` together with
- *    `ADD applying {id}`, on the condition `NOT contains(applying, id)`. If a crashed attempt already
- *    applied an item, the condition fails and the item is left alone: each ADD happens once even
- *    when a crash lands between the two items.
+ * 2. Apply: to the bucket total and the prefix item (in parallel), `ADD created/removed/bytes`
+ *    together with `ADD applying {id}`, on the condition `NOT contains(applying, id)`. If a crashed
+ *    attempt already applied an item, the condition fails and the item is left alone: each ADD
+ *    happens once even when a crash lands between the two items.
  * 3. Notify (per-change mode), then mark the record `done`, on the condition that we still own it.
  * 4. Remove the id from both items' `applying` sets (only after `done`, so no later attempt can
  *    pass step 2's condition again). A crash before this leaves an id in a set, which the next
@@ -118,7 +118,7 @@ export class CounterStore {
       return "duplicate";
     }
     try {
-      for (const { sortKey, add } of counterUpdates(change)) await this.apply(change, sortKey, add);
+      await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
       await options.afterCount?.();
     } catch (error) {
       await this.release(change.eventId, owner).catch(() => undefined);
@@ -227,23 +227,25 @@ export class CounterStore {
   }
 
   private async finishApplying(change: ObjectChange): Promise<void> {
-    for (const { sortKey } of counterUpdates(change)) {
-      await this.client
-        .send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
-            UpdateExpression: "DELETE #applying :ids",
-            // Never create a counter item just to delete from it.
-            ConditionExpression: "attribute_exists(#pk)",
-            ExpressionAttributeNames: { "#applying": APPLYING, "#pk": PARTITION_KEY },
-            ExpressionAttributeValues: { ":ids": new Set([change.eventId]) },
+    await Promise.all(
+      counterUpdates(change).map(({ sortKey }) =>
+        this.client
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
+              UpdateExpression: "DELETE #applying :ids",
+              // Never create a counter item just to delete from it.
+              ConditionExpression: "attribute_exists(#pk)",
+              ExpressionAttributeNames: { "#applying": APPLYING, "#pk": PARTITION_KEY },
+              ExpressionAttributeValues: { ":ids": new Set([change.eventId]) },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw error;
           }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
-    }
+      ),
+    );
   }
 
   /** The bucket's total and every prefix's counters (zeros for a bucket without events). */
