@@ -179,6 +179,14 @@ export const configSchema = z
         });
       }
     }
+    const primaryIndex = config.objectStats.monitoredBuckets.indexOf(primaryBucketName(config));
+    if (primaryIndex !== -1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["objectStats", "monitoredBuckets", primaryIndex],
+        message: `"${primaryBucketName(config)}" is the primary bucket, which is always monitored; list only other buckets`,
+      });
+    }
     if (config.legacyOrigin?.create && !config.legacyOrigin.project) {
       ctx.addIssue({
         code: "custom",
