@@ -8,22 +8,13 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { CounterStore } from "./counters";
+import { ENVIRONMENT } from "./environment";
 import { ObjectStatsError } from "./errors";
 import { NOTIFICATION_MODES, type NotificationMode } from "./notifications";
 import { answerCount, countS3Event, publishSummaries, scheduleWindow, type ObjectStatsDependencies } from "./service";
 
 /** Added to the invocation's remaining time: a claim outlives the attempt that holds it. */
 export const LEASE_MARGIN_MS = 10_000;
-
-/** Environment the stack sets on the function. */
-export const ENVIRONMENT = {
-  tableName: "TABLE_NAME",
-  topicArn: "TOPIC_ARN",
-  notificationMode: "NOTIFICATION_MODE",
-  /** Comma-separated; the first is the default bucket of `GET /count`. */
-  monitoredBuckets: "MONITORED_BUCKETS",
-  dedupeTtlDays: "DEDUPE_TTL_DAYS",
-} as const;
 
 const logger = new Logger({ serviceName: "object-stats" });
 
