@@ -15,9 +15,15 @@ describe("the whole app", () => {
     ["full example config", fullConfigInput()],
   ])("synthesizes the built stacks with no cross-stack problems (%s)", (_name, input) => {
     const app = synthApp(input);
-    expect(Object.keys(app.stacks).sort()).toEqual(["storage-replication"]);
+    expect(Object.keys(app.stacks).sort()).toEqual(["object-stats", "storage-replication"]);
     expect(app.manifest.stacks["storage-replication"].dependencies).toEqual([]);
+    expect(app.manifest.stacks["object-stats"].dependencies).toEqual(["storage-replication"]);
     expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("leaves out the object-stats stack when objectStats is disabled", () => {
+    const app = synthApp({ objectStats: { enabled: false } });
+    expect(Object.keys(app.stacks)).not.toContain("object-stats");
   });
 
   it("synthesizes the same JSON on every run and in every checkout (no absolute paths, no timestamps)", () => {

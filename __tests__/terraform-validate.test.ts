@@ -62,6 +62,8 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
         plan: "passed",
         notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
       });
+      // Reads the account id and the primary bucket from remote state: validated, not planned offline.
+      expect(checks.find((c) => c.stack === "object-stats")).toMatchObject({ validate: "passed", plan: "skipped" });
       expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
         validate: "passed",
         plan: "skipped",

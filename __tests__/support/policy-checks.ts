@@ -51,6 +51,9 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_cloudwatch_log_resource_policy: "policy_document",
 };
 
+/** Key policies: their `Resource: "*"` means the key itself (the only value AWS accepts there). */
+const KEY_POLICY_TYPES = new Set(["aws_kms_key", "aws_kms_key_policy"]);
+
 /** Policies attached to a principal; every other policy attribute is a resource (or trust) policy. */
 const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"]);
 
@@ -83,6 +86,7 @@ function checkStatements(
   statements: Statement[],
   isResourcePolicy: boolean,
   report: (rule: string, detail: string) => void,
+  resourceIsSelf = false,
 ) {
   for (const statement of statements) {
     if (statement.Effect !== "Allow") continue;
@@ -95,7 +99,7 @@ function checkStatements(
       }
     }
     const resources = list(statement.Resource);
-    if (resources.includes("*")) {
+    if (resources.includes("*") && !resourceIsSelf) {
       const unscopable = actions.length > 0 && actions.every((action) => action in UNSCOPABLE_ACTIONS);
       if (!unscopable) report("iam-wildcard-resource", `${label} allows ${actions.join(", ")} on Resource "*"`);
     }
@@ -140,7 +144,7 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
     if (attribute && body[attribute] !== undefined) {
       const statements = parsePolicy(body[attribute]);
       if (typeof statements === "string") report("policy-not-checkable", statements);
-      else checkStatements(statements, !IDENTITY_POLICY_TYPES.has(type), report);
+      else checkStatements(statements, !IDENTITY_POLICY_TYPES.has(type), report, KEY_POLICY_TYPES.has(type));
     }
 
     if (type === "aws_s3_bucket") {
@@ -227,6 +231,14 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
           report("sqs-consumer-dlq", `${queue} is consumed by Lambda but has no dead-letter queue (redrive_policy)`);
         }
       }
+    }
+
+    if (type === "aws_sns_topic" && !body.kms_master_key_id) {
+      report("sns-encryption", "topic is not encrypted with a KMS key (kms_master_key_id)");
+    }
+
+    if (type === "aws_cloudwatch_event_target" && !(body.dead_letter_config as { arn?: string } | undefined)?.arn) {
+      report("event-target-dlq", "EventBridge target has no dead-letter queue: undeliverable events are dropped");
     }
 
     if (type === "aws_cloudfront_origin_access_identity")
