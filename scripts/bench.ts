@@ -8,11 +8,13 @@
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { synth, tests } from "./bench/app";
+import { objectStats } from "./bench/object-stats";
 import type { BenchSection } from "./bench/support";
 
 const sections: Record<string, BenchSection> = {
   synth,
   tests,
+  objectStats,
 };
 
 async function main(): Promise<void> {
