@@ -50,6 +50,8 @@ async function freshHandler(): Promise<void> {
     DEDUPE_TTL_DAYS: "7",
     // Never reach for the network should the mock miss a client.
     AWS_ENDPOINT_URL_SNS: "http://127.0.0.1:9",
+    // Keep the output readable: warnings (malformed events) and errors only.
+    POWERTOOLS_LOG_LEVEL: "WARN",
   });
   loadHandler();
 }
