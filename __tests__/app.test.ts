@@ -17,6 +17,7 @@ describe("the whole app", () => {
       {},
       {
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         edge: ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
@@ -29,6 +30,7 @@ describe("the whole app", () => {
       {
         "gcs-origin": [],
         "storage-replication": ["gcs-origin"],
+        "object-stats": ["storage-replication"],
         edge: ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
@@ -40,6 +42,7 @@ describe("the whole app", () => {
       { legacyOrigin: null },
       {
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
         cdn: ["dns-cert", "image", "storage-replication"],
@@ -50,6 +53,7 @@ describe("the whole app", () => {
       { edge: { enabled: false } },
       {
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
         cdn: ["dns-cert", "image", "storage-replication"],
@@ -61,6 +65,7 @@ describe("the whole app", () => {
       {
         "gcs-origin": [],
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         edge: ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
@@ -72,6 +77,7 @@ describe("the whole app", () => {
       { image: { enabled: false } },
       {
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         edge: ["storage-replication"],
         "dns-cert": [],
         cdn: ["dns-cert", "edge", "storage-replication"],
@@ -82,6 +88,7 @@ describe("the whole app", () => {
       { cdn: { enabled: false } },
       {
         "storage-replication": [],
+        "object-stats": ["storage-replication"],
         edge: ["storage-replication"],
         "dns-cert": [],
         image: ["dns-cert", "storage-replication"],
@@ -99,6 +106,11 @@ describe("the whole app", () => {
       expect({ id, dependencies: [...app.manifest.stacks[id].dependencies].sort() }).toEqual({ id, dependencies });
     }
     expect(crossStackProblems(app)).toEqual([]);
+  });
+
+  it("leaves out the object-stats stack when objectStats is disabled", () => {
+    const app = synthApp({ objectStats: { enabled: false } });
+    expect(Object.keys(app.stacks)).not.toContain("object-stats");
   });
 
   it("synthesizes the same JSON on every run and in every checkout (no absolute paths, no timestamps)", () => {

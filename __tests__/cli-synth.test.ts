@@ -25,7 +25,14 @@ describe("npm run synth (the cdktf CLI running main.ts through tsx)", () => {
         stacks: Record<string, unknown>;
       };
       // The built-in legacy origin is a public GCS bucket: no gcs-origin stack.
-      expect(Object.keys(manifest.stacks).sort()).toEqual(["cdn", "dns-cert", "edge", "image", "storage-replication"]);
+      expect(Object.keys(manifest.stacks).sort()).toEqual([
+        "cdn",
+        "dns-cert",
+        "edge",
+        "image",
+        "object-stats",
+        "storage-replication",
+      ]);
       for (const id of Object.keys(manifest.stacks)) {
         expect(existsSync(join(outdir, "stacks", id, "cdk.tf.json"))).toBe(true);
       }

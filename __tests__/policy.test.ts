@@ -2,13 +2,17 @@ import { CloudfrontDistribution } from "@cdktf/provider-aws/lib/cloudfront-distr
 import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Fn, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -238,6 +242,48 @@ describe("the rules catch what they are meant to", () => {
     });
     expect(found).toEqual([
       expect.stringMatching(/^sensitive-output: exposes .*secret_string.* without sensitive = true$/),
+    ]);
+  });
+
+  it('reads a key policy\'s Resource "*" as the key itself, but still flags wildcard actions in it', () => {
+    const found = violationsOf((stack) => {
+      new KmsKey(stack, "key", {
+        policy: policyDocument([
+          {
+            Sid: "Use",
+            Effect: "Allow",
+            Principal: { AWS: "arn:aws:iam::123456789012:root" },
+            Action: "kms:Decrypt",
+            Resource: "*",
+          },
+          {
+            Sid: "Everything",
+            Effect: "Allow",
+            Principal: { AWS: "arn:aws:iam::123456789012:root" },
+            Action: "kms:*",
+            Resource: "*",
+          },
+        ]),
+      });
+    });
+    expect(found).toEqual(['iam-wildcard-action: statement Everything allows "kms:*"']);
+  });
+
+  it("flags an unencrypted SNS topic and an EventBridge target without a dead-letter queue", () => {
+    const found = violationsOf((stack) => {
+      new SnsTopic(stack, "topic", { name: "rules-topic" });
+      const rule = new CloudwatchEventRule(stack, "rule", {
+        name: "rules-rule",
+        scheduleExpression: "rate(5 minutes)",
+      });
+      new CloudwatchEventTarget(stack, "target", {
+        rule: rule.name,
+        arn: "arn:aws:lambda:us-east-2:123456789012:function:f",
+      });
+    });
+    expect(found).toEqual([
+      "event-target-dlq: EventBridge target has no dead-letter queue: undeliverable events are dropped",
+      "sns-encryption: topic is not encrypted with a KMS key (kms_master_key_id)",
     ]);
   });
 

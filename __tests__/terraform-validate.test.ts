@@ -30,7 +30,7 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
-const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "storage-replication"];
+const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "object-stats", "storage-replication"];
 const EXPECTED_STACKS: Record<string, string[]> = {
   default: [...COMMON_STACKS, "edge"].sort(),
   full: [...COMMON_STACKS, "edge", "gcs-origin"].sort(),
@@ -96,6 +96,8 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
               notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
             },
       );
+      // Reads the account id and the primary bucket from remote state: validated, not planned offline.
+      expect(checks.find((c) => c.stack === "object-stats")).toMatchObject({ validate: "passed", plan: "skipped" });
       expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
         validate: "passed",
         plan: "skipped",

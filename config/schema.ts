@@ -207,6 +207,14 @@ export const configSchema = z
         });
       }
     }
+    const primaryIndex = config.objectStats.monitoredBuckets.indexOf(primaryBucketName(config));
+    if (primaryIndex !== -1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["objectStats", "monitoredBuckets", primaryIndex],
+        message: `"${primaryBucketName(config)}" is the primary bucket, which is always monitored; list only other buckets`,
+      });
+    }
     const ownBuckets = [primaryBucketName(config), replicaBucketName(config)];
     config.image.extraSourceBuckets.forEach((bucket, index) => {
       const duplicate = config.image.extraSourceBuckets.findIndex((other) => other.name === bucket.name) !== index;

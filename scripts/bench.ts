@@ -12,6 +12,7 @@ import { invalidation } from "./bench/invalidation";
 import { imagePackaging } from "./bench/image-packaging";
 import { migrate } from "./bench/migrate";
 import { image } from "./bench/image";
+import { objectStats } from "./bench/object-stats";
 import type { BenchSection } from "./bench/support";
 
 const sections: Record<string, BenchSection> = {
@@ -21,6 +22,7 @@ const sections: Record<string, BenchSection> = {
   "image-packaging": imagePackaging,
   migrate,
   image,
+  objectStats,
 };
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@ import { DnsCertStack } from "./dns-cert";
 import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
 import { ImageStack } from "./image";
+import { ObjectStatsStack } from "./object-stats";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
 export interface S3EdgeStacks {
@@ -16,6 +17,8 @@ export interface S3EdgeStacks {
   readonly dnsCert?: DnsCertStack;
   readonly image?: ImageStack;
   readonly cdn?: CdnStack;
+  /** Present when `objectStats.enabled`. */
+  readonly objectStats?: ObjectStatsStack;
 }
 
 /**
@@ -65,7 +68,10 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         additionalPrimaryReaders: image?.primaryReaderDistributionArns,
       })
     : undefined;
-  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn };
+  const objectStats = config.objectStats.enabled
+    ? new ObjectStatsStack(app, config, { primary: storageReplication.primary })
+    : undefined;
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

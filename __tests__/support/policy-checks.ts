@@ -51,6 +51,9 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_cloudwatch_log_resource_policy: "policy_document",
 };
 
+/** Key policies: their `Resource: "*"` means the key itself (the only value AWS accepts there). */
+const KEY_POLICY_TYPES = new Set(["aws_kms_key", "aws_kms_key_policy"]);
+
 /** Policies attached to a principal; every other policy attribute is a resource (or trust) policy. */
 const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"]);
 
@@ -260,6 +263,14 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
 
     if (type === "aws_sqs_queue" && body.sqs_managed_sse_enabled !== true && body.kms_master_key_id === undefined) {
       report("sqs-encryption", "queue without server-side encryption (SSE-SQS or SSE-KMS)");
+    }
+
+    if (type === "aws_sns_topic" && !body.kms_master_key_id) {
+      report("sns-encryption", "topic is not encrypted with a KMS key (kms_master_key_id)");
+    }
+
+    if (type === "aws_cloudwatch_event_target" && !(body.dead_letter_config as { arn?: string } | undefined)?.arn) {
+      report("event-target-dlq", "EventBridge target has no dead-letter queue: undeliverable events are dropped");
     }
 
     if (type === "aws_cloudfront_origin_access_identity")

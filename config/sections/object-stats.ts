@@ -1,5 +1,110 @@
 import { z } from "zod";
-import { enabled } from "../primitives";
+import { enabled, fromProblem, s3BucketName } from "../primitives";
+
+/** API stage limits: steady requests per second and burst (token bucket) for `GET /count`. */
+export const DEFAULT_COUNT_API_RATE_LIMIT = 10;
+export const DEFAULT_COUNT_API_BURST_LIMIT = 20;
+/** Seconds browsers may cache a CORS preflight answer. */
+export const DEFAULT_CORS_MAX_AGE_SECONDS = 300;
+/** Request headers a browser may send: what SigV4 signing and bearer tokens need. */
+export const DEFAULT_CORS_ALLOW_HEADERS = [
+  "authorization",
+  "content-type",
+  "x-amz-date",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+];
+export const DEFAULT_NOTIFICATION_MODE = "per-change";
+export const DEFAULT_SUMMARY_WINDOW_MINUTES = 15;
+/**
+ * Days a redelivered event is still recognized. EventBridge retries a target for up to 24 hours
+ * and Lambda retries an asynchronous event for up to 6 more, so anything under 2 days could let a
+ * late retry count twice.
+ */
+export const DEFAULT_DEDUPE_TTL_DAYS = 7;
+export const MIN_DEDUPE_TTL_DAYS = 2;
+
+const accountId = /^\d{12}$/;
+const iamPrincipalArn = /^arn:aws:iam::\d{12}:(root|(user|role)\/[\w+=,.@\/-]{1,512})$/;
+
+/** Who may subscribe to the notification topic: an account id or an IAM user/role/root ARN. */
+const subscriberPrincipal = fromProblem(
+  (value) =>
+    accountId.test(value) || iamPrincipalArn.test(value)
+      ? undefined
+      : "give a 12-digit AWS account id or an IAM ARN (arn:aws:iam::<account>:root, :user/<name> or :role/<name>)",
+  "subscriber principal",
+);
+
+const origin = fromProblem(
+  (value) =>
+    value === "*" || /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(value)
+      ? undefined
+      : 'give scheme://host[:port] without a path, or "*"',
+  "CORS origin",
+);
+
+const authorization = z.discriminatedUnion("type", [
+  /** Callers sign requests with SigV4 and need `execute-api:Invoke` on the route. */
+  z.strictObject({ type: z.literal("iam") }),
+  /** Callers send a bearer token from this OpenID Connect issuer for one of the audiences. */
+  z.strictObject({
+    type: z.literal("jwt"),
+    issuer: z.url({ protocol: /^https$/, error: "must be the issuer's https:// URL" }),
+    audience: z.array(z.string().min(1)).min(1, "needs at least one audience (client id)"),
+  }),
+]);
+
+const api = z.strictObject({
+  authorization: authorization.default({ type: "iam" }),
+  throttling: z
+    .strictObject({
+      burstLimit: z.int().min(1).max(5_000).default(DEFAULT_COUNT_API_BURST_LIMIT),
+      rateLimit: z.number().positive().max(10_000).default(DEFAULT_COUNT_API_RATE_LIMIT),
+    })
+    .prefault({}),
+  cors: z
+    .strictObject({
+      /** Browser origins allowed to call the API; none (the default) turns CORS off. */
+      allowOrigins: z.array(origin).default([]),
+      allowHeaders: z.array(z.string().min(1)).default(DEFAULT_CORS_ALLOW_HEADERS),
+      allowCredentials: z.boolean().default(false),
+      maxAgeSeconds: z.int().min(0).max(86_400).default(DEFAULT_CORS_MAX_AGE_SECONDS),
+    })
+    .refine((cors) => !(cors.allowCredentials && cors.allowOrigins.includes("*")), {
+      message: 'allowCredentials cannot be used with the "*" origin (browsers refuse it): list the origins',
+      path: ["allowCredentials"],
+    })
+    .prefault({}),
+});
+
+const notifications = z.strictObject({
+  /** `per-change`: a message per counted change; `summary`: one per bucket per window that changed. */
+  mode: z.enum(["per-change", "summary"]).default(DEFAULT_NOTIFICATION_MODE),
+  summaryWindowMinutes: z.int().min(1).max(1_440).default(DEFAULT_SUMMARY_WINDOW_MINUTES),
+  /** Principals allowed to subscribe to the topic, besides this account's administrators. */
+  subscriberPrincipals: z.array(subscriberPrincipal).default([]),
+});
 
 /** Object counters, `GET /count` and notifications (stack `object-stats`). */
-export const objectStatsSection = z.strictObject({ enabled });
+export const objectStatsSection = z.strictObject({
+  enabled,
+  /**
+   * Existing buckets (in the primary region) to count besides the primary bucket. They must
+   * already send their events to EventBridge: s3-edge does not touch their notification config.
+   */
+  monitoredBuckets: z
+    .array(s3BucketName)
+    .default([])
+    .refine((names) => new Set(names).size === names.length, "lists a bucket twice"),
+  api: api.prefault({}),
+  notifications: notifications.prefault({}),
+  dedupeTtlDays: z
+    .int()
+    .min(
+      MIN_DEDUPE_TTL_DAYS,
+      `must be at least ${MIN_DEDUPE_TTL_DAYS}: EventBridge and Lambda retry an event for up to 30 hours`,
+    )
+    .max(365)
+    .default(DEFAULT_DEDUPE_TTL_DAYS),
+});

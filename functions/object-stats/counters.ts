@@ -1,0 +1,322 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { randomUUID } from "node:crypto";
+import { ObjectStatsError } from "./errors";
+import type { ObjectChange } from "./events";
+import {
+  bucketPartition,
+  EVENT_SORT_KEY,
+  eventPartition,
+  PARTITION_KEY,
+  PREFIX_SORT_KEY_PREFIX,
+  prefixSortKey,
+  SORT_KEY,
+  SUMMARY_SORT_KEY,
+  TOTAL_SORT_KEY,
+  TTL_ATTRIBUTE,
+} from "./table";
+
+/** Counters as stored: `live` is derived on read. */
+export interface StoredCounts {
+  readonly created: number;
+  readonly removed: number;
+  readonly bytes: number;
+}
+
+export interface Counts extends StoredCounts {
+  /** created − removed */
+  readonly live: number;
+}
+
+export interface BucketCounts extends Counts {
+  readonly bucket: string;
+  /** Top-level prefix (`""` is the root) → its counters. */
+  readonly prefixes: Readonly<Record<string, Counts>>;
+}
+
+/** What the last summary reported, so that the next one reports the change since. */
+export interface SummarySnapshot {
+  readonly total: StoredCounts;
+  readonly prefixes: Readonly<Record<string, StoredCounts>>;
+  /** The scheduled event that wrote it: a redelivered schedule event is not summarized twice. */
+  readonly eventId: string;
+  readonly time: string;
+}
+
+export const ZERO: StoredCounts = { created: 0, removed: 0, bytes: 0 };
+
+export const withLive = (counts: StoredCounts): Counts => ({ ...counts, live: counts.created - counts.removed });
+
+/** The counter items one change moves, and by how much: the bucket's total and its prefix's. */
+export function counterUpdates(change: ObjectChange): Array<{ sortKey: string; add: StoredCounts }> {
+  const add = {
+    created: change.kind === "created" ? 1 : 0,
+    removed: change.kind === "removed" ? 1 : 0,
+    bytes: change.bytes,
+  };
+  return [
+    { sortKey: TOTAL_SORT_KEY, add },
+    { sortKey: prefixSortKey(change.prefix), add },
+  ];
+}
+
+export interface CountOptions {
+  /** How long the claim on the event protects it: at least the invocation's remaining time. */
+  readonly leaseMs: number;
+  /** Runs once the counters include the change, before the event is marked done (at-least-once). */
+  readonly afterCount?: () => Promise<void>;
+}
+
+/** "counted": this call added the change; "duplicate": an earlier delivery of the event did. */
+export type CountResult = "counted" | "duplicate";
+
+const CLAIMED = "claimed";
+const DONE = "done";
+/** Set attribute on a counter item: ids of events whose ADD is applied but not yet marked done. */
+const APPLYING = "applying";
+
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+
+/**
+ * DynamoDB counters with exactly-once counting per event id.
+ *
+ * Why not one TransactWriteItems (conditional Put of the dedupe record + the two ADDs)? It would
+ * be the natural design, but dynalite, the DynamoDB the tests run against, has no transactions,
+ * and shipping the one code path that the tests cannot run is worse. The protocol below uses only
+ * single-item conditional writes (each atomic on its own), gives the same guarantee and costs the
+ * same write units as a transaction (which bills each item twice):
+ *
+ * 1. Claim: create the event's dedupe record (`EVENT#<id>`, state `claimed`, owner, lease, TTL)
+ *    unless it exists, or take it over if a previous attempt's lease expired (that attempt died).
+ *    A record in state `done` means the event was counted: skip. A live claim of another
+ *    invocation (a concurrent redelivery): fail, so that the delivery is retried later.
+ * 2. Apply: to the bucket total and the prefix item (in parallel), `ADD created/removed/bytes`
+ *    together with `ADD applying {id}`, on the condition `NOT contains(applying, id)`. If a crashed
+ *    attempt already applied an item, the condition fails and the item is left alone: each ADD
+ *    happens once even when a crash lands between the two items.
+ * 3. Notify (per-change mode), then mark the record `done`, on the condition that we still own it.
+ * 4. Remove the id from both items' `applying` sets (only after `done`, so no later attempt can
+ *    pass step 2's condition again). A crash before this leaves an id in a set, which the next
+ *    redelivery of that event removes; the set only holds events in flight, so it stays small.
+ *
+ * Counters only ever change through `ADD` (never read-modify-write), so concurrent events on the
+ * same item never lose an update.
+ */
+export class CounterStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** Days a dedupe record is kept: redeliveries within this time count once. */
+    private readonly dedupeTtlDays: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async count(change: ObjectChange, options: CountOptions): Promise<CountResult> {
+    const owner = randomUUID();
+    if (!(await this.claim(change.eventId, owner, options.leaseMs))) {
+      await this.finishApplying(change);
+      return "duplicate";
+    }
+    try {
+      await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
+      await options.afterCount?.();
+    } catch (error) {
+      await this.release(change.eventId, owner).catch(() => undefined);
+      throw error;
+    }
+    await this.markDone(change.eventId, owner);
+    await this.finishApplying(change);
+    return "counted";
+  }
+
+  /** True when we own the claim; false when the event is done; throws when someone else holds it. */
+  private async claim(eventId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = this.clock();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+          UpdateExpression: "SET #state = :claimed, #owner = :owner, #lease = :lease, #ttl = :ttl",
+          ConditionExpression: "attribute_not_exists(#pk) OR (#state = :claimed AND #lease < :now)",
+          ExpressionAttributeNames: {
+            "#pk": PARTITION_KEY,
+            "#state": "state",
+            "#owner": "owner",
+            "#lease": "leaseUntil",
+            "#ttl": TTL_ATTRIBUTE,
+          },
+          ExpressionAttributeValues: {
+            ":claimed": CLAIMED,
+            ":owner": owner,
+            ":lease": now + leaseMs,
+            ":now": now,
+            ":ttl": Math.floor(now / 1000) + this.dedupeTtlDays * 86_400,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item?.state === DONE) return false;
+    throw new ObjectStatsError("event-in-progress", `event ${eventId} is being counted by another invocation`);
+  }
+
+  private async apply(change: ObjectChange, sortKey: string, add: StoredCounts): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
+          UpdateExpression: "ADD #created :created, #removed :removed, #bytes :bytes, #applying :ids",
+          ConditionExpression: "NOT contains(#applying, :id)",
+          ExpressionAttributeNames: {
+            "#created": "created",
+            "#removed": "removed",
+            "#bytes": "bytes",
+            "#applying": APPLYING,
+          },
+          ExpressionAttributeValues: {
+            ":created": add.created,
+            ":removed": add.removed,
+            ":bytes": add.bytes,
+            ":ids": new Set([change.eventId]),
+            ":id": change.eventId,
+          },
+        }),
+      );
+    } catch (error) {
+      // A crashed attempt already applied this item (its id is still in `applying`): done here.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private async markDone(eventId: string, owner: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+        UpdateExpression: "SET #state = :done REMOVE #owner, #lease",
+        ConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },
+        ExpressionAttributeValues: { ":done": DONE, ":owner": owner },
+      }),
+    );
+  }
+
+  /** Lets a retry take the event over at once instead of waiting for the lease to run out. */
+  private async release(eventId: string, owner: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+        UpdateExpression: "SET #lease = :expired",
+        ConditionExpression: "#owner = :owner AND #state = :claimed",
+        ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },
+        ExpressionAttributeValues: { ":expired": 0, ":owner": owner, ":claimed": CLAIMED },
+      }),
+    );
+  }
+
+  private async finishApplying(change: ObjectChange): Promise<void> {
+    await Promise.all(
+      counterUpdates(change).map(({ sortKey }) =>
+        this.client
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
+              UpdateExpression: "DELETE #applying :ids",
+              // Never create a counter item just to delete from it.
+              ConditionExpression: "attribute_exists(#pk)",
+              ExpressionAttributeNames: { "#applying": APPLYING, "#pk": PARTITION_KEY },
+              ExpressionAttributeValues: { ":ids": new Set([change.eventId]) },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw error;
+          }),
+      ),
+    );
+  }
+
+  /** The bucket's total and every prefix's counters (zeros for a bucket without events). */
+  async readBucket(bucket: string): Promise<{ counts: BucketCounts; summary?: SummarySnapshot }> {
+    let total: StoredCounts = ZERO;
+    let summary: SummarySnapshot | undefined;
+    const prefixes: Record<string, Counts> = {};
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          ExpressionAttributeValues: { ":pk": bucketPartition(bucket) },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sortKey = item[SORT_KEY] as string;
+        if (sortKey === TOTAL_SORT_KEY) total = storedCounts(item);
+        else if (sortKey === SUMMARY_SORT_KEY) summary = item.snapshot as SummarySnapshot;
+        else if (sortKey.startsWith(PREFIX_SORT_KEY_PREFIX))
+          prefixes[sortKey.slice(PREFIX_SORT_KEY_PREFIX.length)] = withLive(storedCounts(item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { counts: { bucket, ...withLive(total), prefixes }, summary };
+  }
+
+  /** One top-level prefix's counters (zeros when it has seen no event). */
+  async readPrefix(bucket: string, prefix: string): Promise<Counts> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: bucketPartition(bucket), [SORT_KEY]: prefixSortKey(prefix) },
+        ConsistentRead: true,
+      }),
+    );
+    return withLive(Item ? storedCounts(Item) : ZERO);
+  }
+
+  /**
+   * Records what a summary reported. Returns false when this schedule event was already
+   * summarized (a redelivery), so the caller does not publish twice.
+   */
+  async saveSummary(bucket: string, snapshot: SummarySnapshot): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: bucketPartition(bucket), [SORT_KEY]: SUMMARY_SORT_KEY },
+          UpdateExpression: "SET #snapshot = :snapshot, #eventId = :eventId",
+          ConditionExpression: "attribute_not_exists(#eventId) OR #eventId <> :eventId",
+          ExpressionAttributeNames: { "#snapshot": "snapshot", "#eventId": "lastEventId" },
+          ExpressionAttributeValues: { ":snapshot": snapshot, ":eventId": snapshot.eventId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function storedCounts(item: Record<string, unknown>): StoredCounts {
+  return {
+    created: Number(item.created ?? 0),
+    removed: Number(item.removed ?? 0),
+    bytes: Number(item.bytes ?? 0),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * One function, two callers: EventBridge (S3 "Object Created"/"Object Deleted" events, and the
+ * summary schedule) and the HTTP API (`GET /count`, payload format 2.0).
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { CounterStore } from "./counters";
+import { ENVIRONMENT } from "./environment";
+import { ObjectStatsError } from "./errors";
+import { NOTIFICATION_MODES, type NotificationMode } from "./notifications";
+import { answerCount, countS3Event, publishSummaries, scheduleWindow, type ObjectStatsDependencies } from "./service";
+
+/** Added to the invocation's remaining time: a claim outlives the attempt that holds it. */
+export const LEASE_MARGIN_MS = 10_000;
+
+const logger = new Logger({ serviceName: "object-stats" });
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+function fromEnvironment(): ObjectStatsDependencies {
+  const mode = required(ENVIRONMENT.notificationMode) as NotificationMode;
+  if (!NOTIFICATION_MODES.includes(mode))
+    throw new Error(`${ENVIRONMENT.notificationMode} must be one of ${NOTIFICATION_MODES.join(", ")}, not "${mode}"`);
+  const ttlDays = Number(required(ENVIRONMENT.dedupeTtlDays));
+  if (!Number.isInteger(ttlDays) || ttlDays < 1)
+    throw new Error(`${ENVIRONMENT.dedupeTtlDays} must be a positive integer`);
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  return {
+    store: new CounterStore(documents, required(ENVIRONMENT.tableName), ttlDays),
+    sns: new SNSClient({}),
+    topicArn: required(ENVIRONMENT.topicArn),
+    mode,
+    buckets: required(ENVIRONMENT.monitoredBuckets).split(","),
+    logger,
+  };
+}
+
+// SDK clients are created once per container, on the first invocation.
+let dependencies: ObjectStatsDependencies | undefined;
+
+const isHttpRequest = (event: unknown): event is APIGatewayProxyEventV2 =>
+  (event as APIGatewayProxyEventV2 | null)?.version === "2.0" &&
+  (event as APIGatewayProxyEventV2).requestContext?.http !== undefined;
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+const HTTP_STATUS = { "bad-request": 400, "not-found": 404 } as const;
+
+export async function handler(
+  event: unknown,
+  context: Pick<Context, "getRemainingTimeInMillis">,
+): Promise<APIGatewayProxyStructuredResultV2 | void> {
+  const deps = (dependencies ??= fromEnvironment());
+  const http = isHttpRequest(event);
+  try {
+    if (http) {
+      const request = {
+        routeKey: event.routeKey,
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        query: event.queryStringParameters ?? {},
+      };
+      return json(200, await answerCount(request, deps));
+    }
+    const window = scheduleWindow(event);
+    if (window) await publishSummaries(window, deps);
+    else await countS3Event(event, deps, context.getRemainingTimeInMillis() + LEASE_MARGIN_MS);
+  } catch (error) {
+    if (error instanceof ObjectStatsError && (error.code === "bad-request" || error.code === "not-found"))
+      return json(HTTP_STATUS[error.code], { message: error.message });
+    if (error instanceof ObjectStatsError && error.code === "malformed-event") {
+      // Retrying cannot fix it: log it whole for inspection and report success so it is not redelivered.
+      logger.warn("malformed event skipped", { reason: error.message, event });
+      return;
+    }
+    logger.error(http ? "request failed" : "event failed; it will be retried", error as Error);
+    if (http) return json(500, { message: "internal error; see the function's logs" });
+    // EventBridge → Lambda is an asynchronous invocation: an error makes Lambda retry the event
+    // and, when retries run out, send it to the on-failure destination. Counting is idempotent per
+    // event id, so a retry after a partial failure never counts twice.
+    throw error;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The counters table's layout, shared by the function and the Terraform that creates the table
+ * (and by the tests, which create the same table in dynalite).
+ */
+
+/** Partition key (string): `BUCKET#<bucket>` for counters, `EVENT#<event id>` for dedupe records. */
+export const PARTITION_KEY = "pk";
+/** Sort key (string): `TOTAL`, `PREFIX#<top-level prefix>`, `SUMMARY` or `EVENT`. */
+export const SORT_KEY = "sk";
+/** Epoch seconds after which DynamoDB's TTL deletes a dedupe record. */
+export const TTL_ATTRIBUTE = "expiresAt";
+
+export const bucketPartition = (bucket: string) => `BUCKET#${bucket}`;
+export const eventPartition = (eventId: string) => `EVENT#${eventId}`;
+export const TOTAL_SORT_KEY = "TOTAL";
+export const PREFIX_SORT_KEY_PREFIX = "PREFIX#";
+export const prefixSortKey = (prefix: string) => `${PREFIX_SORT_KEY_PREFIX}${prefix}`;
+export const SUMMARY_SORT_KEY = "SUMMARY";
+export const EVENT_SORT_KEY = "EVENT";

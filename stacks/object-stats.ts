@@ -1,0 +1,50 @@
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { S3EdgeConfig } from "../config";
+import { configureBackend } from "../constructs/backend";
+import { ObjectStats } from "../constructs/object-stats";
+import { awsProvider } from "../constructs/providers";
+import type { BucketReference } from "./storage-replication";
+
+export const OBJECT_STATS_STACK_ID = "object-stats";
+
+export interface ObjectStatsStackProps {
+  /** The primary bucket (from storage-replication): always monitored, `GET /count`'s default. */
+  readonly primary: BucketReference;
+}
+
+/** Object counters, `GET /count` and notifications, in the primary region. */
+export class ObjectStatsStack extends TerraformStack {
+  /** `https://<api id>.execute-api.<region>.amazonaws.com/count` */
+  readonly countUrl: string;
+  readonly topicArn: string;
+  readonly tableName: string;
+
+  constructor(scope: Construct, config: S3EdgeConfig, props: ObjectStatsStackProps) {
+    const id = OBJECT_STATS_STACK_ID;
+    super(scope, id);
+    configureBackend(this, id, config.backend);
+    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    const { objectStats } = config;
+
+    const stats = new ObjectStats(this, "object-stats", {
+      name: `${config.namePrefix}-object-stats`,
+      accountId: new DataAwsCallerIdentity(this, "account").accountId,
+      region: config.primaryRegion,
+      buckets: [props.primary.name, ...objectStats.monitoredBuckets],
+      api: objectStats.api,
+      notifications: objectStats.notifications,
+      dedupeTtlDays: objectStats.dedupeTtlDays,
+      lambda: config.lambda,
+    });
+
+    this.countUrl = stats.countUrl;
+    this.topicArn = stats.topic.topic.arn;
+    this.tableName = stats.table.name;
+    new TerraformOutput(this, "count_url", { value: this.countUrl });
+    new TerraformOutput(this, "topic_arn", { value: this.topicArn });
+    new TerraformOutput(this, "table_name", { value: this.tableName });
+    new TerraformOutput(this, "dead_letter_queue_url", { value: stats.deadLetterQueue.url });
+  }
+}
