@@ -51,9 +51,6 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_cloudwatch_log_resource_policy: "policy_document",
 };
 
-/** Key policies: their `Resource: "*"` means the key itself (the only value AWS accepts there). */
-const KEY_POLICY_TYPES = new Set(["aws_kms_key", "aws_kms_key_policy"]);
-
 /** Policies attached to a principal; every other policy attribute is a resource (or trust) policy. */
 const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"]);
 
