@@ -257,9 +257,10 @@ describe("the rules catch what they are meant to", () => {
             Resource: "*",
           },
           {
+            // Only the account root may get kms:* (AWS's default statement delegating the key to IAM).
             Sid: "Everything",
             Effect: "Allow",
-            Principal: { AWS: "arn:aws:iam::123456789012:root" },
+            Principal: { AWS: "arn:aws:iam::123456789012:role/operator" },
             Action: "kms:*",
             Resource: "*",
           },

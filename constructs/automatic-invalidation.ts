@@ -11,8 +11,13 @@ import {
   DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
 } from "../config/sections/cdn";
 import { BundledFunction } from "./bundled-function";
+import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "./bundle";
 import { policyDocument } from "./iam";
+
+/** EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ. */
+export const EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS = 185;
+export const EVENT_DELIVERY_MAXIMUM_AGE_SECONDS = 86_400;
 
 /** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
 export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;
@@ -127,10 +132,21 @@ export class AutomaticInvalidation extends Construct {
         },
       ]),
     });
+    new SqsQueuePolicy(this, "dlq-policy", {
+      provider,
+      queueUrl: this.deadLetterQueue.url,
+      policy: policyDocument([eventBridgeDeadLetterStatement(this.deadLetterQueue.arn, this.rule.arn)]),
+    });
     new CloudwatchEventTarget(this, "target", {
       provider,
       rule: this.rule.name,
       arn: this.queue.arn,
+      // Events EventBridge cannot deliver (queue policy, throttling) land beside the failed batches.
+      deadLetterConfig: { arn: this.deadLetterQueue.arn },
+      retryPolicy: {
+        maximumRetryAttempts: EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: EVENT_DELIVERY_MAXIMUM_AGE_SECONDS,
+      },
     });
 
     this.function = new BundledFunction(this, "function", {

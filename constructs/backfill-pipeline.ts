@@ -17,6 +17,7 @@ import {
   DEFAULT_BACKFILL_WORKER_MEMORY_MB,
 } from "../config/sections/legacy-origin";
 import type { FunctionBundler } from "./bundle";
+import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
 import { policyDocument, type PolicyStatement } from "./iam";
 
@@ -30,7 +31,8 @@ export const BACKFILL_MAX_RECEIVE_COUNT = 5;
 export const BACKFILL_MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;
 /** The SQS maximum, so that an operator has two weeks to look at failed jobs. */
 export const BACKFILL_DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
-export const BACKFILL_SWEEPER_SCHEDULE = "rate(5 minutes)";
+export const BACKFILL_SWEEPER_PERIOD_SECONDS = 300;
+export const BACKFILL_SWEEPER_SCHEDULE = `rate(${BACKFILL_SWEEPER_PERIOD_SECONDS / 60} minutes)`;
 export const BACKFILL_SWEEPER_TIMEOUT_SECONDS = 120;
 /** Name of the jobs table's index on status, which the sweeper queries for stalled jobs. */
 export const JOBS_STATUS_INDEX = "by-status";
@@ -289,9 +291,21 @@ export class BackfillPipeline extends Construct {
       principal: "events.amazonaws.com",
       sourceArn: schedule.arn,
     });
+    // A tick EventBridge could not deliver is recorded here; retrying it beyond the next tick is pointless.
+    const missedTicks = new SqsQueue(this, "sweeper-dead-letter-queue", {
+      name: `${namePrefix}-backfill-sweeper-dlq`,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: BACKFILL_DLQ_RETENTION_SECONDS,
+    });
+    new SqsQueuePolicy(this, "sweeper-dead-letter-queue-policy", {
+      queueUrl: missedTicks.url,
+      policy: policyDocument([eventBridgeDeadLetterStatement(missedTicks.arn, schedule.arn)]),
+    });
     new CloudwatchEventTarget(this, "sweeper-target", {
       rule: schedule.name,
       arn: this.sweeper.function.arn,
+      deadLetterConfig: { arn: missedTicks.arn },
+      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: BACKFILL_SWEEPER_PERIOD_SECONDS },
       dependsOn: [permission],
     });
 
