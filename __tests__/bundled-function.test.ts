@@ -2,7 +2,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { App, TerraformStack, Testing } from "cdktf";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
@@ -78,6 +78,18 @@ describe("FunctionBundler", () => {
     expect(bundler.stats).toEqual({ builds: 1, cacheHits: 1 });
     bundler.bundle({ entry: SAMPLE_ENTRY, runtime: "nodejs24.x" });
     expect(bundler.stats.builds).toBe(2);
+  });
+
+  it("reuses a zip a previous synth made from the same code, without zipping again", () => {
+    const first = bundleSample();
+    const written = statSync(first.zipPath).mtimeMs;
+    const again = bundleSample();
+    expect(again).toEqual(first);
+    expect(statSync(again.zipPath).mtimeMs).toBe(written);
+    // A zip removed from disk is made again, identical.
+    rmSync(first.zipPath);
+    expect(bundleSample()).toEqual(first);
+    expect(existsSync(first.zipPath)).toBe(true);
   });
 
   it("compiles define constants in, and keys the cache on them", () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { buildSync, type BuildFailure } from "esbuild";
 import { zipSync, type Zippable } from "fflate";
@@ -15,6 +15,8 @@ const ZIP_FILE_ATTRIBUTES = 0o100644 << 16;
 const ZIP_OS_UNIX = 3;
 /** Packaged dependencies are mostly native binaries: level 9 costs time and saves nothing on them. */
 const NODE_MODULES_ZIP_LEVEL = 6;
+/** Part of the reuse key of a zip on disk: bump when the zip layout or its settings change. */
+const ZIP_FORMAT_VERSION = 1;
 
 /**
  * Packages a bundle leaves out of esbuild and ships in the zip's `node_modules` instead: native code
@@ -119,9 +121,18 @@ export class FunctionBundler {
       const detail = failure.errors?.map((e) => `${e.location?.file ?? entry}:${e.location?.line ?? 0}: ${e.text}`);
       throw new BundleError(relative(PROJECT_ROOT, entry), detail?.join("\n") ?? String(error));
     }
+    const sorted = [...outputFiles].sort((a, b) => a.path.localeCompare(b.path));
+    // Zipping is the slow part (native packages weigh megabytes): a zip made earlier from the same
+    // code and the same (immutable, versioned) node_modules directory is reused from disk.
+    const inputs = createHash("sha256").update(JSON.stringify({ format: ZIP_FORMAT_VERSION, nodeModules }));
+    for (const file of sorted) inputs.update(basename(file.path)).update(file.contents);
+    const indexPath = join(this.outDir, `${name}-${inputs.digest("hex").slice(0, 16)}.json`);
+    const previous = readIndex(indexPath);
+    if (previous) return previous;
+
     const files: Record<string, [Uint8Array, { level: 9; mtime: Date; os: number; attrs: number }]> = {};
     let codeBytes = 0;
-    for (const file of [...outputFiles].sort((a, b) => a.path.localeCompare(b.path))) {
+    for (const file of sorted) {
       files[basename(file.path)] = [
         file.contents,
         { level: 9, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES },
@@ -132,11 +143,29 @@ export class FunctionBundler {
     const digest = createHash("sha256").update(zip);
     const sha256 = digest.copy().digest("base64");
     const zipPath = join(this.outDir, `${name}-${digest.digest("hex").slice(0, 16)}.zip`);
-    if (!existsSync(zipPath)) {
-      mkdirSync(this.outDir, { recursive: true });
-      writeFileSync(zipPath, zip);
-    }
-    return { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
+    mkdirSync(this.outDir, { recursive: true });
+    if (!existsSync(zipPath)) writeAtomically(zipPath, zip);
+    const bundle = { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
+    writeAtomically(indexPath, JSON.stringify(bundle));
+    return bundle;
+  }
+}
+
+/** Parallel synths (jest workers) may build the same bundle: readers never see a partial file. */
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, path);
+}
+
+/** A bundle recorded by an earlier build, if its zip is still there. */
+function readIndex(indexPath: string): Bundle | undefined {
+  if (!existsSync(indexPath)) return undefined;
+  try {
+    const bundle = JSON.parse(readFileSync(indexPath, "utf8")) as Bundle;
+    return existsSync(bundle.zipPath) ? bundle : undefined;
+  } catch {
+    return undefined; // unreadable: build again
   }
 }
 
