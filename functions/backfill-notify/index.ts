@@ -2,7 +2,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { CloudFrontResponseEvent, CloudFrontResultResponse, Context } from "aws-lambda";
 import { queueUrlFor } from "../shared/queue-url";
-import { BACKFILL_QUEUE_NAME, BACKFILL_QUEUE_REGION, LEGACY_ORIGIN_DOMAIN } from "./constants";
+import { LEGACY_ORIGIN_DOMAIN } from "../shared/legacy-origin-domain";
+import { BACKFILL_QUEUE_NAME, BACKFILL_QUEUE_REGION } from "./constants";
 import { copyJobFor, sendWithinBudget } from "./notify";
 
 /** The most a viewer's response waits for SQS. */

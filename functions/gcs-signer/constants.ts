@@ -2,7 +2,6 @@ import { compileTimeConstant } from "../shared/compile-time";
 
 declare const __GCS_HMAC_SECRET_ID__: string | undefined;
 declare const __GCS_HMAC_SECRET_REGION__: string | undefined;
-declare const __LEGACY_ORIGIN_DOMAIN__: string | undefined;
 
 export const GCS_HMAC_SECRET_ID = compileTimeConstant(
   "__GCS_HMAC_SECRET_ID__",
@@ -11,8 +10,4 @@ export const GCS_HMAC_SECRET_ID = compileTimeConstant(
 export const GCS_HMAC_SECRET_REGION = compileTimeConstant(
   "__GCS_HMAC_SECRET_REGION__",
   typeof __GCS_HMAC_SECRET_REGION__ === "undefined" ? undefined : __GCS_HMAC_SECRET_REGION__,
-);
-export const LEGACY_ORIGIN_DOMAIN = compileTimeConstant(
-  "__LEGACY_ORIGIN_DOMAIN__",
-  typeof __LEGACY_ORIGIN_DOMAIN__ === "undefined" ? undefined : __LEGACY_ORIGIN_DOMAIN__,
 );

@@ -3,7 +3,8 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from "aws-lambda";
 import { isLegacyOrigin } from "../shared/cloudfront";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
-import { GCS_HMAC_SECRET_ID, GCS_HMAC_SECRET_REGION, LEGACY_ORIGIN_DOMAIN } from "./constants";
+import { LEGACY_ORIGIN_DOMAIN } from "../shared/legacy-origin-domain";
+import { GCS_HMAC_SECRET_ID, GCS_HMAC_SECRET_REGION } from "./constants";
 import { signForGcs } from "./sign";
 
 const logger = new Logger({ serviceName: "gcs-signer" });
