@@ -215,6 +215,11 @@ describe("invalid config names the field and the reason", () => {
       /^edge\.timeoutSeconds: must be at most 30 \(the Lambda@Edge limit/,
     ],
     ["edge memory below the Lambda minimum", { edge: { memoryMb: 64 } }, /^edge\.memoryMb: /],
+    [
+      "a private GCS origin without the signer",
+      { legacyOrigin: { bucket: "demo-legacy", access: "private", project: "demo-project" }, edge: { enabled: false } },
+      /^edge\.enabled: must be true while the cdn fails over to a private GCS bucket/,
+    ],
   ];
 
   it.each(cases)("%s", (_name, input, expected) => {

@@ -134,6 +134,20 @@ export const configSchema = z
     objectStats: objectStatsSection.prefault({}),
   })
   .superRefine((config, ctx) => {
+    // CloudFront's requests to a private GCS bucket are signed by the edge stack's gcs-signer.
+    if (
+      config.legacyOrigin?.access === "private" &&
+      !config.edge.enabled &&
+      config.cdn.enabled &&
+      config.cdn.failover === "auto"
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["edge", "enabled"],
+        message:
+          'must be true while the cdn fails over to a private GCS bucket (the edge stack signs those requests); or set cdn.failover to "replica"',
+      });
+    }
     if (config.primaryRegion === config.replicaRegion) {
       ctx.addIssue({
         code: "custom",
