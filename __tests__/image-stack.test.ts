@@ -169,8 +169,8 @@ describe("image stack, Lambda variant (default config)", () => {
   it("keeps styles in an on-demand table with point-in-time recovery and encryption", () => {
     expect(resourceAt(json, "aws_dynamodb_table", "styles/table")).toMatchObject({
       billing_mode: "PAY_PER_REQUEST",
-      hash_key: "name",
-      attribute: [{ name: "name", type: "S" }],
+      hash_key: "id",
+      attribute: [{ name: "id", type: "S" }],
       point_in_time_recovery: { enabled: true },
       server_side_encryption: { enabled: true },
     });
@@ -462,8 +462,8 @@ describe("image stack, both variants (full example config)", () => {
     const items = resourcesOf(json, "aws_dynamodb_table_item").map(([, body]) => JSON.parse(body.item as string));
     expect(items).toEqual(
       expect.arrayContaining([
-        { name: { S: "thumbnail" }, process: { S: "image/resize,m_fill,w_200,h_200/quality,q_80" } },
-        { name: { S: "banner.webp" }, process: { S: "image/resize,w_1200/format,webp" } },
+        { id: { S: "thumbnail" }, style: { S: "image/resize,m_fill,w_200,h_200/quality,q_80" } },
+        { id: { S: "banner.webp" }, style: { S: "image/resize,w_1200/format,webp" } },
       ]),
     );
   });

@@ -1,11 +1,7 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
 import { Construct } from "constructs";
-
-/** The table's partition key: the style name of `style/<name>`, `<key>@!<name>`, `<key>!<name>`. */
-export const STYLE_NAME_ATTRIBUTE = "name";
-/** The attribute that holds a style's action string (`image/resize,w_100`). */
-export const STYLE_PROCESS_ATTRIBUTE = "process";
+import { STYLE_ID_ATTRIBUTE, STYLE_VALUE_ATTRIBUTE } from "../functions/image/style-table";
 
 export interface StyleTableProps {
   readonly tableName: string;
@@ -26,8 +22,8 @@ export class StyleTable extends Construct {
     this.table = new DynamodbTable(this, "table", {
       name: props.tableName,
       billingMode: "PAY_PER_REQUEST",
-      hashKey: STYLE_NAME_ATTRIBUTE,
-      attribute: [{ name: STYLE_NAME_ATTRIBUTE, type: "S" }],
+      hashKey: STYLE_ID_ATTRIBUTE,
+      attribute: [{ name: STYLE_ID_ATTRIBUTE, type: "S" }],
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
     });
@@ -35,7 +31,7 @@ export class StyleTable extends Construct {
       new DynamodbTableItem(this, `style-${name}`, {
         tableName: this.table.name,
         hashKey: this.table.hashKey,
-        item: JSON.stringify({ [STYLE_NAME_ATTRIBUTE]: { S: name }, [STYLE_PROCESS_ATTRIBUTE]: { S: process } }),
+        item: JSON.stringify({ [STYLE_ID_ATTRIBUTE]: { S: name }, [STYLE_VALUE_ATTRIBUTE]: { S: process } }),
       });
     }
   }

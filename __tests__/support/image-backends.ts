@@ -72,7 +72,7 @@ export interface LocalStyles {
   close(): Promise<void>;
 }
 
-/** dynalite with the style table: partition key `name` (S), attribute `process` (S). */
+/** dynalite with the style table: partition key `id` (S), attribute `style` (S), as in x-oss-process.md. */
 export async function startStyleTable(table: string): Promise<LocalStyles> {
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -82,15 +82,15 @@ export async function startStyleTable(table: string): Promise<LocalStyles> {
   await client.send(
     new CreateTableCommand({
       TableName: table,
-      AttributeDefinitions: [{ AttributeName: "name", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "name", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
   return {
     endpoint,
     put: async (name, process) => {
-      await client.send(new PutItemCommand({ TableName: table, Item: { name: { S: name }, process: { S: process } } }));
+      await client.send(new PutItemCommand({ TableName: table, Item: { id: { S: name }, style: { S: process } } }));
     },
     close: async () => {
       client.destroy();

@@ -1,4 +1,5 @@
 import { GetItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { STYLE_ID_ATTRIBUTE, STYLE_VALUE_ATTRIBUTE } from "./style-table";
 
 /** Named styles: a style's value is an action string such as `image/resize,w_200/quality,q_50`. */
 export interface StyleStore {
@@ -10,7 +11,7 @@ export const STYLE_CACHE_TTL_MS = 60_000;
 const STYLE_CACHE_ENTRIES = 1000;
 
 /**
- * Styles in DynamoDB: partition key `name` (S), attribute `process` (S). Lookups (hits and misses) are
+ * Styles in DynamoDB (schema in `style-table.ts`). Lookups (hits and misses) are
  * cached for a short TTL, and concurrent lookups of one name share a request.
  */
 export class DynamoStyleStore implements StyleStore {
@@ -38,11 +39,11 @@ export class DynamoStyleStore implements StyleStore {
     const { Item } = await this.client.send(
       new GetItemCommand({
         TableName: this.table,
-        Key: { name: { S: name } },
-        ProjectionExpression: "#process",
-        ExpressionAttributeNames: { "#process": "process" },
+        Key: { [STYLE_ID_ATTRIBUTE]: { S: name } },
+        ProjectionExpression: "#style",
+        ExpressionAttributeNames: { "#style": STYLE_VALUE_ATTRIBUTE },
       }),
     );
-    return Item?.process?.S;
+    return Item?.[STYLE_VALUE_ATTRIBUTE]?.S;
   }
 }
