@@ -46,7 +46,7 @@ interface Distribution {
   [key: string]: unknown;
 }
 const distributionOf = (app: SynthesizedApp) => only(app.stacks.cdn, "aws_cloudfront_distribution") as Distribution;
-const DISTRIBUTION_ARN = "${aws_cloudfront_distribution.distribution.arn}";
+const DISTRIBUTION_ARN = "${aws_cloudfront_distribution.content_distribution_ABFCF055.arn}";
 
 describe("cdn with the default config (public legacy origin, domain, edge on)", () => {
   const app = synthApp();
@@ -63,7 +63,7 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
     const s3Origins = distribution.origin.filter((o) => o.origin_id.startsWith("s3-"));
     expect(s3Origins.map((o) => o.origin_id)).toEqual(["s3-primary", "s3-replica"]);
     for (const origin of s3Origins) {
-      expect(origin.origin_access_control_id).toBe("${aws_cloudfront_origin_access_control.oac.id}");
+      expect(origin.origin_access_control_id).toBe("${aws_cloudfront_origin_access_control.content_oac_EB23EBCC.id}");
       expect(origin.s3_origin_config).toBeUndefined();
       expect(producerValue(app, origin.domain_name)).toEqual({
         stack: "storage-replication",
@@ -140,7 +140,7 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
       referrer_policy: { referrer_policy: "strict-origin-when-cross-origin", override: true },
     });
     expect(distribution.default_cache_behavior.response_headers_policy_id).toBe(
-      "${aws_cloudfront_response_headers_policy.security-headers.id}",
+      "${aws_cloudfront_response_headers_policy.content_security-headers_713C9822.id}",
     );
   });
 
@@ -169,8 +169,8 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
       expect(record).toMatchObject({
         name: "cdn.example.com",
         alias: {
-          name: "${aws_cloudfront_distribution.distribution.domain_name}",
-          zone_id: "${aws_cloudfront_distribution.distribution.hosted_zone_id}",
+          name: "${aws_cloudfront_distribution.content_distribution_ABFCF055.domain_name}",
+          zone_id: "${aws_cloudfront_distribution.content_distribution_ABFCF055.hosted_zone_id}",
           evaluate_target_health: false,
         },
       });
@@ -294,7 +294,7 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
         timeout: 120,
         environment: {
           variables: expect.objectContaining({
-            DISTRIBUTION_ID: "${aws_cloudfront_distribution.distribution.id}",
+            DISTRIBUTION_ID: "${aws_cloudfront_distribution.content_distribution_ABFCF055.id}",
             EXACT_PATH_LIMIT: "50",
             QUERY_STRING_VARIANTS: "false",
           }),
