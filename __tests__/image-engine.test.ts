@@ -358,6 +358,13 @@ describe("watermark", () => {
     expect(redFarAway).toBe(0);
   });
 
+  test("a text watermark at the smallest font size still renders (found by the fuzz test)", async () => {
+    const small = await jpeg(24, 16);
+    const process = `image/watermark,text_${b64("fuzz")},size_1,color_FF0000,shadow_20,rotate_30,g_center,voffset_3,t_60`;
+    const result = await meta(small, process);
+    expect([result.width, result.height, result.format]).toEqual([24, 16, "jpeg"]);
+  });
+
   test("fill tiles the watermark over the whole image", async () => {
     const white = await solid(300, 300, { r: 255, g: 255, b: 255 });
     const mark = await solid(10, 10, { r: 0, g: 0, b: 0 });

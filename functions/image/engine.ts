@@ -528,6 +528,9 @@ function mask(size: Size, opaqueOutput: boolean, radius: number): OverlayOptions
 const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
 
+/** Side of the median window libvips' trim applies before it looks for the edges. */
+const TRIM_WINDOW = 3;
+
 /**
  * Text watermark: an SVG rendered by librsvg (fonts through fontconfig), trimmed to its ink, then
  * rotated. The canvas is estimated from the font size and scaled down when it would exceed the image.
@@ -552,7 +555,10 @@ async function renderText(text: TextWatermark, base: Size): Promise<Raster> {
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" height="${canvas.height}">` +
     `${shadow}<text ${attributes} fill="#${text.color}">${escapeXml(text.text)}</text></svg>`;
-  const trimmed = await toRaster(sharp(Buffer.from(svg)).trim({ background: TRANSPARENT }));
+  const rendered = sharp(Buffer.from(svg));
+  // libvips' trim runs a 3×3 median first: a canvas thinner than that (tiny font sizes) stays as drawn.
+  const trimmable = canvas.width >= TRIM_WINDOW && canvas.height >= TRIM_WINDOW;
+  const trimmed = await toRaster(trimmable ? rendered.trim({ background: TRANSPARENT }) : rendered);
   if (text.rotate % 360 === 0) return trimmed;
   return toRaster(rawImage(trimmed).rotate(text.rotate, { background: TRANSPARENT }));
 }
