@@ -12,4 +12,7 @@ module.exports = {
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
   // Synthesizing loads large provider bindings: allow for a cold cache on a 2-core machine.
   testTimeout: 60_000,
+  // Many suites wait on terraform, local servers and child processes as much as on the CPU: three
+  // workers finish the suite on two cores in about two thirds of the time one worker per spare core takes.
+  maxWorkers: 3,
 };
