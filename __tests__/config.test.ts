@@ -3,18 +3,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type S3EdgeConfigInput } from "../config";
+import { configProblems } from "./support/config-problems";
 import { fullConfigInput } from "./support/synth";
 
-/** The problems a config produces, as `path: message` lines. */
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
-    throw error;
-  }
-  throw new Error("config was accepted");
-}
+const problems = configProblems;
 
 describe("built-in defaults", () => {
   const config = parseConfig({});

@@ -1,14 +1,7 @@
-import { ConfigError, parseConfig } from "../config";
+import { parseConfig } from "../config";
+import { configProblems } from "./support/config-problems";
 
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input, "test");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
-    throw error;
-  }
-  throw new Error("config was accepted");
-}
+const problems = configProblems;
 
 describe("image config", () => {
   it("defaults to the Lambda variant with named sizes", () => {
