@@ -5,6 +5,7 @@
 import { CreateInvalidationCommand, type CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { withBackoff } from "../shared/backoff";
 import { planInvalidation, type PlanOptions } from "./plan";
 
 /** The one error this function raises for its own reasons (bad events, invalidation refused). */
@@ -112,8 +113,6 @@ export interface InvalidationResult {
 /** Time kept back at the end of an invocation for reporting the outcome. */
 const REMAINING_TIME_MARGIN_MS = 5_000;
 
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Plans and submits one invalidation for a batch of changed keys, retrying with exponential
  * backoff and full jitter while CloudFront answers TooManyInvalidationsInProgress or throttles.
@@ -131,26 +130,31 @@ export async function invalidateChanges(
     DistributionId: deps.distributionId,
     InvalidationBatch: { CallerReference: reference, Paths: { Quantity: paths.length, Items: paths } },
   });
-  const maxAttempts = deps.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  const baseDelay = deps.retry?.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
-  const maxDelay = deps.retry?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
-  const sleep = deps.sleep ?? sleepFor;
-  const random = deps.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const output = await deps.client.send(command);
-      const invalidationId = output.Invalidation?.Id;
-      if (!invalidationId) throw new InvalidationError("CloudFront returned no invalidation id");
-      return { invalidationId, callerReference: reference, paths, attempts: attempt };
-    } catch (error) {
-      const name = (error as { name?: string }).name ?? "";
-      const delay = Math.round(random() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)));
-      const timeLeft = deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
-      if (!RETRYABLE.has(name) || attempt >= maxAttempts || delay + REMAINING_TIME_MARGIN_MS > timeLeft) {
-        throw new InvalidationError(`CreateInvalidation failed after ${attempt} attempt(s): ${name}`, { cause: error });
-      }
-      await sleep(delay);
-    }
+  let attempts = 0;
+  try {
+    const output = await withBackoff(
+      (attempt) => {
+        attempts = attempt;
+        return deps.client.send(command);
+      },
+      {
+        attempts: deps.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        baseDelayMs: deps.retry?.baseDelayMs ?? DEFAULT_BASE_DELAY_MS,
+        maxDelayMs: deps.retry?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+        retryable: (error) => RETRYABLE.has((error as { name?: string }).name ?? ""),
+        remainingTimeMs: deps.remainingTimeMs,
+        reserveMs: REMAINING_TIME_MARGIN_MS,
+        sleep: deps.sleep,
+        random: deps.random,
+      },
+    );
+    const invalidationId = output.Invalidation?.Id;
+    if (!invalidationId) throw new InvalidationError("CloudFront returned no invalidation id");
+    return { invalidationId, callerReference: reference, paths, attempts };
+  } catch (error) {
+    if (error instanceof InvalidationError) throw error;
+    const name = (error as { name?: string }).name ?? "";
+    throw new InvalidationError(`CreateInvalidation failed after ${attempts} attempt(s): ${name}`, { cause: error });
   }
 }
 

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { withBackoff } from "../backoff";
 import { CopyError } from "./errors";
 
 export interface RetryOptions {
@@ -15,15 +15,8 @@ export const DEFAULT_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 200 };
  * arrived (the SDK's own retries, with backoff for throttling and 5xx, cover the request).
  * Permanent copy errors and integrity mismatches are not retried here.
  */
-export async function withRetries<T>(work: () => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isRetryable(error) || attempt >= options.attempts) throw error;
-      await sleep(Math.random() * options.baseDelayMs * 2 ** (attempt - 1));
-    }
-  }
+export function withRetries<T>(work: () => Promise<T>, options: RetryOptions = DEFAULT_RETRY): Promise<T> {
+  return withBackoff(work, { ...options, retryable: isRetryable });
 }
 
 /** Broken streams, throttling and server errors are worth another try; client errors are not. */
