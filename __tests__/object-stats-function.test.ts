@@ -14,7 +14,7 @@ import {
   objectDeleted,
   objectStatsTable,
   scheduledEvent,
-} from "./fixtures/object-stats-events";
+} from "./fixtures/aws-events";
 import { startLocalDynamoDb, type LocalDynamoDb } from "./support/local-dynamodb";
 
 const BUCKET = "media-bucket";

@@ -6,7 +6,7 @@ import {
   objectCreated,
   objectDeleted,
   objectStatsTable,
-} from "../../__tests__/fixtures/object-stats-events";
+} from "../../__tests__/fixtures/aws-events";
 import { startLocalDynamoDb } from "../../__tests__/support/local-dynamodb";
 import { percentile, progress, round, type BenchSection } from "./support";
 
