@@ -16,6 +16,13 @@ import {
   DEFAULT_BACKFILL_MAX_CONCURRENCY,
   DEFAULT_BACKFILL_WORKER_MEMORY_MB,
 } from "../config/sections/legacy-origin";
+import {
+  JOBS_PARTITION_KEY,
+  JOBS_STATUS_ATTRIBUTE,
+  JOBS_STATUS_INDEX,
+  JOBS_TTL_ATTRIBUTE,
+  JOBS_UPDATED_AT_ATTRIBUTE,
+} from "../functions/shared/backfill-jobs-table";
 import type { FunctionBundler } from "./bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
@@ -34,8 +41,6 @@ export const BACKFILL_DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 export const BACKFILL_SWEEPER_PERIOD_SECONDS = 300;
 export const BACKFILL_SWEEPER_SCHEDULE = `rate(${BACKFILL_SWEEPER_PERIOD_SECONDS / 60} minutes)`;
 export const BACKFILL_SWEEPER_TIMEOUT_SECONDS = 120;
-/** Name of the jobs table's index on status, which the sweeper queries for stalled jobs. */
-export const JOBS_STATUS_INDEX = "by-status";
 /** Days a deleted HMAC secret can still be restored (the minimum, so a redeploy can reuse the name soon). */
 export const SECRET_RECOVERY_WINDOW_DAYS = 7;
 
@@ -150,16 +155,21 @@ export class BackfillPipeline extends Construct {
     this.jobsTable = new DynamodbTable(this, "jobs", {
       name: `${namePrefix}-backfill-jobs`,
       billingMode: "PAY_PER_REQUEST",
-      hashKey: "pk",
+      hashKey: JOBS_PARTITION_KEY,
       attribute: [
-        { name: "pk", type: "S" },
-        { name: "status", type: "S" },
-        { name: "updatedAt", type: "N" },
+        { name: JOBS_PARTITION_KEY, type: "S" },
+        { name: JOBS_STATUS_ATTRIBUTE, type: "S" },
+        { name: JOBS_UPDATED_AT_ATTRIBUTE, type: "N" },
       ],
       globalSecondaryIndex: [
-        { name: JOBS_STATUS_INDEX, hashKey: "status", rangeKey: "updatedAt", projectionType: "ALL" },
+        {
+          name: JOBS_STATUS_INDEX,
+          hashKey: JOBS_STATUS_ATTRIBUTE,
+          rangeKey: JOBS_UPDATED_AT_ATTRIBUTE,
+          projectionType: "ALL",
+        },
       ],
-      ttl: { attributeName: "expiresAt", enabled: true },
+      ttl: { attributeName: JOBS_TTL_ATTRIBUTE, enabled: true },
       pointInTimeRecovery: { enabled: true },
       // The AWS managed key (aws/dynamodb): encrypted with a key the account can audit, no grants needed.
       serverSideEncryption: { enabled: true },

@@ -11,6 +11,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  JOBS_PARTITION_KEY,
+  JOBS_STATUS_ATTRIBUTE,
+  JOBS_STATUS_INDEX,
+  JOBS_UPDATED_AT_ATTRIBUTE,
+} from "../../functions/shared/backfill-jobs-table";
 import { crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
 
 /** Credentials s3rver accepts (it verifies SigV4 signatures made with them). */
@@ -105,17 +111,17 @@ export async function startJobsTable(table: string): Promise<LocalDynamo> {
       TableName: table,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "status", AttributeType: "S" },
-        { AttributeName: "updatedAt", AttributeType: "N" },
+        { AttributeName: JOBS_PARTITION_KEY, AttributeType: "S" },
+        { AttributeName: JOBS_STATUS_ATTRIBUTE, AttributeType: "S" },
+        { AttributeName: JOBS_UPDATED_AT_ATTRIBUTE, AttributeType: "N" },
       ],
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      KeySchema: [{ AttributeName: JOBS_PARTITION_KEY, KeyType: "HASH" }],
       GlobalSecondaryIndexes: [
         {
-          IndexName: "by-status",
+          IndexName: JOBS_STATUS_INDEX,
           KeySchema: [
-            { AttributeName: "status", KeyType: "HASH" },
-            { AttributeName: "updatedAt", KeyType: "RANGE" },
+            { AttributeName: JOBS_STATUS_ATTRIBUTE, KeyType: "HASH" },
+            { AttributeName: JOBS_UPDATED_AT_ATTRIBUTE, KeyType: "RANGE" },
           ],
           Projection: { ProjectionType: "ALL" },
         },

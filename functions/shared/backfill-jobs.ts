@@ -6,10 +6,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
+import { JOBS_STATUS_INDEX } from "./backfill-jobs-table";
 import type { UploadedPart } from "./copy/engine";
-
-/** The `by-status` index: hash `status`, range `updatedAt` (epoch ms). Part records have no status. */
-export const STATUS_INDEX = "by-status";
 
 export const JobStatus = {
   inProgress: "in-progress",
@@ -308,7 +306,7 @@ export class JobStore {
       const page = await this.db.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: STATUS_INDEX,
+          IndexName: JOBS_STATUS_INDEX,
           KeyConditionExpression: "#status = :status AND updatedAt < :staleBefore",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: { ":status": status, ":staleBefore": this.now() - this.stallMs },
