@@ -3,6 +3,7 @@ import { LambdaFunctionUrl } from "@cdktf/provider-aws/lib/lambda-function-url";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
@@ -20,6 +21,14 @@ export interface ImageLambdaProps {
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
   readonly styleTableArn: string;
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  readonly deadlineSeconds?: number;
+  /**
+   * Concurrent executions reserved for the function, which are also the most it may run: a flood of
+   * image requests is throttled here instead of starving the region's other functions. `null`:
+   * unreserved. @default DEFAULT_IMAGE_RESERVED_CONCURRENCY
+   */
+  readonly reservedConcurrency?: number | null;
   /** @default "nodejs22.x" (BundledFunction's default) */
   readonly runtime?: string;
   /** @default "arm64" */
@@ -58,6 +67,8 @@ export class ImageLambda extends Construct {
       architecture,
       memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
       timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
+      reservedConcurrentExecutions:
+        props.reservedConcurrency === undefined ? DEFAULT_IMAGE_RESERVED_CONCURRENCY : props.reservedConcurrency,
       logRetentionDays: props.logRetentionDays,
       environment: engineEnvironment(props),
       policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),

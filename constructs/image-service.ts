@@ -53,6 +53,8 @@ export interface ImageServiceProps {
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
   readonly styleTableArn: string;
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  readonly deadlineSeconds?: number;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
   /** Memory of a task in MiB. */

@@ -81,6 +81,7 @@ export class ImageStack extends TerraformStack {
       styleTableName: this.styleTable.table.name,
       styleTableArn: this.styleTable.table.arn,
       autoFormat: image.autoFormat,
+      deadlineSeconds: image.deadlineSeconds,
     };
 
     if (image.variant !== "ecs") {
@@ -91,6 +92,7 @@ export class ImageStack extends TerraformStack {
         runtime: config.lambda.runtime,
         architecture: config.lambda.architecture,
         memorySize: image.lambda.memoryMb,
+        reservedConcurrency: image.lambda.reservedConcurrency,
         logRetentionDays: config.lambda.logRetentionDays,
       });
     }

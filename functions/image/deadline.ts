@@ -14,7 +14,7 @@ export class Deadline {
     cancelled?: AbortSignal,
     private readonly started = Date.now(),
   ) {
-    const expired = AbortSignal.timeout(ms);
+    const expired = AbortSignal.timeout(Math.max(1, ms));
     this.signal = cancelled ? AbortSignal.any([expired, cancelled]) : expired;
   }
 

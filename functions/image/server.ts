@@ -3,8 +3,11 @@
  *   GET /<key>?x-oss-process=...   the image
  *   GET /ping                      health check
  * At most MAX_CONCURRENCY images are processed at once (default: CPU count); up to MAX_QUEUE more
- * wait (default 64); beyond that a 503 with Retry-After. SIGTERM stops accepting connections, lets
- * in-flight and queued requests finish, then exits.
+ * wait (default 64); beyond that a 503 with Retry-After. A client that disconnects gives up its
+ * place in the queue or its slot at once. SIGTERM stops accepting connections, lets in-flight and
+ * queued requests finish, then exits. Idle keep-alive connections are kept longer than the load
+ * balancer's (KEEP_ALIVE_TIMEOUT_MS), so that the balancer never sends a request into a socket
+ * the server is closing.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -16,6 +19,10 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_QUEUE = 64;
 /** Seconds a client is asked to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
+/** The ALB's default idle timeout: the server must keep idle connections open longer. */
+export const ALB_IDLE_TIMEOUT_MS = 60_000;
+/** Idle keep-alive connections are closed after this (above the ALB's idle timeout). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = ALB_IDLE_TIMEOUT_MS + 5_000;
 
 export interface ImageServerOptions {
   readonly service: ImageService;
@@ -24,6 +31,11 @@ export interface ImageServerOptions {
   readonly maxConcurrency?: number;
   /** Requests waiting for a slot before new ones get 503. @default 64 */
   readonly maxQueue?: number;
+  /**
+   * How long an idle keep-alive connection stays open; the headers timeout is 1 s above it and the
+   * request timeout 1 s above that (Node requires headers ≤ request). @default DEFAULT_KEEP_ALIVE_TIMEOUT_MS
+   */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 export interface ImageServer {
@@ -71,6 +83,11 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
       return;
     }
     const requestId = randomUUID();
+    // The client's disconnect: it leaves the queue, or the service stops its work and frees the slot.
+    const gone = new AbortController();
+    response.once("close", () => {
+      if (!response.writableFinished) gone.abort(new Error("client disconnected"));
+    });
     if (active >= maxConcurrency) {
       if (waiting.length >= maxQueue) {
         const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
@@ -79,11 +96,23 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         send(response, busy, head);
         return;
       }
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      const admitted = await new Promise<boolean>((resolve) => {
+        const admit = () => {
+          gone.signal.removeEventListener("abort", leave);
+          resolve(true);
+        };
+        const leave = () => {
+          waiting.splice(waiting.indexOf(admit), 1);
+          resolve(false);
+        };
+        waiting.push(admit);
+        gone.signal.addEventListener("abort", leave, { once: true });
+      });
+      if (!admitted) return;
     }
     active++;
     try {
-      if (response.destroyed) return; // the client left while queued
+      if (response.destroyed) return;
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : value]),
       );
@@ -93,20 +122,25 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         query: queryAt === -1 ? "" : url.slice(queryAt + 1),
         headers,
         requestId,
+        signal: gone.signal,
       });
-      send(response, result, head);
+      if (!response.destroyed) send(response, result, head);
     } finally {
       release();
     }
   };
 
-  const server = createServer((request, response) => {
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  const headersTimeout = keepAliveTimeout + 1_000;
+  const server = createServer({ headersTimeout, requestTimeout: headersTimeout + 1_000 }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       logger.error("request failed outside the service", { error: error as Error });
       if (!response.headersSent) send(response, errorResponse(500, "InternalError", "internal error", ""), false);
       else response.destroy();
     });
   });
+
+  server.keepAliveTimeout = keepAliveTimeout;
 
   const shutdown = async () => {
     closing = true;
@@ -136,6 +170,7 @@ function main(): void {
     logger,
     maxConcurrency: positiveInteger("MAX_CONCURRENCY", process.env.MAX_CONCURRENCY) || undefined,
     maxQueue: positiveInteger("MAX_QUEUE", process.env.MAX_QUEUE),
+    keepAliveTimeoutMs: positiveInteger("KEEP_ALIVE_TIMEOUT_MS", process.env.KEEP_ALIVE_TIMEOUT_MS),
   });
   const port = positiveInteger("PORT", process.env.PORT) ?? DEFAULT_PORT;
   server.listen(port, () => {
