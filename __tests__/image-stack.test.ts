@@ -118,6 +118,8 @@ describe("image stack, Lambda variant (default config)", () => {
       architectures: ["arm64"],
       memory_size: 1536,
       timeout: 30,
+      // A flood of image requests is throttled at 100 instead of taking the region's concurrency.
+      reserved_concurrent_executions: 100,
       handler: "index.handler",
       environment: {
         variables: {
@@ -125,9 +127,11 @@ describe("image stack, Lambda variant (default config)", () => {
           SOURCE_BUCKETS: expect.stringContaining("primary_bucket"),
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
           AUTO_FORMAT: "true",
+          DEADLINE_MS: "25000", // below the distributions' 30 s origin read timeout
         },
       },
     });
+    expect((fn.environment as { variables: Record<string, string> }).variables.SOURCE_BUCKET_REGIONS).toBeUndefined(); // no bucket outside the region
   });
 
   it("packages sharp and its arm64 linux binaries in the zip, and no other platform's", () => {
@@ -295,6 +299,9 @@ describe("image stack, both variants (full example config)", () => {
     );
     expect(environment.PORT).toBe("8080");
     expect(environment.SOURCE_BUCKETS.split(",").slice(1)).toEqual(["acme-catalog-images", "acme-user-uploads"]);
+    // The primary region is eu-west-1: only the eu-central-1 bucket needs a client of another region.
+    expect(environment.SOURCE_BUCKET_REGIONS).toBe("acme-user-uploads=eu-central-1");
+    expect(environment.DEADLINE_MS).toBe("25000");
     expect(resourceAt(json, "aws_cloudwatch_log_group", "ecs/logs").retention_in_days).toBe(90);
   });
 
