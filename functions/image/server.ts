@@ -102,7 +102,8 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
           resolve(true);
         };
         const leave = () => {
-          waiting.splice(waiting.indexOf(admit), 1);
+          const at = waiting.indexOf(admit);
+          if (at !== -1) waiting.splice(at, 1);
           resolve(false);
         };
         waiting.push(admit);
