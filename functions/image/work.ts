@@ -54,6 +54,8 @@ export function checkWork(source: Size, frames: number, actions: readonly Action
   let size = source;
   let stage = Stage.Start;
   let sizeKnown = true;
+  /** False once a free rotation made the size an estimate (libvips may differ by a pixel). */
+  let exact = true;
   let extractAfterResize = false;
   let workPixels = 0;
   let compositePixels = 0;
@@ -140,9 +142,18 @@ export function checkWork(source: Size, frames: number, actions: readonly Action
         }
         break;
       }
-      case "crop":
-        extract(cropBox(known(), action));
+      case "crop": {
+        let box;
+        try {
+          box = cropBox(known(), action);
+        } catch (error) {
+          // After a free rotation the size here is libvips' rounded estimate: the engine has the last word.
+          if (exact) throw error;
+          break;
+        }
+        extract(box);
         break;
+      }
       case "indexcrop": {
         const box = indexCropBox(known(), action);
         if (box) extract(box);
@@ -167,6 +178,7 @@ export function checkWork(source: Size, frames: number, actions: readonly Action
           materialize();
           buffer(area(rotated) * frames);
           size = rotated;
+          exact &&= angle % 90 === 0;
         } else if (extractAfterResize && angle % 90 === 0) {
           size = rotated;
           extractAfterResize = false;
@@ -174,6 +186,7 @@ export function checkWork(source: Size, frames: number, actions: readonly Action
           at(Stage.Rotate);
           size = rotated;
           sizeKnown = angle % 90 === 0;
+          exact &&= sizeKnown;
         }
         produced(size);
         break;
