@@ -19,6 +19,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
+import { ALB_IDLE_TIMEOUT_SECONDS } from "../functions/image/environment";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 import {
   ENGINE_HEALTH_PATH,
@@ -267,7 +268,8 @@ export class ImageService extends Construct {
       securityGroups: [albGroup.id],
       subnets: subnets.loadBalancerSubnetIds,
       dropInvalidHeaderFields: true,
-      idleTimeout: 60,
+      // The engine's server keeps idle connections 5 s longer, so the ALB never reuses one it is closing.
+      idleTimeout: ALB_IDLE_TIMEOUT_SECONDS,
     });
     const targets = new LbTargetGroup(this, "targets", {
       name: shortName,

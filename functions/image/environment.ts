@@ -17,6 +17,9 @@ export const ENVIRONMENT = {
   deadlineMs: "DEADLINE_MS",
 } as const;
 
+/** The ECS variant's ALB idle timeout (constructs/image-service.ts); the server keeps idle connections longer. */
+export const ALB_IDLE_TIMEOUT_SECONDS = 60;
+
 /** `a=eu-west-1,b=us-west-2` → bucket → region. */
 export function parseBucketRegions(value: string | undefined): Map<string, string> {
   const regions = new Map<string, string>();

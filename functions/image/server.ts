@@ -13,14 +13,15 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { ALB_IDLE_TIMEOUT_SECONDS } from "./environment";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_QUEUE = 64;
 /** Seconds a client is asked to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
-/** The ALB's default idle timeout: the server must keep idle connections open longer. */
-export const ALB_IDLE_TIMEOUT_MS = 60_000;
+/** The ALB's idle timeout: the server must keep idle connections open longer. */
+export const ALB_IDLE_TIMEOUT_MS = ALB_IDLE_TIMEOUT_SECONDS * 1000;
 /** Idle keep-alive connections are closed after this (above the ALB's idle timeout). */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = ALB_IDLE_TIMEOUT_MS + 5_000;
 
