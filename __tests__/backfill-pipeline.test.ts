@@ -184,7 +184,12 @@ describe("backfill pipeline with the default (public GCS) config", () => {
         Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         Resource: tableArn,
       },
-      { Sid: "RedriveJobs", Effect: "Allow", Action: ["sqs:SendMessage", "sqs:GetQueueAttributes"], Resource: queueArn },
+      {
+        Sid: "RedriveJobs",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+        Resource: queueArn,
+      },
       { Sid: "ListUploads", Effect: "Allow", Action: "s3:ListBucketMultipartUploads", Resource: bucketArn },
       { Sid: "AbortStalledUploads", Effect: "Allow", Action: "s3:AbortMultipartUpload", Resource: `${bucketArn}/*` },
     ]);

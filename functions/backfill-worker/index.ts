@@ -25,7 +25,11 @@ const source = new ObjectSource(
   createSourceClient({ endpoint: env.SOURCE_ENDPOINT, credentials: hmacKey && (() => hmacKey()) }),
   env.SOURCE_BUCKET,
 );
-const jobs = new JobStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.JOBS_TABLE, env.STALL_SECONDS * 1000);
+const jobs = new JobStore(
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  env.JOBS_TABLE,
+  env.STALL_SECONDS * 1000,
+);
 const worker = new BackfillWorker({
   engine: new CopyEngine(source, new S3Client({ maxAttempts: 5 }), env.DESTINATION_BUCKET, {
     multipartThreshold: env.MULTIPART_THRESHOLD_BYTES,
@@ -33,7 +37,11 @@ const worker = new BackfillWorker({
     // Shared by the batch's records, which run in parallel: memory stays within the function's.
     memory: new MemoryBudget(env.BUFFER_BUDGET_BYTES ?? bufferBudgetFor(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
     onDroppedMetadata: (key, dropped) =>
-      logger.warn("metadata field not copied: S3 cannot hold it", { key, field: dropped.field, reason: dropped.reason }),
+      logger.warn("metadata field not copied: S3 cannot hold it", {
+        key,
+        field: dropped.field,
+        reason: dropped.reason,
+      }),
   }),
   jobs,
   queue: new JobQueue(new SQSClient({}), env.QUEUE_URL),

@@ -363,15 +363,15 @@ export class CopyEngine {
     const { ETag } = await this.destination
       .send(
         new UploadPartCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: body.length,
-        // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-        ChecksumCRC32C: crc32cToBase64(crc32c),
-      }),
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+          ChecksumCRC32C: crc32cToBase64(crc32c),
+        }),
       )
       .catch((error: unknown) => {
         throw writeError(error, key);
@@ -424,7 +424,8 @@ export class CopyEngine {
     } catch (error) {
       const failure = writeError(error, object.key);
       // S3 keeps an upload whose condition failed; it is not needed any more (on a 409 S3 asks for a new upload).
-      if (failure instanceof CopyError && failure.reason !== "upload-gone") await this.abortUpload(object.key, uploadId);
+      if (failure instanceof CopyError && failure.reason !== "upload-gone")
+        await this.abortUpload(object.key, uploadId);
       throw failure;
     }
     return verifiedWith;

@@ -55,7 +55,8 @@ export function writeError(error: unknown, key: string): unknown {
   if (status === 412 || candidate?.name === "PreconditionFailed") {
     return new CopyError("newer-in-s3", key, "S3 holds an object the migration did not write");
   }
-  if (candidate?.name === "NoSuchUpload") return new CopyError("upload-gone", key, "the multipart upload no longer exists");
+  if (candidate?.name === "NoSuchUpload")
+    return new CopyError("upload-gone", key, "the multipart upload no longer exists");
   if (status === 409 || status === 404) return new CopyError("write-conflict", key, candidate?.message ?? "conflict");
   if (candidate?.name === "MetadataTooLarge" || (status === 400 && /metadata/i.test(candidate?.message ?? ""))) {
     return new CopyError("metadata-rejected", key, candidate?.message ?? "metadata refused");
