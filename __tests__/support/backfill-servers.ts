@@ -153,6 +153,12 @@ export interface FakeGcsObject {
   readonly metadata?: Record<string, string>;
   /** Serve these bytes instead of `body` while advertising `body`'s hashes (a corrupted transfer). */
   readonly servedBody?: Buffer;
+  /** Which hashes `x-goog-hash` publishes. @default "both" */
+  readonly hashes?: "both" | "crc32c" | "md5";
+  /** Advertise this size (HEAD) instead of the body's: objects too large to hold in a test. */
+  readonly advertisedSize?: number;
+  /** Answer each ranged GET with this many bytes fewer than asked (a connection cut short). */
+  readonly shortBy?: number;
 }
 
 export interface FakeGcs {
@@ -186,15 +192,20 @@ export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
       return;
     }
     const served = object.servedBody ?? object.body;
+    const size = object.advertisedSize ?? served.length;
     const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
-    const end = range ? Math.min(Number(range[2]), served.length - 1) : served.length - 1;
+    const end = Math.max(start - 1, (range ? Math.min(Number(range[2]), size - 1) : size - 1) - (object.shortBy ?? 0));
+    const hashes = [
+      object.hashes !== "md5" ? `crc32c=${crc32cToBase64(crc32cOf(object.body))}` : "",
+      object.hashes !== "crc32c" ? `md5=${md5.digest("base64")}` : "",
+    ];
     const headers: Record<string, string> = {
       etag,
       "last-modified": new Date(0).toUTCString(),
       "content-length": String(end - start + 1),
-      "x-goog-hash": `crc32c=${crc32cToBase64(crc32cOf(object.body))},md5=${md5.digest("base64")}`,
-      "x-goog-stored-content-length": String(object.body.length),
+      "x-goog-hash": hashes.filter(Boolean).join(","),
+      "x-goog-stored-content-length": String(size),
       "x-goog-stored-content-encoding": "identity",
       "accept-ranges": "bytes",
     };
@@ -202,8 +213,11 @@ export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
     if (object.cacheControl) headers["cache-control"] = object.cacheControl;
     if (object.contentDisposition) headers["content-disposition"] = object.contentDisposition;
     if (object.contentLanguage) headers["content-language"] = object.contentLanguage;
-    for (const [name, value] of Object.entries(object.metadata ?? {})) headers[`x-goog-meta-${name}`] = value;
-    if (range) headers["content-range"] = `bytes ${start}-${end}/${served.length}`;
+    // Raw UTF-8 bytes on the wire (node writes header strings as latin1, one byte per character).
+    for (const [name, value] of Object.entries(object.metadata ?? {})) {
+      headers[`x-goog-meta-${name}`] = Buffer.from(value, "utf8").toString("latin1");
+    }
+    if (range) headers["content-range"] = `bytes ${start}-${end}/${size}`;
     response.writeHead(range ? 206 : 200, headers);
     response.end(request.method === "HEAD" ? undefined : served.subarray(start, end + 1));
   });
