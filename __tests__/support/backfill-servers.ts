@@ -178,6 +178,24 @@ export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
     const prefix = `/${bucket}/`;
     const key = url.pathname.startsWith(prefix) ? decodeURIComponent(url.pathname.slice(prefix.length)) : "";
     requests.push(`${request.method} ${url.pathname} ${request.headers.range ?? ""}`.trim());
+    if ((url.pathname === `/${bucket}` || url.pathname === prefix) && url.searchParams.get("list-type") === "2") {
+      // One page of ListObjectsV2 (the CLI's listing), keys under the prefix in order.
+      const wanted = url.searchParams.get("prefix") ?? "";
+      const entries = [...objects.entries()].filter(([name]) => name.startsWith(wanted)).sort();
+      const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+      response.writeHead(200, { "content-type": "application/xml" });
+      response.end(
+        `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><IsTruncated>false</IsTruncated>` +
+          entries
+            .map(
+              ([name, entry]) =>
+                `<Contents><Key>${escape(name)}</Key><Size>${entry.advertisedSize ?? entry.body.length}</Size></Contents>`,
+            )
+            .join("") +
+          "</ListBucketResult>",
+      );
+      return;
+    }
     const object = objects.get(key);
     if (!object) {
       response.writeHead(404, { "content-type": "application/xml" });
