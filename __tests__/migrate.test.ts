@@ -299,11 +299,11 @@ describe("each guarantee of the copy engine, through the CLI", () => {
     ]);
 
   it("verifies with the source's hashes: crc32c, md5 alone, in one PUT and in parts", async () => {
-    fakeGcs.objects.set("good/both.bin", { body: bytes(20 * 1024 ** 2, 1) });
+    fakeGcs.objects.set("good/both.bin", { body: bytes(17 * 1024 ** 2, 1) });
     fakeGcs.objects.set("good/md5.bin", { body: bytes(3000, 2), hashes: "md5" });
     fakeGcs.objects.set("bad/crc32c.bin", { ...corrupt(3000, 3), hashes: "crc32c" });
     fakeGcs.objects.set("bad/md5.bin", { ...corrupt(3000, 4), hashes: "md5" });
-    fakeGcs.objects.set("bad/multipart-md5.bin", { ...corrupt(20 * 1024 ** 2, 5), hashes: "md5" });
+    fakeGcs.objects.set("bad/multipart-md5.bin", { ...corrupt(17 * 1024 ** 2, 5), hashes: "md5" });
     const good = await run("good/");
     expect(good.code).toBe(0);
     expect(good.summary).toMatchObject({ copied: 2, failed: 0 });
@@ -315,7 +315,7 @@ describe("each guarantee of the copy engine, through the CLI", () => {
     }
     expect(bad.stderr).toMatch(/md5 of copied bytes/);
     expect(await keysIn("checked")).toEqual(["good/both.bin", "good/md5.bin"]);
-  });
+  }, 180_000);
 
   it("names too-large and short-read failures, and writes nothing for them", async () => {
     fakeGcs.objects.set("fail/huge.bin", { body: bytes(10, 1), advertisedSize: 5 * 1024 ** 4 + 1 });

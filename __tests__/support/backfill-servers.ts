@@ -169,6 +169,22 @@ export interface FakeGcs {
   close(): Promise<void>;
 }
 
+/** Hashes of a fake GCS object, computed once per object (large bodies are served many times). */
+const fakeHashes = new WeakMap<FakeGcsObject, { etag: string; crc32c: string; md5: string }>();
+function hashesOf(object: FakeGcsObject) {
+  let hashes = fakeHashes.get(object);
+  if (!hashes) {
+    const md5 = createHash("md5").update(object.body);
+    hashes = {
+      etag: `"${md5.copy().digest("hex")}"`,
+      md5: md5.digest("base64"),
+      crc32c: crc32cToBase64(crc32cOf(object.body)),
+    };
+    fakeHashes.set(object, hashes);
+  }
+  return hashes;
+}
+
 /** A GCS XML API lookalike for one bucket (path-style), serving HEAD and GET with Range and If-Match. */
 export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
   const objects = new Map<string, FakeGcsObject>();
@@ -202,8 +218,7 @@ export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
       response.end(request.method === "HEAD" ? undefined : "<Error><Code>NoSuchKey</Code></Error>");
       return;
     }
-    const md5 = createHash("md5").update(object.body);
-    const etag = `"${md5.copy().digest("hex")}"`;
+    const { etag, crc32c, md5 } = hashesOf(object);
     if (request.headers["if-match"] && request.headers["if-match"] !== etag) {
       response.writeHead(412);
       response.end();
@@ -214,10 +229,7 @@ export async function startFakeGcs(bucket: string): Promise<FakeGcs> {
     const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
     const end = Math.max(start - 1, (range ? Math.min(Number(range[2]), size - 1) : size - 1) - (object.shortBy ?? 0));
-    const hashes = [
-      object.hashes !== "md5" ? `crc32c=${crc32cToBase64(crc32cOf(object.body))}` : "",
-      object.hashes !== "crc32c" ? `md5=${md5.digest("base64")}` : "",
-    ];
+    const hashes = [object.hashes !== "md5" ? `crc32c=${crc32c}` : "", object.hashes !== "crc32c" ? `md5=${md5}` : ""];
     const headers: Record<string, string> = {
       etag,
       "last-modified": new Date(0).toUTCString(),
