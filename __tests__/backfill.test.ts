@@ -311,6 +311,11 @@ describe("backfill-worker", () => {
 
     expect(await jobOf("video/big.bin")).toMatchObject({ status: "done", outcome: "copied", verifiedWith: "md5" });
     expect(await jobOf("images/cat.png")).toMatchObject({ status: "done", verifiedWith: "md5" });
+    // The workers note how far they have read the queue (the sweeper's backlog test).
+    const progress = await DynamoDBDocumentClient.from(dynamo.client).send(
+      new GetCommand({ TableName: TABLE, Key: { pk: "queue#progress" }, ConsistentRead: true }),
+    );
+    expect(progress.Item?.sentAt).toEqual(expect.any(Number));
     // The secret was read once for the container, however many objects were read.
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
