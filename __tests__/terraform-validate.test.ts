@@ -102,7 +102,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     expect(checks.find((c) => c.stack === "dns-cert")?.fabricated).toEqual([
       expect.stringMatching(/^data\.aws_route53_zone\.zone/),
     ]);
-  }, 600_000);
+  }, 900_000);
 
   // Validate only (the examples are also planned by `.ci/run`): full: private GCS, both image
   // variants in a created VPC, S3 backend; edge-off-ecs: no edge functions, the ECS variant in an
@@ -128,7 +128,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
       }
       expect(checks.map((c) => c.stack).sort()).toEqual(EXPECTED_STACKS[label]);
     },
-    300_000,
+    900_000,
   );
 
   it("fails the plan of a stack that wires a bucket name into an ARN argument, with terraform's message", async () => {
@@ -156,7 +156,7 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
       fabricated: [expect.stringMatching(/^storage-replication outputs \(1: aws_s3_bucket\.bucket\)$/)],
       notes: [expect.stringMatching(/Error: .*invalid.*ARN|Error: .*ARN/is)],
     });
-  }, 600_000);
+  }, 900_000);
 
   it("fails a stack that terraform rejects, with terraform's diagnostic", async () => {
     const checks = await check("broken", (outdir) => {
