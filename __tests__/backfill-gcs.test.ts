@@ -376,3 +376,24 @@ it("holds at most the invocation's buffer budget while a batch copies in paralle
   expect(memory.peakBytes).toBeGreaterThan(8192);
   expect(memory.peakBytes).toBeLessThanOrEqual(memory.limitBytes);
 });
+
+it("a fanned-out copy whose upload is gone records a transient failure and writes nothing", async () => {
+  const key = "video/upload-gone.bin";
+  gcs.objects.set(key, { body: bytes(50_000, 77) });
+  await worker.process({ type: "copy", key });
+  const parts = queued();
+  for (const message of parts.slice(0, 3)) await worker.process(message);
+  const uploadId = (parts[0] as { uploadId: string }).uploadId;
+  expect((await jobs.get(key))?.doneParts?.size).toBe(3);
+  await engine.abortUpload(key, uploadId); // a lifecycle rule, or an operator, removed it
+  await worker.process(parts[3]);
+  expect(await destination(key)).toBeUndefined();
+  expect(await jobs.get(key)).toMatchObject({
+    status: "retrying",
+    failures: 1,
+    error: expect.stringContaining("upload-gone"),
+  });
+  // The remaining parts of the abandoned upload are ignored.
+  for (const message of parts.slice(4)) await worker.process(message);
+  expect(await jobs.get(key)).toMatchObject({ status: "retrying" });
+});

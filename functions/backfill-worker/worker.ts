@@ -55,14 +55,14 @@ export class BackfillWorker {
       if (object.size > this.deps.fanOutThreshold && object.hashes.crc32c) {
         const state = await engine.destinationState(object);
         const write = writeConditionFor(state);
-        if (!write) return await this.recordOutcome(object, state.kind === "copied" ? "skipped" : "newer-in-s3");
+        if (!write) return await this.recordOutcome(object.key, state.kind === "copied" ? "skipped" : "newer-in-s3");
         return await this.fanOut(object, write);
       }
       const { outcome, copy } = await engine.migrate(object, {
         onPart: () => jobs.heartbeat(key),
         onUploadStarted: (uploadId) => jobs.recordUpload(key, uploadId),
       });
-      if (!copy) return await this.recordOutcome(object, outcome === "newer-in-s3" ? outcome : "skipped");
+      if (!copy) return await this.recordOutcome(object.key, outcome === "newer-in-s3" ? outcome : "skipped");
       await jobs.markDone(key, { outcome, ...copy });
       this.logCopied(object, outcome, copy.verifiedWith);
     } catch (error) {
@@ -71,19 +71,19 @@ export class BackfillWorker {
   }
 
   /** Records what a copy that wrote nothing found: the version already there, or an object the migration must not overwrite. */
-  private async recordOutcome(object: SourceObject, outcome: "skipped" | "newer-in-s3"): Promise<void> {
-    await this.deps.jobs.markDone(object.key, { outcome });
+  private async recordOutcome(key: string, outcome: "skipped" | "newer-in-s3"): Promise<void> {
+    await this.deps.jobs.markDone(key, { outcome });
     if (outcome === "newer-in-s3") {
-      this.deps.logger.warn("S3 holds an object the migration did not write: left as it is", { key: object.key });
+      this.deps.logger.warn("S3 holds an object the migration did not write: left as it is", { key });
     } else {
-      this.deps.logger.info("already in the bucket", { key: object.key });
+      this.deps.logger.info("already in the bucket", { key });
     }
   }
 
   /** Permanent failures stay failed with their reason; anything else backs off (the message is acknowledged). */
   private async recordFailure(job: JobRecord, error: unknown): Promise<void> {
     if (error instanceof CopyError && error.reason === "newer-in-s3") {
-      return this.recordOutcome({ key: job.key } as SourceObject, "newer-in-s3");
+      return this.recordOutcome(job.key, "newer-in-s3");
     }
     if (error instanceof CopyError && error.permanent) return this.recordPermanentFailure(error);
     const retryAt = await this.deps.jobs.release(job, (error as Error).message);
