@@ -76,7 +76,8 @@ export async function startVersionedS3(
     const [, bucket, ...rest] = ctx.path.split("/");
     const key = decodeURIComponent(rest.join("/"));
     // Only plain object requests of the configured buckets; subresources (?uploads, ?tagging...) pass.
-    const queryNames = Object.keys(ctx.query).filter((name) => name !== "versionId");
+    // (The SDK names its operation in `x-id`, e.g. `?x-id=PutObject`.)
+    const queryNames = Object.keys(ctx.query).filter((name) => name !== "versionId" && name !== "x-id");
     if (!buckets.includes(bucket) || key === "" || queryNames.length > 0) return next();
     const id = `${bucket}/${key}`;
     const history = versions.get(id) ?? [];
