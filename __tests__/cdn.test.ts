@@ -299,7 +299,7 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
         environment: {
           variables: expect.objectContaining({
             DISTRIBUTION_ID: "${aws_cloudfront_distribution.content_distribution_ABFCF055.id}",
-            EXACT_PATH_LIMIT: "50",
+            EXACT_PATH_LIMIT: "100",
             QUERY_STRING_VARIANTS: "false",
             // A legacy origin is configured: the migration's creations in the primary bucket are skipped.
             MIGRATION_BUCKET: expect.stringMatching(
