@@ -1,6 +1,6 @@
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { App, TerraformStack } from "cdktf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILD_DIR, type S3EdgeConfigInput } from "../config";
@@ -8,7 +8,7 @@ import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
-import { fullConfigInput, synthApp } from "./support/synth";
+import { FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
 
 const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
   image: {
@@ -22,6 +22,7 @@ const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
     },
   },
 };
+const STANDALONE_CONFIG_FILE = join(FULL_CONFIG_FILE, "..", "standalone-invalidation.config.json");
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
 const toolchain = findToolchain(process.env, awsProviderVersion());
 const unavailable = typeof toolchain === "string" ? toolchain : undefined;
@@ -106,6 +107,19 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     },
     180_000,
   );
+
+  it("passes for the standalone invalidation example (buckets and distributions s3-edge does not own)", async () => {
+    const input = JSON.parse(readFileSync(STANDALONE_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+    const checks = await check("standalone-invalidation", (outdir) => synthApp(input, { outdir }));
+    expect(
+      checks.map((c) => ({ stack: c.stack, validate: c.validate, notes: c.validate === "failed" ? c.notes : [] })),
+    ).toEqual([
+      { stack: "invalidation", validate: "passed", notes: [] },
+      { stack: "storage-replication", validate: "passed", notes: [] },
+    ]);
+    // It reads the distributions from AWS: validated, not planned offline.
+    expect(checks.find((c) => c.stack === "invalidation")).toMatchObject({ plan: "skipped" });
+  }, 180_000);
 
   it("fails a stack that terraform rejects, with terraform's diagnostic", async () => {
     const checks = await check("broken", (outdir) => {
