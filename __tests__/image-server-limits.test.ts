@@ -63,6 +63,7 @@ describe("a hostile request and a request past its deadline beside ordinary ones
         return { status: response.status, body: await response.text() };
       });
 
+    expect((await fetch(`${base}${ORDINARY}`)).status).toBe(200); // warm: clients and sharp loaded
     const slow = timed("slow", HEAVY);
     await until(() => image.load().active === 1); // the slow one holds a slot
     const hostile = await timed("hostile", HOSTILE);
@@ -79,7 +80,7 @@ describe("a hostile request and a request past its deadline beside ordinary ones
     const abandoned = await slow;
     expect(abandoned.status).toBe(503);
     expect(abandoned.body).toContain("<Code>ServiceUnavailable</Code>");
-    expect(abandoned.body).toContain("2000 ms deadline");
+    expect(abandoned.body).toMatch(/deadline; its work was abandoned/);
     expect(image.load()).toEqual({ active: 0, queued: 0 });
     // libvips stopped too: no pipeline keeps the CPU after the answer.
     const stopBy = Date.now() + 5000;
