@@ -5,6 +5,7 @@ import { CopyEngine, partLayout, CLOUDFRONT_MAX_CACHEABLE_BYTES } from "../share
 import { CopyError } from "../shared/copy/errors";
 import type { SourceObject } from "../shared/copy/source";
 import type { JobQueue } from "../shared/job-queue";
+import type { BackfillFigures } from "./figures";
 
 export interface BackfillWorkerDeps {
   readonly engine: CopyEngine;
@@ -15,6 +16,8 @@ export interface BackfillWorkerDeps {
   readonly fanOutThreshold: number;
   /** Claims of one job before it is recorded as failed. @default 5 */
   readonly maxAttempts?: number;
+  /** Where copies, bytes and failures are counted. @default not counted */
+  readonly figures?: BackfillFigures;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -49,22 +52,27 @@ export class BackfillWorker {
     const maxAttempts = this.deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     if ((job.attempts ?? 1) > maxAttempts) {
       await jobs.markFailed(key, `gave up after ${maxAttempts} attempts`);
+      this.deps.figures?.failed("attempts-exhausted");
       logger.error("copy abandoned", { key, attempts: job.attempts });
       return;
     }
     try {
       if (await engine.alreadyCopied(object)) {
         await jobs.markDone(key, { outcome: "skipped" });
+        this.deps.figures?.skipped();
         logger.info("already in the bucket", { key });
         return;
       }
       if (object.size > this.deps.fanOutThreshold && object.hashes.crc32c) return await this.fanOut(object);
+      const started = Date.now();
       const result = await engine.copy(object, { onPart: () => jobs.heartbeat(key) });
       await jobs.markDone(key, { outcome: "copied", ...result });
+      this.deps.figures?.copied(result.bytes, (Date.now() - started) / 1000);
       this.logCopied(object, result.verifiedWith);
     } catch (error) {
       if (error instanceof CopyError && error.permanent) return this.recordPermanentFailure(error);
       await jobs.release(key, (error as Error).message);
+      this.deps.figures?.retried();
       throw error;
     }
   }
@@ -90,6 +98,7 @@ export class BackfillWorker {
       etag: object.etag,
     }));
     await queue.send(parts);
+    this.deps.figures?.fannedOut();
     logger.info("copy fanned out", { key: object.key, size: object.size, partCount, partSize });
   }
 
@@ -103,6 +112,7 @@ export class BackfillWorker {
     if (!job.doneParts?.has(message.partNumber)) {
       const part = await engine.copyPart(message, message.uploadId, message.partNumber, message.partSize);
       await jobs.recordPart(message.uploadId, part);
+      this.deps.figures?.partCopied();
     }
     const counted = await jobs.countPart(message.key, message.uploadId, message.partNumber);
     if (counted === "last" || counted === "repeat-complete") await this.completeFanOut(message, job.partCount ?? 0);
@@ -141,6 +151,7 @@ export class BackfillWorker {
       verifiedWith,
       overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
     });
+    this.deps.figures?.assembled(object.size);
     this.logCopied(object, verifiedWith);
   }
 
@@ -155,6 +166,7 @@ export class BackfillWorker {
 
   private async recordPermanentFailure(error: CopyError): Promise<void> {
     await this.deps.jobs.markFailed(error.key, error.message);
+    this.deps.figures?.failed(error.reason);
     this.deps.logger.warn("not copyable", { key: error.key, reason: error.reason, detail: error.message });
   }
 }

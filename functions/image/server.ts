@@ -10,12 +10,17 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { createMetrics, publishFigures } from "../shared/metrics";
+import { ImageFigures } from "./figures";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_QUEUE = 64;
 /** Seconds a client is asked to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
+/** Seconds between two EMF lines of the server's figures (one line per interval, not per request). */
+export const METRICS_FLUSH_SECONDS = 10;
 
 export interface ImageServerOptions {
   readonly service: ImageService;
@@ -24,6 +29,12 @@ export interface ImageServerOptions {
   readonly maxConcurrency?: number;
   /** Requests waiting for a slot before new ones get 503. @default 64 */
   readonly maxQueue?: number;
+  /**
+   * Figures (EMF on stdout, which the awslogs driver ships to CloudWatch Logs): printed every
+   * METRICS_FLUSH_SECONDS and at shutdown. The service's figures must write to the same instance.
+   * @default not published
+   */
+  readonly metrics?: Metrics;
 }
 
 export interface ImageServer {
@@ -38,6 +49,9 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
   const { service, logger } = options;
   const maxConcurrency = options.maxConcurrency ?? availableParallelism();
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const { metrics } = options;
+  const figures = metrics && new ImageFigures(metrics);
+  const flush = metrics && setInterval(() => publishFigures(metrics), METRICS_FLUSH_SECONDS * 1000).unref();
   const waiting: Array<() => void> = [];
   let active = 0;
   let closing = false;
@@ -76,6 +90,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
         busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
         logger.warn("queue full", { requestId, path, active, queued: waiting.length });
+        figures?.busy();
         send(response, busy, head);
         return;
       }
@@ -115,6 +130,10 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     if (active > 0 || waiting.length > 0) await new Promise<void>((resolve) => (drained = resolve));
     server.closeIdleConnections();
     await closed;
+    if (metrics) {
+      clearInterval(flush);
+      publishFigures(metrics);
+    }
   };
 
   return { server, shutdown, load: () => ({ active, queued: waiting.length }) };
@@ -131,9 +150,11 @@ function positiveInteger(name: string, value: string | undefined): number | unde
 /** `npm run image:serve`: listens until SIGTERM or SIGINT. */
 function main(): void {
   const logger = new Logger({ serviceName: "image-server" });
+  const metrics = createMetrics();
   const { server, shutdown } = createImageServer({
-    service: createServiceFromEnv(process.env, logger),
+    service: createServiceFromEnv(process.env, logger, new ImageFigures(metrics)),
     logger,
+    metrics,
     maxConcurrency: positiveInteger("MAX_CONCURRENCY", process.env.MAX_CONCURRENCY) || undefined,
     maxQueue: positiveInteger("MAX_QUEUE", process.env.MAX_QUEUE),
   });

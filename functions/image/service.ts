@@ -8,6 +8,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Action } from "./actions";
 import { ImageEngine } from "./engine";
 import { ImageError, errorXml, type ErrorCode } from "./errors";
+import type { ImageFigures } from "./figures";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
 import { S3Source, type ImageSource } from "./source";
 import { DynamoStyleStore, type StyleStore } from "./styles";
@@ -48,6 +49,8 @@ export interface ImageServiceProps {
   readonly logger: Logger;
   /** Separators of the `<key>@!<style>` path forms, longest first. @default ["@!", "!"] */
   readonly styleDelimiters?: readonly string[];
+  /** Where requests, times and bytes are counted. @default not counted */
+  readonly figures?: ImageFigures;
 }
 
 export class ImageService {
@@ -89,6 +92,7 @@ export class ImageService {
       bytes: response.body.length,
       ms: Date.now() - started,
     });
+    this.props.figures?.answered(response.status, response.body.length, Date.now() - started);
     return response;
   }
 
@@ -108,6 +112,7 @@ export class ImageService {
 
     const { maxSourceBytes } = this.props.engine.limits;
     const source = await this.props.source.get(bucket, key, maxSourceBytes);
+    this.props.figures?.sourceRead(source.length);
     const result = await this.props.engine.process({
       source,
       actions,
@@ -201,7 +206,7 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
  * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
  * MAX_SOURCE_BYTES (default 20 MiB). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
  */
-export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
+export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures): ImageServiceProps {
   const list = (value: string | undefined) =>
     (value ?? "")
       .split(",")
@@ -225,8 +230,9 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Ima
     allowedBuckets,
     logger,
     styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
+    figures,
   };
 }
 
-export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger) =>
-  new ImageService(servicePropsFromEnv(env, logger));
+export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures) =>
+  new ImageService(servicePropsFromEnv(env, logger, figures));
