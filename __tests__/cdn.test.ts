@@ -473,7 +473,8 @@ describe("cdn options", () => {
     const app = synthApp({ cdn: { logging: false, compression: false } });
     expect(resourcesOf(app.stacks.cdn, "aws_cloudwatch_log_delivery")).toEqual([]);
     expect(distributionOf(app).default_cache_behavior.compress).toBe(false);
-    expect(app.stacks.cdn.provider?.aws?.map((p) => p.alias)).toEqual([undefined, "replica"]);
+    // us-east-1 stays for the distribution's alarms (CloudFront metrics live there).
+    expect(app.stacks.cdn.provider?.aws?.map((p) => p.alias)).toEqual([undefined, "replica", "us_east_1"]);
   });
 
   it("names additional primary readers (the image distributions) in the primary bucket's policy", () => {
@@ -486,6 +487,7 @@ describe("cdn options", () => {
       primary: storage.primary,
       replica: storage.replica,
       additionalPrimaryReaders: [imageArn],
+      opsTopicArns: storage.opsTopicArns,
     });
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
     const primary = statementsOf(resourcesOf(json, "aws_s3_bucket_policy").find(([n]) => n.startsWith("primary"))![1]);

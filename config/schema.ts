@@ -6,6 +6,7 @@ import { edgeSection } from "./sections/edge";
 import { imageSection } from "./sections/image";
 import { legacyOriginSection } from "./sections/legacy-origin";
 import { objectStatsSection } from "./sections/object-stats";
+import { operationsSection } from "./sections/operations";
 
 /** Built-in defaults: an example deployment that synthesizes with no config file at all. */
 export const DEFAULT_NAME_PREFIX = "s3edge-example";
@@ -132,6 +133,7 @@ export const configSchema = z
     cdn: cdnSection.prefault({}),
     image: imageSection.prefault({}),
     objectStats: objectStatsSection.prefault({}),
+    operations: operationsSection.prefault({}),
   })
   .superRefine((config, ctx) => {
     // CloudFront's requests to a private GCS bucket are signed by the edge stack's gcs-signer.

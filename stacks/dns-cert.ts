@@ -46,9 +46,7 @@ export class DnsCertStack extends TerraformStack {
       : [];
     const names = [
       ...new Set([domain.imageHostname, ...extraImageHostnames, ...domain.subjectAlternativeNames]),
-    ].filter(
-      (name) => name !== domain.contentHostname,
-    );
+    ].filter((name) => name !== domain.contentHostname);
     const certificate = new AcmCertificate(this, "certificate", {
       domainName: domain.contentHostname,
       subjectAlternativeNames: names,

@@ -56,6 +56,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         primaryBucket: storageReplication.primary,
         certificate: dnsCert?.certificate,
         ownsPrimaryBucketPolicy: policyOwners.primary === "image",
+        opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
   const cdn = config.cdn.enabled
@@ -66,10 +67,14 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         edge: edge?.attachments,
         certificate: dnsCert?.certificate,
         additionalPrimaryReaders: image?.primaryReaderDistributionArns,
+        opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
   const objectStats = config.objectStats.enabled
-    ? new ObjectStatsStack(app, config, { primary: storageReplication.primary })
+    ? new ObjectStatsStack(app, config, {
+        primary: storageReplication.primary,
+        opsTopicArns: storageReplication.opsTopicArns,
+      })
     : undefined;
   return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats };
 }
