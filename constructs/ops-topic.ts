@@ -4,7 +4,7 @@ import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { Fn, type TerraformProvider } from "cdktf";
+import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { KMS_KEY_ADMIN_ACTIONS, SNS_PUBLISHER_KMS_ACTIONS, TOPIC_OWNER_ACTIONS } from "./encrypted-topic";
 import { policyDocument } from "./iam";
@@ -24,8 +24,12 @@ export interface OpsTopicProps {
   readonly emails?: readonly string[];
 }
 
-/** The account id from an ARN (the 5th field), without a data source, so plans need no credentials. */
-const accountOf = (arn: string) => Fn.element(Fn.split(":", arn), 4);
+/**
+ * The account id from an ARN (the 5th field), without a data source, so plans need no
+ * credentials; a local, so the policy JSON holds a plain reference.
+ */
+const accountOf = (scope: Construct, id: string, arn: string) =>
+  new TerraformLocal(scope, id, Fn.element(Fn.split(":", arn), 4)).asString;
 
 /**
  * The topic CloudWatch alarms of one region notify: encrypted with a rotating KMS key created for
@@ -48,7 +52,7 @@ export class OpsTopic extends Construct {
       enableKeyRotation: true,
       deletionWindowInDays: KMS_KEY_DELETION_WINDOW_DAYS,
     });
-    const keyAccount = accountOf(this.key.arn);
+    const keyAccount = accountOf(this, "key-account", this.key.arn);
     new KmsKeyPolicy(this, "key-policy", {
       provider,
       keyId: this.key.keyId,
@@ -75,7 +79,7 @@ export class OpsTopic extends Construct {
 
     this.topic = new SnsTopic(this, "topic", { provider, name: props.topicName, kmsMasterKeyId: this.key.arn });
     this.arn = this.topic.arn;
-    const account = accountOf(this.topic.arn);
+    const account = accountOf(this, "topic-account", this.topic.arn);
     new SnsTopicPolicy(this, "policy", {
       provider,
       arn: this.topic.arn,
