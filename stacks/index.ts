@@ -6,6 +6,7 @@ import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
 import { ImageStack } from "./image";
 import { ObjectStatsStack } from "./object-stats";
+import { OperationsStack } from "./operations";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
 export interface S3EdgeStacks {
@@ -19,6 +20,8 @@ export interface S3EdgeStacks {
   readonly cdn?: CdnStack;
   /** Present when `objectStats.enabled`. */
   readonly objectStats?: ObjectStatsStack;
+  /** The dashboard (and CloudFront's additional metrics when asked for), applied last. */
+  readonly operations: OperationsStack;
 }
 
 /**
@@ -76,7 +79,24 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
-  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats };
+  const operations = new OperationsStack(app, config, {
+    distributions: [
+      ...(cdn ? [{ label: "content", id: cdn.distribution.id }] : []),
+      ...(image?.distributions ?? []).map((d, index) => ({
+        label: index === 0 ? "image" : `image-extra-${index}`,
+        id: d.distribution.id,
+      })),
+    ],
+    backfill: storageReplication.backfillNames,
+    imageEngines: image?.engines.map((engine) => engine.service),
+    invalidationFunctions: [
+      ...(cdn ? [cdn.invalidationFunctionName] : []),
+      ...(image?.invalidations ?? []).map((i) => i.functionName),
+    ],
+    objectStatsFunction: objectStats?.functionName,
+    primaryBucketName: config.storage.primaryBucketName,
+  });
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, operations };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

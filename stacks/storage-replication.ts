@@ -88,6 +88,12 @@ export class StorageReplicationStack extends TerraformStack {
   readonly replica: BucketReference;
   /** Present when `legacyOrigin` is configured. */
   readonly backfill?: BackfillReference;
+  /** The backfill queues and worker by name (for the dashboard and `npm run status`). */
+  readonly backfillNames?: {
+    readonly queueName: string;
+    readonly deadLetterQueueName: string;
+    readonly workerFunctionName: string;
+  };
   /** Region → the ops topic every alarm of that region notifies (see `opsTopicRegions`). */
   readonly opsTopicArns: Readonly<Record<string, string>>;
 
@@ -200,6 +206,11 @@ export class StorageReplicationStack extends TerraformStack {
       thresholds: operations.alarmThresholds,
     });
     alarms.functionsIn(pipeline);
+    this.backfillNames = {
+      queueName: pipeline.queueName,
+      deadLetterQueueName: pipeline.deadLetterQueue.nameInput!,
+      workerFunctionName: pipeline.worker.function.functionNameInput!,
+    };
     alarms.deadLetterQueue(
       "backfill-sweeper",
       pipeline.sweeperDeadLetterQueue.nameInput!,
