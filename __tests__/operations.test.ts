@@ -160,7 +160,7 @@ describe("ops topics and alarms", () => {
     ]);
     for (const topic of topics) expect(String(topic.kms_master_key_id)).toMatch(/^\$\{aws_kms_key\./);
     expect(resourcesOf(storage, "aws_sns_topic_subscription")).toEqual([]);
-    const [, policy] = resourcesOf(storage, "aws_sns_topic_policy")[0];
+    const [, policy] = resourcesOf(storage, "aws_sns_topic_policy").find(([, p]) => p.provider === undefined)!;
     const publish = (JSON.parse(String(policy.policy)) as { Statement: Array<Record<string, unknown>> }).Statement.find(
       (s) => s.Sid === "AlarmsOfThisAccountAndRegionPublish",
     );
