@@ -458,6 +458,14 @@ describe("image stack, both variants (full example config)", () => {
     expect(json.output!.primary_bucket_policy_statement).toBeUndefined();
   });
 
+  it("skips the migration's creations on the primary bucket's distribution only (the migration writes nowhere else)", () => {
+    const variables = (path: string) =>
+      (resourceAt(json, "aws_lambda_function", path).environment as { variables: Record<string, string> }).variables;
+    expect(variables("invalidation/function").MIGRATION_BUCKET).toMatch(/^\$\{data\.terraform_remote_state\./);
+    // extra-1 is in the primary region (eu-west-1): it has a pipeline, without the check.
+    expect(variables("invalidation-extra-1/function")).not.toHaveProperty("MIGRATION_BUCKET");
+  });
+
   it("seeds the configured styles into the table", () => {
     const items = resourcesOf(json, "aws_dynamodb_table_item").map(([, body]) => JSON.parse(body.item as string));
     expect(items).toEqual(

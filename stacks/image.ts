@@ -203,6 +203,9 @@ export class ImageStack extends TerraformStack {
           distributionId: distribution.distribution.id,
           distributionArn: distribution.distribution.arn,
           sourceBucketName: distribution.bucket.name,
+          keyFilters: config.cdn.invalidation,
+          // The migration writes into the primary bucket (the first source) only.
+          migrationBucket: index === 0 && config.legacyOrigin ? primary : undefined,
           batchingWindowSeconds: config.cdn.invalidation.batchingWindowSeconds,
           batchSize: config.cdn.invalidation.batchSize,
           exactPathLimit: config.cdn.invalidation.exactPathLimit,

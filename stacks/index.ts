@@ -5,6 +5,7 @@ import { DnsCertStack } from "./dns-cert";
 import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
 import { ImageStack } from "./image";
+import { InvalidationStack, needsInvalidationStack } from "./invalidation";
 import { ObjectStatsStack } from "./object-stats";
 import { OperationsStack } from "./operations";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
@@ -22,6 +23,8 @@ export interface S3EdgeStacks {
   readonly objectStats?: ObjectStatsStack;
   /** The dashboard (and CloudFront's additional metrics when asked for), applied last. */
   readonly operations: OperationsStack;
+  /** Present when `standaloneInvalidation` names targets. */
+  readonly invalidation?: InvalidationStack;
 }
 
 /**
@@ -79,6 +82,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
+  const invalidation = needsInvalidationStack(config) ? new InvalidationStack(app, config) : undefined;
   const operations = new OperationsStack(app, config, {
     distributions: [
       ...(cdn ? [{ label: "content", id: cdn.distribution.id }] : []),
@@ -96,7 +100,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
     objectStatsFunction: objectStats?.functionName,
     primaryBucketName: config.storage.primaryBucketName,
   });
-  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, operations };
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, invalidation, operations };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */
