@@ -1,10 +1,9 @@
 import { DataAwsCloudfrontDistribution } from "@cdktf/provider-aws/lib/data-aws-cloudfront-distribution";
-import { Fn, TerraformOutput, TerraformStack, type TerraformProvider } from "cdktf";
+import { TerraformOutput, TerraformStack, type TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { configureBackend } from "../constructs/backend";
-import { OperationsAlarms } from "../constructs/operations-alarms";
 import { awsProvider } from "../constructs/providers";
 
 export const INVALIDATION_STACK_ID = "invalidation";
@@ -58,14 +57,6 @@ export class InvalidationStack extends TerraformStack {
         architecture: config.lambda.architecture,
         logRetentionDays: config.lambda.logRetentionDays,
       });
-      const alarms = new OperationsAlarms(this, `${target.name}-alarms`, {
-        provider: providerFor(target.region),
-        topicArn: opsTopicArn(config, target.region, distribution.arn),
-        thresholds: config.operations.alarmThresholds,
-      });
-      alarms.functionsIn(pipeline);
-      alarms.deadLetterQueue(target.name, pipeline.deadLetterQueue.nameInput!, "Changes that could not be invalidated");
-      alarms.invalidationFailures(target.name, pipeline.function.function.functionNameInput!);
       const output = target.name.replace(/-/g, "_");
       new TerraformOutput(this, `${output}_dead_letter_queue_url`, { value: pipeline.deadLetterQueue.url });
       new TerraformOutput(this, `${output}_enable_eventbridge_command`, {
@@ -86,16 +77,4 @@ function enableEventBridgeCommand(bucket: string, region: string): string {
   const put = `aws s3api put-bucket-notification-configuration --bucket ${bucket} --region ${region} --notification-configuration file:///dev/stdin`;
   // An empty configuration prints nothing: `-s` and `.[0] // {}` start from `{}` then.
   return `${get} | jq -s '(.[0] // {}) + {EventBridgeConfiguration: {}}' | ${put}`;
-}
-
-/**
- * The ops topic of a region: the configured one, else storage-replication's `<namePrefix>-ops`
- * (every target region has one, see `opsTopicRegions`), named by ARN so that this stack reads no
- * other stack's state. The account comes from the distribution's ARN.
- */
-function opsTopicArn(config: S3EdgeConfig, region: string, distributionArn: string): string {
-  const configured = (config.operations.topicArns as Partial<Record<string, string>>)[region];
-  return (
-    configured ?? `arn:aws:sns:${region}:${Fn.element(Fn.split(":", distributionArn), 4)}:${config.namePrefix}-ops`
-  );
 }
