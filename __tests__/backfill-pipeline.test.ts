@@ -78,7 +78,9 @@ describe("backfill pipeline with the default (public GCS) config", () => {
 
   it("takes the account id from the queue ARN, so the stack plans offline", () => {
     const locals = (json as { locals?: Record<string, string> }).locals ?? {};
-    expect(Object.values(locals)).toEqual([`\${element(split(":", ${queueArn.slice(2, -1)}), 4)}`]);
+    // The ops topics (constructs/ops-topic.ts) take theirs from their own key and topic ARNs.
+    const pipelineLocals = Object.entries(locals).filter(([name]) => !name.startsWith("ops-topics_"));
+    expect(pipelineLocals.map(([, value]) => value)).toEqual([`\${element(split(":", ${queueArn.slice(2, -1)}), 4)}`]);
     expect(Object.keys(json.data ?? {})).toEqual([]);
   });
 

@@ -9,6 +9,8 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { CloudFrontResponseEvent, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import { BACKFILL_METRICS, METRICS_NAMESPACE } from "../functions/shared/metrics";
+import { captureEmf, dimensionSets, figures } from "./support/emf";
 import {
   bytes,
   startJobsTable,
@@ -175,6 +177,7 @@ beforeAll(async () => {
     QUEUE_URL,
     MULTIPART_THRESHOLD_BYTES: "20000",
     PART_SIZE_BYTES: "16384",
+    AWS_LAMBDA_FUNCTION_NAME: "s3edge-test-backfill-worker",
   });
   // The worker signs its reads of the private "GCS" with the key from Secrets Manager. s3rver accepts
   // any signature, so this proves the key is fetched and used, not that the signature is right:
@@ -347,5 +350,36 @@ describe("backfill-worker", () => {
     expect(await worker(event, context)).toEqual({
       batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }],
     });
+  });
+});
+
+describe("backfill-worker figures", () => {
+  it("prints copies, bytes, skips and failures by reason as EMF under the function's name", async () => {
+    await gcs.client.send(new PutObjectCommand({ Bucket: "legacy-bucket", Key: "figures/new.txt", Body: "12345" }));
+    await gcs.client.send(new PutObjectCommand({ Bucket: "legacy-bucket", Key: "figures/same.txt", Body: "same" }));
+    await s3.client.send(new PutObjectCommand({ Bucket: "primary", Key: "figures/same.txt", Body: "same" }));
+    const jobs = ["figures/new.txt", "figures/same.txt", "figures/gone.txt"].map((key) =>
+      JSON.stringify({ type: "copy", key }),
+    );
+    const lines = await captureEmf(() => worker(sqsEvent(jobs), context));
+
+    expect(figures(lines)).toMatchObject({
+      [BACKFILL_METRICS.copied]: 1,
+      [BACKFILL_METRICS.bytesCopied]: 5,
+      [BACKFILL_METRICS.skipped]: 1,
+      [BACKFILL_METRICS.failed]: 1,
+      [BACKFILL_METRICS.failedByReason]: 1,
+    });
+    expect(figures(lines)[BACKFILL_METRICS.copySeconds]).toBeGreaterThanOrEqual(0);
+    expect(dimensionSets(lines)).toEqual(
+      expect.arrayContaining([
+        { namespace: METRICS_NAMESPACE, dimensions: { service: "s3edge-test-backfill-worker" } },
+        {
+          namespace: METRICS_NAMESPACE,
+          dimensions: { service: "s3edge-test-backfill-worker", reason: "source-not-found" },
+        },
+      ]),
+    );
+    expect(dimensionSets(lines)).toHaveLength(2);
   });
 });

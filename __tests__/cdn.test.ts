@@ -464,7 +464,7 @@ describe("cdn with the full example config", () => {
 
   it("lets CloudFront decrypt with the keys s3-edge creates, scoped to the account's distributions", () => {
     const storage = app.stacks["storage-replication"];
-    const keyPolicies = resourcesOf(storage, "aws_kms_key_policy");
+    const keyPolicies = resourcesOf(storage, "aws_kms_key_policy").filter(([name]) => !name.startsWith("ops-topics_"));
     expect(keyPolicies).toHaveLength(2);
     for (const [, body] of keyPolicies) {
       const statements = statementsOf(body);
@@ -501,7 +501,10 @@ describe("cdn with the full example config", () => {
         },
       },
     });
-    expect(resourcesOf(withKeys.stacks["storage-replication"], "aws_kms_key_policy")).toEqual([]);
+    const bucketKeyPolicies = resourcesOf(withKeys.stacks["storage-replication"], "aws_kms_key_policy").filter(
+      ([name]) => !name.startsWith("ops-topics_"),
+    );
+    expect(bucketKeyPolicies).toEqual([]);
     const output = withKeys.stacks.cdn.output?.kms_key_policy_statement_for_cloudfront;
     expect(statementsOf({ policy: output?.value })).toEqual([
       expect.objectContaining({ Action: "kms:Decrypt", Principal: { Service: "cloudfront.amazonaws.com" } }),
@@ -524,7 +527,8 @@ describe("cdn options", () => {
     const app = synthApp({ cdn: { logging: false, compression: false } });
     expect(resourcesOf(app.stacks.cdn, "aws_cloudwatch_log_delivery")).toEqual([]);
     expect(distributionOf(app).default_cache_behavior.compress).toBe(false);
-    expect(app.stacks.cdn.provider?.aws?.map((p) => p.alias)).toEqual([undefined, "replica"]);
+    // us-east-1 stays for the distribution's alarms (CloudFront metrics live there).
+    expect(app.stacks.cdn.provider?.aws?.map((p) => p.alias)).toEqual([undefined, "replica", "us_east_1"]);
   });
 
   it("names additional primary readers (the image distributions) in the primary bucket's policy", () => {
@@ -537,6 +541,7 @@ describe("cdn options", () => {
       primary: storage.primary,
       replica: storage.replica,
       additionalPrimaryReaders: [imageArn],
+      opsTopicArns: storage.opsTopicArns,
     });
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
     const primary = statementsOf(resourcesOf(json, "aws_s3_bucket_policy").find(([n]) => n.startsWith("primary"))![1]);

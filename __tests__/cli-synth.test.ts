@@ -31,6 +31,7 @@ describe("npm run synth (the cdktf CLI running main.ts through tsx)", () => {
         "edge",
         "image",
         "object-stats",
+        "operations",
         "storage-replication",
       ]);
       for (const id of Object.keys(manifest.stacks)) {

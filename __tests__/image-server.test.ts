@@ -11,7 +11,10 @@ import sharp from "sharp";
 import { createImageServer, type ImageServer } from "../functions/image/server";
 import { createServiceFromEnv, ImageService, servicePropsFromEnv } from "../functions/image/service";
 import type { ImageSource } from "../functions/image/source";
+import { ImageFigures } from "../functions/image/figures";
+import { createMetrics, IMAGE_METRICS, METRICS_NAMESPACE } from "../functions/shared/metrics";
 import { jpeg } from "./fixtures/image/generate";
+import { captureEmf, dimensionSets, figures } from "./support/emf";
 import { localAwsEnv, startS3, startStyleTable, type LocalS3, type LocalStyles } from "./support/image-backends";
 
 const ROOT = join(__dirname, "..");
@@ -188,6 +191,65 @@ describe("bounded concurrency", () => {
       release();
       await image.shutdown();
     }
+  });
+});
+
+describe("image server figures", () => {
+  test("requests by status class, bytes, processing time and busy rejections are printed as EMF at shutdown", async () => {
+    const metrics = createMetrics({ POWERTOOLS_SERVICE_NAME: "s3edge-example-image" });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const firstEntered = new Promise<void>((resolve) => (entered = resolve));
+    const props = servicePropsFromEnv(process.env, logger, new ImageFigures(metrics));
+    const gated: ImageSource = {
+      get: async (...args) => {
+        entered();
+        await gate;
+        return props.source.get(...args);
+      },
+    };
+    const image = createImageServer({
+      service: new ImageService({ ...props, source: gated }),
+      logger,
+      maxConcurrency: 1,
+      maxQueue: 0,
+      metrics,
+    });
+    const base = await listen(image.server);
+    const url = `${base}/photos/cat.jpg?x-oss-process=image/resize,w_10`;
+    let outputBytes = 0;
+    const lines = await captureEmf(async () => {
+      try {
+        const first = fetch(url);
+        await firstEntered;
+        expect((await fetch(url)).status).toBe(503);
+        release();
+        const ok = await first;
+        expect(ok.status).toBe(200);
+        outputBytes += (await ok.arrayBuffer()).byteLength;
+        const missing = await fetch(`${base}/nothing-here.jpg?x-oss-process=image/resize,w_10`);
+        expect(missing.status).toBe(404);
+        outputBytes += (await missing.arrayBuffer()).byteLength;
+      } finally {
+        release();
+        await image.shutdown();
+      }
+    });
+    const sums = figures(lines);
+    expect(sums).toMatchObject({
+      [IMAGE_METRICS.requests]: 2,
+      [IMAGE_METRICS.status2xx]: 1,
+      [IMAGE_METRICS.status4xx]: 1,
+      [IMAGE_METRICS.busy]: 1,
+      [IMAGE_METRICS.outputBytes]: outputBytes,
+    });
+    expect(sums[IMAGE_METRICS.sourceBytes]).toBeGreaterThan(1000);
+    expect(sums[IMAGE_METRICS.processingTime]).toBeGreaterThan(0);
+    expect(sums[IMAGE_METRICS.status5xx]).toBeUndefined();
+    expect(dimensionSets(lines)).toEqual([
+      { namespace: METRICS_NAMESPACE, dimensions: { service: "s3edge-example-image" } },
+    ]);
   });
 });
 

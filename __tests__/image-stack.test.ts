@@ -531,7 +531,11 @@ describe("image stack with a certificate from dns-cert", () => {
   const storage = new StorageReplicationStack(app, config, {
     gcsHmacKey: { accessId: "GOOG1EXAMPLE", secret: "test" },
   });
-  const stack = new ImageStack(app, config, { primaryBucket: storage.primary, certificate: CERTIFICATE });
+  const stack = new ImageStack(app, config, {
+    primaryBucket: storage.primary,
+    certificate: CERTIFICATE,
+    opsTopicArns: storage.opsTopicArns,
+  });
   const json = JSON.parse(Testing.synth(stack)) as StackJson;
 
   it.each([

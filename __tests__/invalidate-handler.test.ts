@@ -7,6 +7,8 @@ import {
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import { INVALIDATION_METRICS, METRICS_NAMESPACE } from "../functions/shared/metrics";
+import { captureEmf, dimensionSets, figures } from "./support/emf";
 import { callerReference, invalidateChanges, objectChange, settingsFrom } from "../functions/invalidate/invalidate";
 import { objectCreated, objectDeleted, objectRestoreCompleted } from "./fixtures/aws-events";
 import { sqsRecord } from "./support/sqs";
@@ -33,6 +35,7 @@ beforeAll(async () => {
   process.env.DISTRIBUTION_ID = DISTRIBUTION_ID;
   process.env.EXACT_PATH_LIMIT = "50";
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  process.env.AWS_LAMBDA_FUNCTION_NAME = "s3edge-example-invalidate";
   ({ handler } = await import("../functions/invalidate/index"));
 });
 
@@ -192,5 +195,43 @@ describe("the invalidate core", () => {
         remainingTimeMs: () => 5_500,
       }),
     ).rejects.toThrow("after 1 attempt(s)");
+  });
+});
+
+describe("the invalidate handler's figures", () => {
+  it("prints keys, paths, wildcards, retries and failures as EMF under the function's name", async () => {
+    cloudFront
+      .on(CreateInvalidationCommand)
+      .rejectsOnce(new TooManyInvalidationsInProgress({ message: "Too many", $metadata: {} }))
+      .resolves({
+        Invalidation: { Id: "I9", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+      });
+    // 60 keys under one prefix: over the exact-path limit (50), so they collapse into a wildcard.
+    const records = Array.from({ length: 60 }, (_, i) =>
+      sqsRecord(`k-${i}`, s3Event("Object Created", `many/${i}.txt`)),
+    );
+    const success = await captureEmf(() => handler({ Records: [...records, sqsRecord("bad", "not json")] }, context));
+    expect(figures(success)).toEqual({
+      [INVALIDATION_METRICS.keysSeen]: 60,
+      [INVALIDATION_METRICS.unreadable]: 1,
+      [INVALIDATION_METRICS.invalidations]: 1,
+      [INVALIDATION_METRICS.paths]: 1,
+      [INVALIDATION_METRICS.wildcards]: 1,
+      [INVALIDATION_METRICS.retries]: 1,
+    });
+    expect(success).toHaveLength(1);
+    expect(dimensionSets(success)).toEqual([
+      { namespace: METRICS_NAMESPACE, dimensions: { service: "s3edge-example-invalidate" } },
+    ]);
+
+    cloudFront.reset();
+    cloudFront.on(CreateInvalidationCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDenied" }));
+    // A whole batch that fails is thrown (Powertools' FullBatchFailureError); the figures are printed all the same.
+    const failure = await captureEmf(() =>
+      expect(handler({ Records: [sqsRecord("f-1", s3Event("Object Deleted", "x.txt"))] }, context)).rejects.toThrow(
+        BatchProcessingError,
+      ),
+    );
+    expect(figures(failure)).toEqual({ [INVALIDATION_METRICS.keysSeen]: 1, [INVALIDATION_METRICS.failures]: 1 });
   });
 });

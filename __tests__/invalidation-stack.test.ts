@@ -31,7 +31,7 @@ describe("the invalidation stack (standalone mode, examples/standalone-invalidat
   const stack = app.stacks.invalidation;
 
   it("exists only when targets are configured, and depends on no other stack", () => {
-    expect(Object.keys(app.stacks).sort()).toEqual(["invalidation", "storage-replication"]);
+    expect(Object.keys(app.stacks).sort()).toEqual(["invalidation", "operations", "storage-replication"]);
     expect(app.manifest.stacks.invalidation.dependencies).toEqual([]);
     expect(synthApp({}).stacks.invalidation).toBeUndefined();
   });

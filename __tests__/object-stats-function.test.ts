@@ -8,14 +8,10 @@ import { CounterStore } from "../functions/object-stats/counters";
 import { changeFromEvent, decodeS3Key, topLevelPrefix } from "../functions/object-stats/events";
 import type * as Index from "../functions/object-stats/index";
 import type * as Service from "../functions/object-stats/service";
-import {
-  httpRequest,
-  objectCreated,
-  objectDeleted,
-  objectStatsTable,
-  scheduledEvent,
-} from "./fixtures/aws-events";
+import { httpRequest, objectCreated, objectDeleted, objectStatsTable, scheduledEvent } from "./fixtures/aws-events";
 import { startLocalDynamoDb, type LocalDynamoDb } from "./support/local-dynamodb";
+import { METRICS_NAMESPACE, OBJECT_STATS_METRICS } from "../functions/shared/metrics";
+import { captureEmf, dimensionSets, figures } from "./support/emf";
 
 const BUCKET = "media-bucket";
 const OTHER_BUCKET = "legacy-uploads";
@@ -421,5 +417,31 @@ describe("summary notifications", () => {
       since: null,
       change: { created: 1, removed: 0, bytes: 10 },
     });
+  });
+});
+
+describe("figures", () => {
+  it("prints events counted, duplicates ignored, malformed events and API requests as EMF", async () => {
+    process.env.AWS_LAMBDA_FUNCTION_NAME = "s3edge-example-object-stats";
+    loadHandler();
+    const created = objectCreated("images/figures.jpg", 10);
+    const lines = await captureEmf(async () => {
+      await invoke(created);
+      await invoke(created); // redelivered
+      await invoke({ source: "aws.s3", "detail-type": "Object Created", detail: {} });
+      await getCount();
+    });
+    delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+    expect(figures(lines)).toEqual({
+      [OBJECT_STATS_METRICS.eventsCounted]: 1,
+      [OBJECT_STATS_METRICS.duplicatesIgnored]: 1,
+      [OBJECT_STATS_METRICS.malformedEvents]: 1,
+      [OBJECT_STATS_METRICS.apiRequests]: 1,
+    });
+    // One line per invocation that had something to report.
+    expect(lines).toHaveLength(4);
+    expect(dimensionSets(lines)).toEqual([
+      { namespace: METRICS_NAMESPACE, dimensions: { service: "s3edge-example-object-stats" } },
+    ]);
   });
 });

@@ -12,7 +12,9 @@ import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Fn, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,9 @@ import { join } from "node:path";
 import { FunctionBundler } from "../constructs/bundle";
 import { BackfillPipeline } from "../constructs/backfill-pipeline";
 import { BundledFunction } from "../constructs/bundled-function";
+import { OperationsAlarms } from "../constructs/operations-alarms";
+import { OpsTopic } from "../constructs/ops-topic";
+import { DEFAULT_ALARM_THRESHOLDS } from "../config/sections/operations";
 import { EdgeFunction } from "../constructs/edge-function";
 import { assumeRolePolicy, policyDocument } from "../constructs/iam";
 import { awsProvider } from "../constructs/providers";
@@ -89,7 +94,12 @@ describe("the rules catch what they are meant to", () => {
           accountId: "123456789012",
           bundler: new FunctionBundler(bundleDir),
         });
-        new BackfillPipeline(stack, "backfill", {
+        const topic = new OpsTopic(stack, "ops", {
+          topicName: "rules-ops",
+          region: "us-east-2",
+          emails: ["ops@example.com"],
+        });
+        const pipeline = new BackfillPipeline(stack, "backfill", {
           namePrefix: "rules",
           destination: { name: "rules-bucket", arn: "arn:aws:s3:::rules-bucket", region: "us-east-2" },
           sourceBucket: "rules-legacy",
@@ -97,7 +107,13 @@ describe("the rules catch what they are meant to", () => {
           hmacKey: { accessId: "GOOG1ERULES", secret: "rules" },
           secretReplicaRegions: ["us-east-1"],
           bundler: new FunctionBundler(bundleDir),
+          alarmActions: [topic.arn],
         });
+        const alarms = new OperationsAlarms(stack, "alarms", {
+          topicArn: topic.arn,
+          thresholds: DEFAULT_ALARM_THRESHOLDS,
+        });
+        alarms.deadLetterQueue("sweeper", pipeline.sweeperDeadLetterQueue.nameInput!, "Missed ticks");
       }),
     ).toEqual([]);
   });
@@ -285,6 +301,48 @@ describe("the rules catch what they are meant to", () => {
     expect(found).toEqual([
       "event-target-dlq: EventBridge target has no dead-letter queue: undeliverable events are dropped",
       "sns-encryption: topic is not encrypted with a KMS key (kms_master_key_id)",
+      "sns-topic-policy: 0 topic policies (need exactly one)",
+    ]);
+  });
+
+  it("flags an alarm nobody hears, a dead-letter queue without an alarm and a topic any alarm may publish to", () => {
+    const found = violationsOf((stack) => {
+      const dlq = new SqsQueue(stack, "dlq", { name: "rules-dlq", sqsManagedSseEnabled: true });
+      new SqsQueue(stack, "queue", {
+        name: "rules-queue",
+        sqsManagedSseEnabled: true,
+        redrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 5 }),
+      });
+      new CloudwatchMetricAlarm(stack, "silent", {
+        alarmName: "rules-silent",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: "rules-queue" },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      });
+      const topic = new SnsTopic(stack, "topic", { name: "rules-topic", kmsMasterKeyId: "alias/rules" });
+      new SnsTopicPolicy(stack, "topic-policy", {
+        arn: topic.arn,
+        policy: policyDocument([
+          {
+            Sid: "AnyAlarm",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: "arn:aws:sns:us-east-2:123456789012:rules-topic",
+          },
+        ]),
+      });
+    });
+    expect(found).toEqual([
+      "alarm-actions: no alarm_actions: nobody hears of this alarm",
+      "alarm-actions: no ok_actions: nobody hears of this alarm",
+      "dlq-alarm: dead-letter queue rules-dlq has no alarm",
+      "sns-topic-policy: AnyAlarm lets cloudwatch.amazonaws.com in without aws:SourceArn or aws:SourceAccount",
     ]);
   });
 

@@ -42,7 +42,7 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
-const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "object-stats", "storage-replication"];
+const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "object-stats", "operations", "storage-replication"];
 const EXPECTED_STACKS: Record<string, string[]> = {
   default: [...COMMON_STACKS, "edge"].sort(),
   full: [...COMMON_STACKS, "edge", "gcs-origin"].sort(),

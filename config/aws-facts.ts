@@ -161,3 +161,17 @@ export const FARGATE_TASK_SIZES: Readonly<Record<number, readonly number[]>> = {
 function range(from: number, to: number, step: number): number[] {
   return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 }
+
+/**
+ * CloudFront publishes its metrics (and Lambda@Edge is managed) in us-east-1 only: alarms on a
+ * distribution live there. Source:
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html
+ */
+export const CLOUDFRONT_METRICS_REGION = "us-east-1";
+
+/**
+ * CloudFront invalidation prices: the first 1,000 paths a month are free, then this much per path
+ * (a wildcard path counts as one). Source: https://aws.amazon.com/cloudfront/pricing/
+ */
+export const CLOUDFRONT_FREE_INVALIDATION_PATHS_PER_MONTH = 1_000;
+export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;

@@ -7,6 +7,7 @@ import { imageSection } from "./sections/image";
 import { standaloneInvalidationSection } from "./sections/invalidation";
 import { legacyOriginSection } from "./sections/legacy-origin";
 import { objectStatsSection } from "./sections/object-stats";
+import { operationsSection } from "./sections/operations";
 
 /** Built-in defaults: an example deployment that synthesizes with no config file at all. */
 export const DEFAULT_NAME_PREFIX = "s3edge-example";
@@ -133,6 +134,7 @@ export const configSchema = z
     cdn: cdnSection.prefault({}),
     image: imageSection.prefault({}),
     objectStats: objectStatsSection.prefault({}),
+    operations: operationsSection.prefault({}),
     /** Buckets and distributions s3-edge does not own, invalidated by the `invalidation` stack. */
     standaloneInvalidation: standaloneInvalidationSection.default([]),
   })

@@ -88,7 +88,7 @@ export interface BackfillPipelineProps {
   /** @default DEFAULT_BACKFILL_WORKER_MEMORY_MB */
   readonly workerMemoryMb?: number;
   /**
-   * Where the dead-letter queue alarm notifies (SNS topic ARNs).
+   * Where the dead-letter queue alarm notifies on ALARM and OK (SNS topic ARNs).
    * @default none: the alarm shows in the console only
    */
   readonly alarmActions?: readonly string[];
@@ -110,6 +110,8 @@ export class BackfillPipeline extends Construct {
   readonly jobsTable: DynamodbTable;
   readonly worker: BundledFunction;
   readonly sweeper: BundledFunction;
+  /** Schedule ticks EventBridge could not deliver to the sweeper. */
+  readonly sweeperDeadLetterQueue: SqsQueue;
   /** Private buckets only. */
   readonly hmacSecret?: SecretsmanagerSecret;
   /** `<namePrefix>/gcs-hmac` (private buckets only). */
@@ -312,11 +314,11 @@ export class BackfillPipeline extends Construct {
       sourceArn: schedule.arn,
     });
     // A tick EventBridge could not deliver is recorded here; retrying it beyond the next tick is pointless.
-    const missedTicks = new SqsQueue(this, "sweeper-dead-letter-queue", {
+    const missedTicks = (this.sweeperDeadLetterQueue = new SqsQueue(this, "sweeper-dead-letter-queue", {
       name: `${namePrefix}-backfill-sweeper-dlq`,
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: BACKFILL_DLQ_RETENTION_SECONDS,
-    });
+    }));
     new SqsQueuePolicy(this, "sweeper-dead-letter-queue-policy", {
       queueUrl: missedTicks.url,
       policy: policyDocument([eventBridgeDeadLetterStatement(missedTicks.arn, schedule.arn)]),
@@ -342,6 +344,7 @@ export class BackfillPipeline extends Construct {
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
       alarmActions: props.alarmActions ? [...props.alarmActions] : undefined,
+      okActions: props.alarmActions ? [...props.alarmActions] : undefined,
     });
   }
 }

@@ -165,7 +165,8 @@ export class ImageService extends Construct {
       policy: policyDocument(engineReadStatements(props.sourceBuckets, props.styleTableArn)),
     });
 
-    const environment = { ...engineEnvironment(props), PORT: String(ENGINE_PORT) };
+    // POWERTOOLS_SERVICE_NAME: the `service` dimension of the server's figures (functions/shared/metrics.ts).
+    const environment = { ...engineEnvironment(props), PORT: String(ENGINE_PORT), POWERTOOLS_SERVICE_NAME: name };
     this.taskDefinition = new EcsTaskDefinition(this, "task", {
       family: name,
       requiresCompatibilities: ["FARGATE"],

@@ -6,10 +6,13 @@ import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
+import { OperationsAlarms } from "../constructs/operations-alarms";
+import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
 import { configureBackend } from "../constructs/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { ContentDistribution } from "../constructs/content-distribution";
 import { policyDocument } from "../constructs/iam";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { awsProvider } from "../constructs/providers";
 import { cloudFrontDecryptStatement } from "../constructs/secure-bucket";
 import {
@@ -43,6 +46,8 @@ export interface CdnStackProps {
    * @default none
    */
   readonly additionalPrimaryReaders?: readonly string[];
+  /** Region → ops topic ARN (storage-replication's): the primary region's and us-east-1's. */
+  readonly opsTopicArns: Readonly<Record<string, string>>;
 }
 
 /** What other stacks get from the content distribution. */
@@ -61,6 +66,11 @@ export class CdnStack extends TerraformStack {
   readonly distribution: DistributionReference;
   /** Where the default behaviour fails over to. */
   readonly failoverTarget: "legacy" | "replica";
+  /** The invalidation function's name (for the dashboard). */
+  readonly invalidationFunctionName: string;
+  /** The invalidation queue and its DLQ (for the dashboard and `npm run status`). */
+  readonly invalidationQueueNames: { readonly queue: string; readonly deadLetterQueue: string };
+  private usEast1?: AwsProvider;
 
   constructor(scope: Construct, props: CdnStackProps) {
     const id = CDN_STACK_ID;
@@ -114,7 +124,7 @@ export class CdnStack extends TerraformStack {
 
     if (cdn.logging) this.accessLogs(name, distribution.arn, config);
 
-    new AutomaticInvalidation(this, "invalidation", {
+    const invalidation = new AutomaticInvalidation(this, "invalidation", {
       namePrefix: config.namePrefix,
       distributionId: distribution.id,
       distributionArn: distribution.arn,
@@ -129,6 +139,29 @@ export class CdnStack extends TerraformStack {
       architecture: config.lambda.architecture,
       logRetentionDays: config.lambda.logRetentionDays,
     });
+    this.invalidationFunctionName = invalidation.function.function.functionNameInput!;
+    this.invalidationQueueNames = {
+      queue: invalidation.queue.nameInput!,
+      deadLetterQueue: invalidation.deadLetterQueue.nameInput!,
+    };
+
+    const { alarmThresholds } = config.operations;
+    const alarms = new OperationsAlarms(this, "alarms", {
+      topicArn: props.opsTopicArns[config.primaryRegion],
+      thresholds: alarmThresholds,
+    });
+    alarms.functionsIn(invalidation);
+    alarms.deadLetterQueue(
+      "invalidation",
+      this.invalidationQueueNames.deadLetterQueue,
+      "Changes that could not be invalidated",
+    );
+    alarms.invalidationFailures("invalidation", this.invalidationFunctionName);
+    new OperationsAlarms(this, "cloudfront-alarms", {
+      provider: this.usEast1Provider(config),
+      topicArn: props.opsTopicArns[CLOUDFRONT_METRICS_REGION],
+      thresholds: alarmThresholds,
+    }).distribution5xx("content", distribution.id, name);
 
     new TerraformOutput(this, "distribution_id", { value: distribution.id });
     new TerraformOutput(this, "distribution_domain_name", { value: distribution.domainName });
@@ -150,14 +183,20 @@ export class CdnStack extends TerraformStack {
    * The group has a retention like every other log; CloudFront vended logs are configured in
    * us-east-1, where the log group must be too.
    */
-  private accessLogs(name: string, distributionArn: string, config: S3EdgeConfig): void {
-    // us-east-1, declared explicitly: CloudFront's log delivery source exists only there.
-    const provider = awsProvider(this, "aws-us-east-1", {
+  /** us-east-1, where CloudFront's log delivery and metrics are (one provider for both). */
+  private usEast1Provider(config: S3EdgeConfig): AwsProvider {
+    this.usEast1 ??= awsProvider(this, "aws-us-east-1", {
       region: CLOUDFRONT_LOGS_REGION,
       alias: "us_east_1",
       tags: config.tags,
       stackId: CDN_STACK_ID,
     });
+    return this.usEast1;
+  }
+
+  private accessLogs(name: string, distributionArn: string, config: S3EdgeConfig): void {
+    // us-east-1, declared explicitly: CloudFront's log delivery source exists only there.
+    const provider = this.usEast1Provider(config);
     const group = new CloudwatchLogGroup(this, "access-logs", {
       provider,
       name: `/aws/cloudfront/${name}`,

@@ -8,7 +8,9 @@ import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
 import { ImageService } from "../constructs/image-service";
+import { OperationsAlarms } from "../constructs/operations-alarms";
 import { awsProvider } from "../constructs/providers";
+import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
 import { StyleTable } from "../constructs/style-table";
 import type { DomainCertificate } from "./contracts";
 import type { BucketReference } from "./storage-replication";
@@ -30,6 +32,22 @@ export interface ImageStackProps {
    * @default false
    */
   readonly ownsPrimaryBucketPolicy?: boolean;
+  /** Region → ops topic ARN (storage-replication's): the primary region's and us-east-1's. */
+  readonly opsTopicArns: Readonly<Record<string, string>>;
+}
+
+/** An image engine as its figures and alarms name it. */
+export interface ImageEngineReference {
+  /** The `service` dimension of its figures: the Lambda function's or the ECS service's name. */
+  readonly service: string;
+  readonly kind: "lambda" | "ecs";
+}
+
+/** An automatic invalidation of the stack, by name. */
+export interface InvalidationReference {
+  readonly functionName: string;
+  readonly queueName: string;
+  readonly deadLetterQueueName: string;
 }
 
 /**
@@ -53,6 +71,11 @@ export class ImageStack extends TerraformStack {
   readonly primaryReaderDistributionArns: readonly string[];
   /** Every image distribution's id (for invalidations). */
   readonly distributionIds: readonly string[];
+  /** The engines deployed (one or both variants). */
+  readonly engines: readonly ImageEngineReference[];
+  /** The ECS service and its cluster (variants `ecs` and `both`). */
+  readonly ecsService?: { readonly clusterName: string; readonly serviceName: string };
+  readonly invalidations: readonly InvalidationReference[];
 
   constructor(scope: Construct, config: S3EdgeConfig, props: ImageStackProps) {
     const id = IMAGE_STACK_ID;
@@ -171,26 +194,80 @@ export class ImageStack extends TerraformStack {
         allowListBucket: config.cdn.real404,
       });
     }
+    const invalidations: AutomaticInvalidation[] = [];
     this.distributions.forEach((distribution, index) => {
       if (distribution.bucket.region !== config.primaryRegion) return;
-      new AutomaticInvalidation(this, index === 0 ? "invalidation" : `invalidation-extra-${index}`, {
-        namePrefix: index === 0 ? name : `${name}-extra-${index}`,
-        distributionId: distribution.distribution.id,
-        distributionArn: distribution.distribution.arn,
-        sourceBucketName: distribution.bucket.name,
-        keyFilters: config.cdn.invalidation,
-        // The migration writes into the primary bucket (the first source) only.
-        migrationBucket: index === 0 && config.legacyOrigin ? primary : undefined,
-        batchingWindowSeconds: config.cdn.invalidation.batchingWindowSeconds,
-        batchSize: config.cdn.invalidation.batchSize,
-        exactPathLimit: config.cdn.invalidation.exactPathLimit,
-        queryStringVariants: true,
-        runtime: config.lambda.runtime,
-        architecture: config.lambda.architecture,
-        logRetentionDays: config.lambda.logRetentionDays,
-      });
+      const invalidation = new AutomaticInvalidation(
+        this,
+        index === 0 ? "invalidation" : `invalidation-extra-${index}`,
+        {
+          namePrefix: index === 0 ? name : `${name}-extra-${index}`,
+          distributionId: distribution.distribution.id,
+          distributionArn: distribution.distribution.arn,
+          sourceBucketName: distribution.bucket.name,
+          keyFilters: config.cdn.invalidation,
+          // The migration writes into the primary bucket (the first source) only.
+          migrationBucket: index === 0 && config.legacyOrigin ? primary : undefined,
+          batchingWindowSeconds: config.cdn.invalidation.batchingWindowSeconds,
+          batchSize: config.cdn.invalidation.batchSize,
+          exactPathLimit: config.cdn.invalidation.exactPathLimit,
+          queryStringVariants: true,
+          runtime: config.lambda.runtime,
+          architecture: config.lambda.architecture,
+          logRetentionDays: config.lambda.logRetentionDays,
+        },
+      );
+      invalidations.push(invalidation);
     });
+    this.invalidations = invalidations.map((invalidation) => ({
+      functionName: invalidation.function.function.functionNameInput!,
+      queueName: invalidation.queue.nameInput!,
+      deadLetterQueueName: invalidation.deadLetterQueue.nameInput!,
+    }));
+    this.engines = [
+      ...(this.lambda ? [{ service: name, kind: "lambda" as const }] : []),
+      ...(this.service ? [{ service: name, kind: "ecs" as const }] : []),
+    ];
+    this.ecsService = this.service && { clusterName: name, serviceName: name };
+    this.alarms(config, props.opsTopicArns);
     new TerraformOutput(this, "style_table_name", { value: this.styleTable.table.name });
     if (this.lambda) new TerraformOutput(this, "function_url", { value: this.lambda.functionUrl.functionUrl });
+  }
+
+  /** Engine errors, 5xx share, busy rejections and missing tasks; invalidations; each distribution's 5xx (us-east-1). */
+  private alarms(config: S3EdgeConfig, topicArns: Readonly<Record<string, string>>): void {
+    const thresholds = config.operations.alarmThresholds;
+    const alarms = new OperationsAlarms(this, "alarms", { topicArn: topicArns[config.primaryRegion], thresholds });
+    alarms.functionsIn(this);
+    for (const engine of this.engines)
+      alarms.imageEngine(`engine-${engine.kind}`, engine.service, engine.kind === "ecs");
+    if (this.ecsService)
+      alarms.ecsTasksBelowDesired("engine", this.ecsService.clusterName, this.ecsService.serviceName);
+    this.invalidations.forEach((invalidation, index) => {
+      alarms.deadLetterQueue(
+        `invalidation-${index}`,
+        invalidation.deadLetterQueueName,
+        "Changes that could not be invalidated",
+      );
+      alarms.invalidationFailures(`invalidation-${index}`, invalidation.functionName);
+    });
+    const usEast1 =
+      config.primaryRegion === CLOUDFRONT_METRICS_REGION
+        ? undefined
+        : awsProvider(this, "aws-us-east-1", {
+            region: CLOUDFRONT_METRICS_REGION,
+            alias: "us_east_1",
+            tags: config.tags,
+            stackId: IMAGE_STACK_ID,
+          });
+    const cloudfront = new OperationsAlarms(this, "cloudfront-alarms", {
+      provider: usEast1,
+      topicArn: topicArns[CLOUDFRONT_METRICS_REGION],
+      thresholds,
+    });
+    this.distributions.forEach((distribution, index) => {
+      const label = index === 0 ? `${config.namePrefix}-image` : `${config.namePrefix}-image-extra-${index}`;
+      cloudfront.distribution5xx(`distribution-${index}`, distribution.distribution.id, label);
+    });
   }
 }

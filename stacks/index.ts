@@ -7,6 +7,7 @@ import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
 import { ImageStack } from "./image";
 import { InvalidationStack, needsInvalidationStack } from "./invalidation";
 import { ObjectStatsStack } from "./object-stats";
+import { OperationsStack } from "./operations";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
 export interface S3EdgeStacks {
@@ -20,6 +21,8 @@ export interface S3EdgeStacks {
   readonly cdn?: CdnStack;
   /** Present when `objectStats.enabled`. */
   readonly objectStats?: ObjectStatsStack;
+  /** The dashboard (and CloudFront's additional metrics when asked for), applied last. */
+  readonly operations: OperationsStack;
   /** Present when `standaloneInvalidation` names targets. */
   readonly invalidation?: InvalidationStack;
 }
@@ -59,6 +62,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         primaryBucket: storageReplication.primary,
         certificate: dnsCert?.certificate,
         ownsPrimaryBucketPolicy: policyOwners.primary === "image",
+        opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
   const cdn = config.cdn.enabled
@@ -69,13 +73,34 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         edge: edge?.attachments,
         certificate: dnsCert?.certificate,
         additionalPrimaryReaders: image?.primaryReaderDistributionArns,
+        opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
   const objectStats = config.objectStats.enabled
-    ? new ObjectStatsStack(app, config, { primary: storageReplication.primary })
+    ? new ObjectStatsStack(app, config, {
+        primary: storageReplication.primary,
+        opsTopicArns: storageReplication.opsTopicArns,
+      })
     : undefined;
   const invalidation = needsInvalidationStack(config) ? new InvalidationStack(app, config) : undefined;
-  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, invalidation };
+  const operations = new OperationsStack(app, config, {
+    distributions: [
+      ...(cdn ? [{ label: "content", id: cdn.distribution.id }] : []),
+      ...(image?.distributions ?? []).map((d, index) => ({
+        label: index === 0 ? "image" : `image-extra-${index}`,
+        id: d.distribution.id,
+      })),
+    ],
+    backfill: storageReplication.backfillNames,
+    imageEngines: image?.engines.map((engine) => engine.service),
+    invalidationFunctions: [
+      ...(cdn ? [cdn.invalidationFunctionName] : []),
+      ...(image?.invalidations ?? []).map((i) => i.functionName),
+    ],
+    objectStatsFunction: objectStats?.functionName,
+    primaryBucketName: config.storage.primaryBucketName,
+  });
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, invalidation, operations };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

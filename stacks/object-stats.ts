@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { configureBackend } from "../constructs/backend";
 import { ObjectStats } from "../constructs/object-stats";
+import { OperationsAlarms } from "../constructs/operations-alarms";
 import { awsProvider } from "../constructs/providers";
 import type { BucketReference } from "./storage-replication";
 
@@ -12,6 +13,8 @@ export const OBJECT_STATS_STACK_ID = "object-stats";
 export interface ObjectStatsStackProps {
   /** The primary bucket (from storage-replication): always monitored, `GET /count`'s default. */
   readonly primary: BucketReference;
+  /** Region → ops topic ARN (storage-replication's). */
+  readonly opsTopicArns: Readonly<Record<string, string>>;
 }
 
 /** Object counters, `GET /count` and notifications, in the primary region. */
@@ -20,6 +23,8 @@ export class ObjectStatsStack extends TerraformStack {
   readonly countUrl: string;
   readonly topicArn: string;
   readonly tableName: string;
+  readonly functionName: string;
+  readonly deadLetterQueueName: string;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: ObjectStatsStackProps) {
     const id = OBJECT_STATS_STACK_ID;
@@ -38,6 +43,15 @@ export class ObjectStatsStack extends TerraformStack {
       dedupeTtlDays: objectStats.dedupeTtlDays,
       lambda: config.lambda,
     });
+
+    this.functionName = stats.function.function.functionNameInput!;
+    this.deadLetterQueueName = stats.deadLetterQueue.nameInput!;
+    const alarms = new OperationsAlarms(this, "alarms", {
+      topicArn: props.opsTopicArns[config.primaryRegion],
+      thresholds: config.operations.alarmThresholds,
+    });
+    alarms.functionsIn(stats);
+    alarms.deadLetterQueue("object-stats", this.deadLetterQueueName, "S3 events that could not be counted");
 
     this.countUrl = stats.countUrl;
     this.topicArn = stats.topic.topic.arn;

@@ -7,9 +7,24 @@ import { CrossRegionReplication } from "../constructs/cross-region-replication";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
 import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
+import { OperationsAlarms } from "../constructs/operations-alarms";
+import { OpsTopics } from "../constructs/ops-topic";
+import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
 import { GCS_XML_API_DOMAIN } from "./contracts";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
+
+/**
+ * Regions that have alarms, so an ops topic: the primary region, and us-east-1 where CloudFront
+ * publishes the metrics of the cdn and image distributions.
+ */
+export function opsTopicRegions(config: S3EdgeConfig): string[] {
+  const regions = [config.primaryRegion];
+  if ((config.cdn.enabled || config.image.enabled) && !regions.includes(CLOUDFRONT_METRICS_REGION)) {
+    regions.push(CLOUDFRONT_METRICS_REGION);
+  }
+  return regions;
+}
 
 /** What other stacks need to know about a bucket. Token fields travel through remote state. */
 export interface BucketReference {
@@ -73,6 +88,14 @@ export class StorageReplicationStack extends TerraformStack {
   readonly replica: BucketReference;
   /** Present when `legacyOrigin` is configured. */
   readonly backfill?: BackfillReference;
+  /** The backfill queues and worker by name (for the dashboard and `npm run status`). */
+  readonly backfillNames?: {
+    readonly queueName: string;
+    readonly deadLetterQueueName: string;
+    readonly workerFunctionName: string;
+  };
+  /** Region → the ops topic every alarm of that region notifies (see `opsTopicRegions`). */
+  readonly opsTopicArns: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: StorageReplicationProps = {}) {
     const id = STORAGE_REPLICATION_STACK_ID;
@@ -86,6 +109,29 @@ export class StorageReplicationStack extends TerraformStack {
       tags: config.tags,
       stackId: id,
     });
+
+    const { operations } = config;
+    const topics = new OpsTopics(this, "ops-topics", {
+      namePrefix: config.namePrefix,
+      regions: opsTopicRegions(config).map((region) => ({
+        region,
+        provider:
+          region === config.primaryRegion
+            ? undefined
+            : awsProvider(this, `aws-${region}`, {
+                region,
+                alias: region.replace(/-/g, "_"),
+                tags: config.tags,
+                stackId: id,
+              }),
+      })),
+      existingTopicArns: operations.topicArns,
+      emails: operations.emails,
+    });
+    this.opsTopicArns = topics.arns;
+    for (const [region, arn] of Object.entries(topics.arns)) {
+      new TerraformOutput(this, `ops_topic_arn_${region.replace(/-/g, "_")}`, { value: arn });
+    }
 
     const owners = props.bucketPolicyOwners ?? { primary: id, replica: id };
     const policy = (owner: BucketPolicyOwner) =>
@@ -153,7 +199,24 @@ export class StorageReplicationStack extends TerraformStack {
       batchSize: legacyOrigin.backfill.batchSize,
       maxConcurrency: legacyOrigin.backfill.maxConcurrency,
       workerMemoryMb: legacyOrigin.backfill.workerMemoryMb,
+      alarmActions: [topics.arns[config.primaryRegion]],
     });
+    const alarms = new OperationsAlarms(this, "alarms", {
+      topicArn: topics.arns[config.primaryRegion],
+      thresholds: operations.alarmThresholds,
+    });
+    alarms.functionsIn(pipeline);
+    this.backfillNames = {
+      queueName: pipeline.queueName,
+      deadLetterQueueName: pipeline.deadLetterQueue.nameInput!,
+      workerFunctionName: pipeline.worker.function.functionNameInput!,
+    };
+    alarms.deadLetterQueue(
+      "backfill-sweeper",
+      pipeline.sweeperDeadLetterQueue.nameInput!,
+      "Sweeper runs EventBridge could not deliver",
+    );
+    alarms.oldestMessageAge("backfill", pipeline.queueName, operations.alarmThresholds.backfillOldestMessageAgeSeconds);
     this.backfill = {
       queueName: pipeline.queueName,
       queueArn: pipeline.queue.arn,

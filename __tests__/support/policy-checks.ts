@@ -284,6 +284,8 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
     }
   }
 
+  violations.push(...operationsViolations(stacks, everyResource));
+
   for (const [stackId, stack] of Object.entries(stacks)) {
     for (const [name, output] of Object.entries(stack.output ?? {})) {
       const secret = SECRET_ATTRIBUTES.find((pattern) => pattern.test(JSON.stringify(output.value)));
@@ -300,6 +302,90 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
       checkStatements(iamDocumentStatements(body), false, (rule, detail) =>
         violations.push({ stack: stackId, resource: `data.aws_iam_policy_document.${name}`, rule, detail }),
       );
+    }
+  }
+  return violations;
+}
+
+type ResourceEntry = { stackId: string; type: string; name: string; body: Record<string, unknown> };
+
+/** The queue addresses that serve as dead-letter queues: of a redrive policy, an EventBridge target, an async invoke config. */
+function deadLetterQueueAddresses(
+  stacks: Readonly<Record<string, StackJson>>,
+  resources: ResourceEntry[],
+): Set<string> {
+  const found = new Set<string>();
+  const add = (value: unknown) => {
+    const address = referencedAddress(stacks, value);
+    if (address?.startsWith("aws_sqs_queue.")) found.add(address);
+  };
+  for (const { type, body } of resources) {
+    if (type === "aws_sqs_queue" && typeof body.redrive_policy === "string") {
+      try {
+        add((JSON.parse(body.redrive_policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn);
+      } catch {
+        // A redrive policy that is a Terraform expression names its queue elsewhere.
+      }
+    }
+    if (type === "aws_cloudwatch_event_target") add((body.dead_letter_config as { arn?: string } | undefined)?.arn);
+    if (type === "aws_lambda_function_event_invoke_config") {
+      const destination = body.destination_config as { on_failure?: { destination?: string } } | undefined;
+      add(destination?.on_failure?.destination);
+    }
+  }
+  return found;
+}
+
+/** Operations rules: alarms notify someone, every DLQ has an alarm, SNS topics are encrypted and scoped. */
+function operationsViolations(stacks: Readonly<Record<string, StackJson>>, resources: ResourceEntry[]): Violation[] {
+  const violations: Violation[] = [];
+  const report = (r: ResourceEntry, rule: string, detail: string) =>
+    violations.push({ stack: r.stackId, resource: `${r.type}.${r.name}`, rule, detail });
+  const alarms = resources.filter((r) => r.type === "aws_cloudwatch_metric_alarm");
+  for (const alarm of alarms) {
+    for (const attribute of ["alarm_actions", "ok_actions"]) {
+      const actions = alarm.body[attribute];
+      if (!Array.isArray(actions) || actions.length === 0) {
+        report(alarm, "alarm-actions", `no ${attribute}: nobody hears of this alarm`);
+      }
+    }
+  }
+  const watchedQueues = alarms.flatMap((alarm) => {
+    const queries = (alarm.body.metric_query ?? []) as Array<{ metric?: { dimensions?: Record<string, string> } }>;
+    return [alarm.body.dimensions as Record<string, string> | undefined, ...queries.map((q) => q.metric?.dimensions)]
+      .map((dimensions) => dimensions?.QueueName)
+      .filter((name): name is string => name !== undefined);
+  });
+  for (const address of deadLetterQueueAddresses(stacks, resources)) {
+    const queue = resources.find((r) => `${r.type}.${r.name}` === address);
+    if (!queue) continue;
+    const watched = watchedQueues.some(
+      (name) => name === queue.body.name || referencedAddress(stacks, name) === address,
+    );
+    if (!watched) report(queue, "dlq-alarm", `dead-letter queue ${String(queue.body.name)} has no alarm`);
+  }
+  for (const topic of resources.filter((r) => r.type === "aws_sns_topic")) {
+    const address = `aws_sns_topic.${topic.name}`;
+    const policies = resources.filter(
+      (r) => r.type === "aws_sns_topic_policy" && referencedAddress(stacks, r.body.arn) === address,
+    );
+    if (policies.length !== 1) {
+      report(topic, "sns-topic-policy", `${policies.length} topic policies (need exactly one)`);
+      continue;
+    }
+    const statements = parsePolicy(policies[0].body.policy);
+    if (typeof statements === "string") continue; // reported by the policy rules
+    for (const statement of statements) {
+      const service = (statement.Principal as { Service?: unknown } | undefined)?.Service;
+      const conditions = Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block));
+      const scoped = conditions.some((key) => ["aws:SourceArn", "aws:SourceAccount"].includes(key));
+      if (statement.Effect === "Allow" && service !== undefined && !scoped) {
+        report(
+          topic,
+          "sns-topic-policy",
+          `${statement.Sid ?? "a statement"} lets ${String(service)} in without aws:SourceArn or aws:SourceAccount`,
+        );
+      }
     }
   }
   return violations;

@@ -14,10 +14,13 @@ import { CopyEngine } from "../shared/copy/engine";
 import { createSourceClient, ObjectSource } from "../shared/copy/source";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
 import { JobQueue } from "../shared/job-queue";
+import { createMetrics, publishFigures } from "../shared/metrics";
+import { BackfillFigures } from "./figures";
 import { BackfillWorker } from "./worker";
 
 const env = readEnv(workerEnvSchema, process.env);
 const logger = new Logger({ serviceName: "backfill-worker" });
+const metrics = createMetrics();
 const hmacKey = env.SOURCE_CREDENTIALS_SECRET_ID
   ? cachedHmacKey(new SecretsManagerClient({}), env.SOURCE_CREDENTIALS_SECRET_ID)
   : undefined;
@@ -47,6 +50,7 @@ const worker = new BackfillWorker({
   queue: new JobQueue(new SQSClient({}), env.QUEUE_URL),
   logger,
   fanOutThreshold: env.FAN_OUT_THRESHOLD_BYTES,
+  figures: new BackfillFigures(metrics),
 });
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -63,9 +67,13 @@ async function processRecord(record: SQSRecord): Promise<void> {
 }
 
 /** SQS consumer: each message is one copy job or one part of a fanned-out copy; failures are reported per message. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  // How far the queue has moved: the sweeper tells a queued fan-out from a stalled one by it.
-  const newest = Math.max(0, ...event.Records.map((record) => Number(record.attributes.SentTimestamp) || 0));
-  if (newest > 0) await jobs.noteQueueProgress(newest);
-  return processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
-};
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  try {
+    // How far the queue has moved: the sweeper tells a queued fan-out from a stalled one by it.
+    const newest = Math.max(0, ...event.Records.map((record) => Number(record.attributes.SentTimestamp) || 0));
+    if (newest > 0) await jobs.noteQueueProgress(newest);
+    return await processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+  } finally {
+    publishFigures(metrics);
+  }
+}

@@ -12,6 +12,7 @@ import { CopyError } from "../shared/copy/errors";
 import type { SourceObject } from "../shared/copy/source";
 import type { JobQueue } from "../shared/job-queue";
 import { MigrationWrite } from "../shared/migration-write";
+import type { BackfillFigures } from "./figures";
 
 export interface BackfillWorkerDeps {
   readonly engine: CopyEngine;
@@ -20,6 +21,8 @@ export interface BackfillWorkerDeps {
   readonly logger: Logger;
   /** Objects above this size fan out into part messages (when the source publishes a CRC32C). */
   readonly fanOutThreshold: number;
+  /** Where copies, bytes and failures are counted. @default not counted */
+  readonly figures?: BackfillFigures;
 }
 
 /**
@@ -58,12 +61,14 @@ export class BackfillWorker {
         if (!write) return await this.recordOutcome(object.key, state.kind === "copied" ? "skipped" : "newer-in-s3");
         return await this.fanOut(object, write);
       }
+      const started = Date.now();
       const { outcome, copy } = await engine.migrate(object, {
         onPart: () => jobs.heartbeat(key),
         onUploadStarted: (uploadId) => jobs.recordUpload(key, uploadId),
       });
       if (!copy) return await this.recordOutcome(object.key, outcome === "newer-in-s3" ? outcome : "skipped");
       await jobs.markDone(key, { outcome, ...copy });
+      this.deps.figures?.copied(copy.bytes, (Date.now() - started) / 1000);
       this.logCopied(object, outcome, copy.verifiedWith);
     } catch (error) {
       await this.recordFailure(job, error);
@@ -73,6 +78,7 @@ export class BackfillWorker {
   /** Records what a copy that wrote nothing found: the version already there, or an object the migration must not overwrite. */
   private async recordOutcome(key: string, outcome: "skipped" | "newer-in-s3"): Promise<void> {
     await this.deps.jobs.markDone(key, { outcome });
+    this.deps.figures?.skipped();
     if (outcome === "newer-in-s3") {
       this.deps.logger.warn("S3 holds an object the migration did not write: left as it is", { key });
     } else {
@@ -87,6 +93,7 @@ export class BackfillWorker {
     }
     if (error instanceof CopyError && error.permanent) return this.recordPermanentFailure(error);
     const retryAt = await this.deps.jobs.release(job, (error as Error).message);
+    this.deps.figures?.retried();
     this.deps.logger.warn("copy failed; tried again after a backoff", {
       key: job.key,
       retryAt: retryAt === undefined ? undefined : new Date(retryAt).toISOString(),
@@ -112,6 +119,7 @@ export class BackfillWorker {
       throw error;
     }
     await queue.send(partMessages(object, uploadId, partSize, partCount));
+    this.deps.figures?.fannedOut();
     logger.info("copy fanned out", { key: object.key, size: object.size, partCount, partSize });
   }
 
@@ -135,6 +143,7 @@ export class BackfillWorker {
         throw error;
       }
       await jobs.recordPart(message.uploadId, part);
+      this.deps.figures?.partCopied();
     }
     const counted = await jobs.countPart(message.key, message.uploadId, message.partNumber);
     if (counted === "last" || counted === "repeat-complete") await this.completeFanOut(message, job);
@@ -183,6 +192,7 @@ export class BackfillWorker {
       verifiedWith,
       overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
     });
+    this.deps.figures?.assembled(object.size);
     this.logCopied(object, outcome, verifiedWith);
   }
 
@@ -197,6 +207,7 @@ export class BackfillWorker {
 
   private async recordPermanentFailure(error: CopyError): Promise<void> {
     await this.deps.jobs.markFailed(error.key, error.message);
+    this.deps.figures?.failed(error.reason);
     this.deps.logger.warn("not copyable", { key: error.key, reason: error.reason, detail: error.message });
   }
 }

@@ -9,6 +9,8 @@ import type {
   Context,
   LambdaFunctionURLEvent,
 } from "aws-lambda";
+import { createMetrics, publishFigures } from "../shared/metrics";
+import { ImageFigures } from "./figures";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 /** Synchronous invocation response payload limit (6 MB), measured on the JSON the function returns. */
@@ -20,11 +22,16 @@ export const LAMBDA_ANSWER_MARGIN_MS = 1_000;
 export type ImageEvent = APIGatewayProxyEventV2 | LambdaFunctionURLEvent;
 
 let service: ImageService | undefined;
+const metrics = createMetrics();
 
 /** The service (logger and SDK clients included) is built once per execution environment, on first use. */
-export const handler = (event: ImageEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-  service ??= createServiceFromEnv(process.env, new Logger({ serviceName: "image" }));
-  return createHandler(service)(event, context);
+export const handler = async (event: ImageEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  service ??= createServiceFromEnv(process.env, new Logger({ serviceName: "image" }), new ImageFigures(metrics));
+  try {
+    return await createHandler(service)(event, context);
+  } finally {
+    publishFigures(metrics);
+  }
 };
 
 export function createHandler(imageService: ImageService) {

@@ -14,6 +14,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { availableParallelism } from "node:os";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { ALB_IDLE_TIMEOUT_SECONDS } from "./environment";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { createMetrics, publishFigures } from "../shared/metrics";
+import { ImageFigures } from "./figures";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_PORT = 8080;
@@ -24,6 +27,8 @@ export const RETRY_AFTER_SECONDS = 1;
 export const ALB_IDLE_TIMEOUT_MS = ALB_IDLE_TIMEOUT_SECONDS * 1000;
 /** Idle keep-alive connections are closed after this (above the ALB's idle timeout). */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = ALB_IDLE_TIMEOUT_MS + 5_000;
+/** Seconds between two EMF lines of the server's figures (one line per interval, not per request). */
+export const METRICS_FLUSH_SECONDS = 10;
 
 export interface ImageServerOptions {
   readonly service: ImageService;
@@ -37,6 +42,12 @@ export interface ImageServerOptions {
    * request timeout 1 s above that (Node requires headers ≤ request). @default DEFAULT_KEEP_ALIVE_TIMEOUT_MS
    */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * Figures (EMF on stdout, which the awslogs driver ships to CloudWatch Logs): printed every
+   * METRICS_FLUSH_SECONDS and at shutdown. The service's figures must write to the same instance.
+   * @default not published
+   */
+  readonly metrics?: Metrics;
 }
 
 export interface ImageServer {
@@ -51,6 +62,9 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
   const { service, logger } = options;
   const maxConcurrency = options.maxConcurrency ?? availableParallelism();
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const { metrics } = options;
+  const figures = metrics && new ImageFigures(metrics);
+  const flush = metrics && setInterval(() => publishFigures(metrics), METRICS_FLUSH_SECONDS * 1000).unref();
   const waiting: Array<() => void> = [];
   let active = 0;
   let closing = false;
@@ -94,6 +108,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
         busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
         logger.warn("queue full", { requestId, path, active, queued: waiting.length });
+        figures?.busy();
         send(response, busy, head);
         return;
       }
@@ -151,6 +166,10 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     if (active > 0 || waiting.length > 0) await new Promise<void>((resolve) => (drained = resolve));
     server.closeIdleConnections();
     await closed;
+    if (metrics) {
+      clearInterval(flush);
+      publishFigures(metrics);
+    }
   };
 
   return { server, shutdown, load: () => ({ active, queued: waiting.length }) };
@@ -167,9 +186,11 @@ function positiveInteger(name: string, value: string | undefined): number | unde
 /** `npm run image:serve`: listens until SIGTERM or SIGINT. */
 function main(): void {
   const logger = new Logger({ serviceName: "image-server" });
+  const metrics = createMetrics();
   const { server, shutdown } = createImageServer({
-    service: createServiceFromEnv(process.env, logger),
+    service: createServiceFromEnv(process.env, logger, new ImageFigures(metrics)),
     logger,
+    metrics,
     maxConcurrency: positiveInteger("MAX_CONCURRENCY", process.env.MAX_CONCURRENCY) || undefined,
     maxQueue: positiveInteger("MAX_QUEUE", process.env.MAX_QUEUE),
     keepAliveTimeoutMs: positiveInteger("KEEP_ALIVE_TIMEOUT_MS", process.env.KEEP_ALIVE_TIMEOUT_MS),

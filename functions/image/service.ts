@@ -9,6 +9,7 @@ import { Deadline } from "./deadline";
 import { ImageEngine } from "./engine";
 import { ImageError, errorXml, type ErrorCode } from "./errors";
 import { DEFAULT_DEADLINE_MS } from "./limits";
+import type { ImageFigures } from "./figures";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
 import { ENVIRONMENT, parseBucketRegions } from "./environment";
 import { RegionalS3Clients, S3Source, type ImageSource } from "./source";
@@ -62,6 +63,8 @@ export interface ImageServiceProps {
    * read timeout, after which nobody waits for the answer. @default DEFAULT_DEADLINE_MS
    */
   readonly deadlineMs?: number;
+  /** Where requests, times and bytes are counted. @default not counted */
+  readonly figures?: ImageFigures;
 }
 
 export class ImageService {
@@ -112,6 +115,7 @@ export class ImageService {
       bytes: response.body.length,
       ms: Date.now() - started,
     });
+    this.props.figures?.answered(response.status, response.body.length, Date.now() - started);
     return response;
   }
 
@@ -131,6 +135,7 @@ export class ImageService {
 
     const { maxSourceBytes } = this.props.engine.limits;
     const source = await this.props.source.get(bucket, key, maxSourceBytes, deadline.signal);
+    this.props.figures?.sourceRead(source.length);
     const result = await this.props.engine.process({
       source,
       actions,
@@ -227,7 +232,7 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
  * (`bucket=region,...` of buckets outside AWS_REGION). SDK clients use the standard configuration
  * (AWS_REGION, AWS_ENDPOINT_URL_*) with timeouts.
  */
-export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
+export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures): ImageServiceProps {
   const list = (value: string | undefined) =>
     (value ?? "")
       .split(",")
@@ -268,8 +273,9 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Ima
     logger,
     styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
     deadlineMs: positive(ENVIRONMENT.deadlineMs),
+    figures,
   };
 }
 
-export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger) =>
-  new ImageService(servicePropsFromEnv(env, logger));
+export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures) =>
+  new ImageService(servicePropsFromEnv(env, logger, figures));

@@ -8,16 +8,26 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { createMetrics, INVALIDATION_METRICS, MetricUnit, publishFigures } from "../shared/metrics";
 import { invalidateChanges, objectChange, settingsFrom, type ObjectChange } from "./invalidate";
 import { excludeMigrationWrites, MIGRATION_CHECK_BUDGET_MS } from "./migration";
 
 const logger = new Logger({ serviceName: "invalidate" });
+const metrics = createMetrics();
 const client = new CloudFrontClient({});
 const s3 = new S3Client({});
 const processor = new BatchProcessor(EventType.SQS);
 const settings = settingsFrom(process.env);
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  try {
+    return await invalidateBatch(event, context);
+  } finally {
+    publishFigures(metrics);
+  }
+}
+
+async function invalidateBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   const unreadable = new Map<string, Error>();
   const changes: ObjectChange[] = [];
@@ -29,6 +39,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       logger.error("unreadable record", { messageId: record.messageId, error: error as Error });
     }
   }
+  metrics.addMetric(INVALIDATION_METRICS.keysSeen, MetricUnit.Count, changes.length);
+  if (unreadable.size > 0) metrics.addMetric(INVALIDATION_METRICS.unreadable, MetricUnit.Count, unreadable.size);
   const migration = settings.migrationBucket
     ? await excludeMigrationWrites(changes, {
         s3,
@@ -45,6 +57,9 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     migrationCheckFailures: migration.failed,
   };
   const toInvalidate = new Set(migration.invalidate.map((change) => change.messageId));
+  if (migration.skipped.length > 0) {
+    metrics.addMetric(INVALIDATION_METRICS.migrationWritesSkipped, MetricUnit.Count, migration.skipped.length);
+  }
   let failure: Error | undefined;
   if (migration.invalidate.length > 0) {
     try {
@@ -60,8 +75,17 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         ...result,
         paths: result.paths.length,
       });
+      metrics.addMetric(INVALIDATION_METRICS.invalidations, MetricUnit.Count, 1);
+      metrics.addMetric(INVALIDATION_METRICS.paths, MetricUnit.Count, result.paths.length);
+      metrics.addMetric(
+        INVALIDATION_METRICS.wildcards,
+        MetricUnit.Count,
+        result.paths.filter((path) => path.endsWith("*")).length,
+      );
+      metrics.addMetric(INVALIDATION_METRICS.retries, MetricUnit.Count, result.attempts - 1);
     } catch (error) {
       failure = error as Error;
+      metrics.addMetric(INVALIDATION_METRICS.failures, MetricUnit.Count, 1);
       logger.error("invalidation failed", { ...summary, invalidated: migration.invalidate.length, error: failure });
     }
   } else {

@@ -8,6 +8,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { CounterStore } from "./counters";
+import { createMetrics, MetricUnit, OBJECT_STATS_METRICS, publishFigures } from "../shared/metrics";
 import { ENVIRONMENT } from "./environment";
 import { ObjectStatsError } from "./errors";
 import { NOTIFICATION_MODES, type NotificationMode } from "./notifications";
@@ -17,6 +18,13 @@ import { answerCount, countS3Event, publishSummaries, scheduleWindow, type Objec
 export const LEASE_MARGIN_MS = 10_000;
 
 const logger = new Logger({ serviceName: "object-stats" });
+const metrics = createMetrics();
+
+const EVENT_RESULT_METRIC = {
+  counted: OBJECT_STATS_METRICS.eventsCounted,
+  duplicate: OBJECT_STATS_METRICS.duplicatesIgnored,
+  ignored: undefined,
+} as const;
 
 function required(name: string): string {
   const value = process.env[name];
@@ -61,10 +69,22 @@ export async function handler(
   event: unknown,
   context: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyStructuredResultV2 | void> {
+  try {
+    return await handle(event, context);
+  } finally {
+    publishFigures(metrics);
+  }
+}
+
+async function handle(
+  event: unknown,
+  context: Pick<Context, "getRemainingTimeInMillis">,
+): Promise<APIGatewayProxyStructuredResultV2 | void> {
   const deps = (dependencies ??= fromEnvironment());
   const http = isHttpRequest(event);
   try {
     if (http) {
+      metrics.addMetric(OBJECT_STATS_METRICS.apiRequests, MetricUnit.Count, 1);
       const request = {
         routeKey: event.routeKey,
         method: event.requestContext.http.method,
@@ -75,13 +95,18 @@ export async function handler(
     }
     const window = scheduleWindow(event);
     if (window) await publishSummaries(window, deps);
-    else await countS3Event(event, deps, context.getRemainingTimeInMillis() + LEASE_MARGIN_MS);
+    else {
+      const result = await countS3Event(event, deps, context.getRemainingTimeInMillis() + LEASE_MARGIN_MS);
+      const figure = EVENT_RESULT_METRIC[result];
+      if (figure) metrics.addMetric(figure, MetricUnit.Count, 1);
+    }
   } catch (error) {
     if (error instanceof ObjectStatsError && (error.code === "bad-request" || error.code === "not-found"))
       return json(HTTP_STATUS[error.code], { message: error.message });
     if (error instanceof ObjectStatsError && error.code === "malformed-event") {
       // Retrying cannot fix it: log it whole for inspection and report success so it is not redelivered.
       logger.warn("malformed event skipped", { reason: error.message, event });
+      metrics.addMetric(OBJECT_STATS_METRICS.malformedEvents, MetricUnit.Count, 1);
       return;
     }
     logger.error(http ? "request failed" : "event failed; it will be retried", error as Error);

@@ -1,0 +1,65 @@
+import { CloudfrontMonitoringSubscription } from "@cdktf/provider-aws/lib/cloudfront-monitoring-subscription";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { S3EdgeConfig } from "../config";
+import { configureBackend } from "../constructs/backend";
+import { OperationsDashboard, type DashboardDistribution } from "../constructs/operations-dashboard";
+import { awsProvider } from "../constructs/providers";
+
+export const OPERATIONS_STACK_ID = "operations";
+
+export interface OperationsStackProps {
+  /** Every distribution of the deployment (cdn's and image's), ids through remote state. */
+  readonly distributions: readonly DashboardDistribution[];
+  readonly backfill?: {
+    readonly queueName: string;
+    readonly deadLetterQueueName: string;
+    readonly workerFunctionName: string;
+  };
+  readonly imageEngines?: readonly string[];
+  readonly invalidationFunctions: readonly string[];
+  readonly objectStatsFunction?: string;
+  readonly primaryBucketName: string;
+}
+
+/**
+ * The deployment's dashboard (primary region) and, with `operations.cloudfrontAdditionalMetrics`,
+ * CloudFront's additional metrics for every distribution. Applied last: it reads the other stacks.
+ * The alarms live beside what they watch, in each stack, notifying storage-replication's ops topics.
+ */
+export class OperationsStack extends TerraformStack {
+  readonly dashboardName: string;
+
+  constructor(scope: Construct, config: S3EdgeConfig, props: OperationsStackProps) {
+    const id = OPERATIONS_STACK_ID;
+    super(scope, id);
+    configureBackend(this, id, config.backend);
+    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    const additional = config.operations.cloudfrontAdditionalMetrics;
+    this.dashboardName = config.namePrefix;
+    new OperationsDashboard(this, "dashboard", {
+      dashboardName: this.dashboardName,
+      region: config.primaryRegion,
+      distributions: props.distributions,
+      cloudfrontAdditionalMetrics: additional,
+      backfill: props.backfill,
+      imageEngines: props.imageEngines,
+      invalidationFunctions: props.invalidationFunctions,
+      objectStatsFunction: props.objectStatsFunction,
+      primaryBucketName: props.primaryBucketName,
+    });
+    if (additional) {
+      props.distributions.forEach((distribution, index) => {
+        new CloudfrontMonitoringSubscription(this, `additional-metrics-${index}`, {
+          distributionId: distribution.id,
+          monitoringSubscription: {
+            realtimeMetricsSubscriptionConfig: { realtimeMetricsSubscriptionStatus: "Enabled" },
+          },
+        });
+      });
+    }
+    new TerraformOutput(this, "dashboard_url", {
+      value: `https://${config.primaryRegion}.console.aws.amazon.com/cloudwatch/home?region=${config.primaryRegion}#dashboards/dashboard/${this.dashboardName}`,
+    });
+  }
+}
