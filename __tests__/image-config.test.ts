@@ -49,12 +49,24 @@ describe("image config", () => {
         ecs: {
           vpc: {
             vpcId: "vpc-0123456789abcdef0",
-            publicSubnetIds: ["subnet-0123456789abcdef0"],
             privateSubnetIds: ["subnet-0123456789abcdef1"],
           },
         },
       },
-      "image.ecs.vpc.publicSubnetIds: the load balancer needs subnets in at least two availability zones",
+      "image.ecs.vpc.privateSubnetIds: the internal load balancer needs private subnets in at least two availability zones",
+    ],
+    [
+      {
+        ecs: {
+          vpc: {
+            vpcId: "vpc-0123456789abcdef0",
+            // The internet-facing load balancer's subnets of earlier versions: the ALB is internal now.
+            publicSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef2"],
+            privateSubnetIds: ["subnet-0123456789abcdef1", "subnet-0123456789abcdef3"],
+          },
+        },
+      },
+      "image.ecs.vpc.publicSubnetIds: no longer used: the load balancer is internal and lives in privateSubnetIds (see docs/image-private-origin.md)",
     ],
     [
       { extraSourceBuckets: [{ name: "a-1" }, { name: "a-2" }, { name: "a-3" }, { name: "a-4" }] },

@@ -111,7 +111,7 @@ export class ImageStack extends TerraformStack {
         imageTag: engineImageTag(),
         subnets: ecs.vpc && {
           vpcId: ecs.vpc.vpcId,
-          loadBalancerSubnetIds: ecs.vpc.publicSubnetIds,
+          loadBalancerSubnetIds: ecs.vpc.privateSubnetIds,
           taskSubnetIds: ecs.vpc.privateSubnetIds,
           assignPublicIp: false,
         },
@@ -123,7 +123,7 @@ export class ImageStack extends TerraformStack {
 
     // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
     const imageOrigin: ImageOrigin = this.service
-      ? { kind: "alb", domainName: this.service.originDomainName, verifyHeader: this.service.originVerifyHeader }
+      ? { kind: "vpc", domainName: this.service.originDomainName, vpcOriginId: this.service.vpcOrigin.id }
       : {
           kind: "lambda",
           domainName: this.lambda!.originDomainName,

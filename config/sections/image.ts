@@ -16,12 +16,27 @@ export const STYLE_NAME_PATTERN = /^[\w.-]{1,63}$/;
 
 const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)");
 
+/**
+ * An existing VPC with an internet gateway attached (CloudFront requires one in a VPC origin's VPC,
+ * though the traffic does not pass through it).
+ */
 const existingVpc = z.strictObject({
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id (vpc-...)"),
-  /** Subnets of the load balancer (in at least two availability zones). */
-  publicSubnetIds: z.array(subnetId).min(2, "the load balancer needs subnets in at least two availability zones"),
-  /** Subnets of the tasks: they need a route to ECR, CloudWatch Logs, S3 and DynamoDB (NAT or VPC endpoints). */
-  privateSubnetIds: z.array(subnetId).min(1),
+  /**
+   * Subnets of the internal load balancer (CloudFront's VPC origin places its network interfaces
+   * there) and of the tasks, in at least two availability zones. The tasks need a route to ECR,
+   * CloudWatch Logs, S3 and DynamoDB (NAT or VPC endpoints).
+   */
+  privateSubnetIds: z
+    .array(subnetId)
+    .min(2, "the internal load balancer needs private subnets in at least two availability zones"),
+  /** Earlier versions put an internet-facing load balancer here: named to explain the move. */
+  publicSubnetIds: z
+    .never({
+      error:
+        "no longer used: the load balancer is internal and lives in privateSubnetIds (see docs/image-private-origin.md)",
+    })
+    .optional(),
 });
 
 const ecs = z
@@ -40,7 +55,7 @@ const ecs = z
       .string()
       .regex(/^[a-z0-9][\w.:/@-]*$/i, "must be a container image reference (registry/repository:tag or @digest)")
       .optional(),
-    /** @default a VPC created for the service (two public subnets, no NAT gateway) */
+    /** @default a VPC created for the service (two private subnets for the ALB, two public ones for the tasks, no NAT gateway) */
     vpc: existingVpc.optional(),
   })
   .superRefine((ecs, ctx) => {
