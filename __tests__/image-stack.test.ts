@@ -1,9 +1,12 @@
 import { App, TerraformOutput, Testing } from "cdktf";
 import { unzipSync } from "fflate";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES, LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES } from "../config/aws-facts";
 import { parseConfig, type S3EdgeConfigInput } from "../config";
 import { ACCEPT_FUNCTION_FILE } from "../constructs/image-distribution";
 import { engineImageTag } from "../constructs/image-engine";
+import { SHIPPED_FONTS } from "../functions/image/fonts";
 import { ImageStack } from "../stacks/image";
 import type { S3EdgeStacks } from "../stacks";
 import { StorageReplicationStack } from "../stacks/storage-replication";
@@ -126,9 +129,36 @@ describe("image stack, Lambda variant (default config)", () => {
           SOURCE_BUCKETS: expect.stringContaining("primary_bucket"),
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
           AUTO_FORMAT: "true",
+          FONTCONFIG_FILE: "/var/task/fonts/fonts.conf",
         },
       },
     });
+  });
+
+  it("ships the fonts of text watermarks, their licences and a fontconfig file naming only them", () => {
+    const zip = unzipSync(readFileSync(image.lambda!.fn.bundle.zipPath));
+    const fonts = Object.keys(zip)
+      .filter((name) => name.startsWith("fonts/"))
+      .sort();
+    expect(fonts).toEqual([
+      "fonts/DroidSansFallbackFull.ttf",
+      "fonts/fonts.conf",
+      "fonts/licenses/fonts-droid-fallback.copyright",
+      "fonts/licenses/fonts-wqy-microhei.copyright",
+      "fonts/licenses/fonts-wqy-zenhei.copyright",
+      "fonts/wqy-microhei.ttc",
+      "fonts/wqy-zenhei.ttc",
+    ]);
+    for (const font of SHIPPED_FONTS) {
+      expect(createHash("sha256").update(zip[`fonts/${font.file}`]).digest("hex")).toBe(font.sha256);
+    }
+    const conf = Buffer.from(zip["fonts/fonts.conf"]).toString("utf8");
+    expect(conf).toContain('<dir prefix="relative">.</dir>');
+    expect(conf).not.toMatch(/<include|\/usr\/share|\/etc\/fonts/);
+    // Within Lambda's limits: the zip is uploaded directly (50 MB), unzipped under 250 MB.
+    const unzipped = Object.values(zip).reduce((sum, data) => sum + data.byteLength, 0);
+    expect(image.lambda!.fn.bundle.zipBytes).toBeLessThan(LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES);
+    expect(unzipped).toBeLessThan(LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES);
   });
 
   it("packages sharp and its arm64 linux binaries in the zip, and no other platform's", () => {

@@ -75,7 +75,16 @@ export function engineReadStatements(buckets: readonly ImageSourceBucket[], styl
 }
 
 /** The folders and files whose content makes up the engine's container image. */
-export const ENGINE_SOURCES = ["functions/image", "functions/shared", "package.json", "package-lock.json"] as const;
+export const ENGINE_SOURCES = [
+  "functions/image",
+  "functions/shared",
+  "package.json",
+  "package-lock.json",
+  // The font installer the container build runs (functions/image/Dockerfile).
+  "config/paths.ts",
+  "constructs/font-package.ts",
+  "constructs/sharp-package.ts",
+] as const;
 
 /**
  * The container image tag of the engine: a hash of its sources (every file under `ENGINE_SOURCES`,

@@ -3,6 +3,10 @@ import { LambdaFunctionUrl } from "@cdktf/provider-aws/lib/lambda-function-url";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import { join } from "node:path";
+import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
+import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
+import { COMPLETE_MARKER, imageFonts } from "./font-package";
 import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
@@ -59,9 +63,14 @@ export class ImageLambda extends Construct {
       memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
       timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
       logRetentionDays: props.logRetentionDays,
-      environment: engineEnvironment(props),
+      environment: {
+        ...engineEnvironment(props),
+        // fontconfig sees the shipped fonts only (functions/image/fonts.ts).
+        [FONTCONFIG_FILE_VARIABLE]: join(LAMBDA_TASK_ROOT, FONTS_FOLDER, FONTS_CONF),
+      },
       policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
+      assets: [{ directory: imageFonts(), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
     });
     this.functionUrl = new LambdaFunctionUrl(this, "url", {
       functionName: this.fn.function.functionName,

@@ -22,6 +22,7 @@ import {
   type Box,
   type Size,
 } from "./geometry";
+import { fontFamily } from "./fonts";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
 
@@ -528,39 +529,45 @@ function mask(size: Size, opaqueOutput: boolean, radius: number): OverlayOptions
 const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
 
-/** Side of the median window libvips' trim applies before it looks for the edges. */
-const TRIM_WINDOW = 3;
-
 /**
- * Text watermark: an SVG rendered by librsvg (fonts through fontconfig), trimmed to its ink, then
- * rotated. The canvas is estimated from the font size and scaled down when it would exceed the image.
+ * Text watermark: sharp's own text rendering (Pango through fontconfig, with the fonts of
+ * ./fonts.ts), sized to the text's layout, its shadow drawn a step down and right, then rotated.
+ * The font size is scaled down when the text would be far larger than the image.
  */
 async function renderText(text: TextWatermark, base: Size): Promise<Raster> {
   const characters = Array.from(text.text).length;
-  const estimate = (size: number) => ({
-    width: Math.ceil(characters * size * 1.2 + size),
-    height: Math.ceil(size * 2),
-  });
+  const estimate = (size: number) => ({ width: characters * size * 1.2 + size, height: size * 2 });
   const natural = estimate(text.size);
   const scale = Math.min(1, (2 * base.width) / natural.width, (2 * base.height) / natural.height);
   const size = Math.max(1, Math.floor(text.size * scale));
-  const canvas = estimate(size);
-  const family = escapeXml(text.font ? `'${text.font}', sans-serif` : "sans-serif");
-  const attributes = `x="${Math.ceil(size / 2)}" y="${Math.ceil(size * 1.4)}" font-family="${family}" font-size="${size}"`;
-  const shift = Math.max(1, Math.round(size / 20));
-  const shadow =
-    text.shadow > 0
-      ? `<text ${attributes} dx="${shift}" dy="${shift}" fill="#000" fill-opacity="${text.shadow / 100}">${escapeXml(text.text)}</text>`
-      : "";
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" height="${canvas.height}">` +
-    `${shadow}<text ${attributes} fill="#${text.color}">${escapeXml(text.text)}</text></svg>`;
-  const rendered = sharp(Buffer.from(svg));
-  // libvips' trim runs a 3×3 median first: a canvas thinner than that (tiny font sizes) stays as drawn.
-  const trimmable = canvas.width >= TRIM_WINDOW && canvas.height >= TRIM_WINDOW;
-  const trimmed = await toRaster(trimmable ? rendered.trim({ background: TRANSPARENT }) : rendered);
-  if (text.rotate % 360 === 0) return trimmed;
-  return toRaster(rawImage(trimmed).rotate(text.rotate, { background: TRANSPARENT }));
+  const font = `${fontFamily(text.font)} ${size}`;
+  const draw = (attributes: string) =>
+    toRaster(
+      sharp({
+        // dpi 72: Pango's points are then OSS's pixels.
+        text: { text: `<span ${attributes}>${escapeXml(text.text)}</span>`, font, dpi: 72, rgba: true },
+      }),
+    );
+  let mark = await draw(`foreground="#${text.color}"`);
+  if (text.shadow > 0) {
+    const shift = Math.max(1, Math.round(size / 20));
+    const shadow = await draw(`foreground="#000000" alpha="${Math.max(1, text.shadow)}%"`);
+    mark = await toRaster(
+      sharp({
+        create: { width: mark.width + shift, height: mark.height + shift, channels: 4, background: TRANSPARENT },
+      }).composite([
+        {
+          input: shadow.data,
+          raw: { width: shadow.width, height: shadow.height, channels: 4 },
+          left: shift,
+          top: shift,
+        },
+        { input: mark.data, raw: { width: mark.width, height: mark.height, channels: 4 }, left: 0, top: 0 },
+      ]),
+    );
+  }
+  if (text.rotate % 360 === 0) return mark;
+  return toRaster(rawImage(mark).rotate(text.rotate, { background: TRANSPARENT }));
 }
 
 /** Image and text side by side, `interval` apart, aligned top (0), centre (1) or bottom (2). */
