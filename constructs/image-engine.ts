@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../config/paths";
+import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
 import type { PolicyStatement } from "./iam";
 
 /**
@@ -39,6 +40,11 @@ export interface EngineSettings {
   readonly styleTableName: string;
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
+  /**
+   * WebP/AVIF quality and effort when a request sets no quality.
+   * @default DEFAULT_ENCODER_SETTINGS
+   */
+  readonly encoding?: EncoderSettings;
 }
 
 /** The engine's environment (the contract with `functions/image/`). */
@@ -48,6 +54,7 @@ export function engineEnvironment(settings: EngineSettings) {
     SOURCE_BUCKETS: settings.sourceBuckets.map((bucket) => bucket.name).join(","),
     STYLE_TABLE: settings.styleTableName,
     AUTO_FORMAT: String(settings.autoFormat),
+    ...encoderEnvironment(settings.encoding ?? DEFAULT_ENCODER_SETTINGS),
   };
 }
 

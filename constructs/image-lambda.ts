@@ -9,6 +9,7 @@ import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions
 import { COMPLETE_MARKER, imageFonts } from "./font-package";
 import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
+import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
@@ -23,6 +24,11 @@ export interface ImageLambdaProps {
   readonly styleTableName: string;
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
+  /**
+   * WebP/AVIF quality and effort when a request sets no quality.
+   * @default DEFAULT_ENCODER_SETTINGS (functions/image/encoders.ts)
+   */
+  readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
   /** @default "nodejs22.x" (BundledFunction's default) */
   readonly runtime?: string;

@@ -25,6 +25,7 @@ import {
   engineReadStatements,
   type ImageSourceBucket,
 } from "./image-engine";
+import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
 
 /**
@@ -51,6 +52,11 @@ export interface ImageServiceProps {
   readonly styleTableName: string;
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
+  /**
+   * WebP/AVIF quality and effort when a request sets no quality.
+   * @default DEFAULT_ENCODER_SETTINGS (functions/image/encoders.ts)
+   */
+  readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;

@@ -81,6 +81,7 @@ export class ImageStack extends TerraformStack {
       styleTableName: this.styleTable.table.name,
       styleTableArn: this.styleTable.table.arn,
       autoFormat: image.autoFormat,
+      encoding: image.encoding,
     };
 
     if (image.variant !== "ecs") {

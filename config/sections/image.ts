@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FARGATE_TASK_SIZES } from "../aws-facts";
+import { DEFAULT_ENCODER_SETTINGS, ENCODER_VARIABLES } from "../../functions/image/encoders";
 import { enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
 
 export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
@@ -85,6 +86,17 @@ const ecs = z
     }
   });
 
+const encoderSetting = (key: keyof typeof ENCODER_VARIABLES) =>
+  z.int().min(ENCODER_VARIABLES[key].min).max(ENCODER_VARIABLES[key].max).default(DEFAULT_ENCODER_SETTINGS[key]);
+
+/** WebP and AVIF output when a request sets no quality (a `quality` action overrides the quality). */
+const encoding = z.strictObject({
+  webpQuality: encoderSetting("webpQuality"),
+  webpEffort: encoderSetting("webpEffort"),
+  avifQuality: encoderSetting("avifQuality"),
+  avifEffort: encoderSetting("avifEffort"),
+});
+
 /** An existing bucket (not managed by s3-edge) that gets its own image distribution. */
 const extraSourceBucket = z.strictObject({
   name: s3BucketName,
@@ -110,6 +122,7 @@ export const imageSection = z.strictObject({
    * distribution's cache key includes the normalized Accept class).
    */
   autoFormat: z.boolean().default(true),
+  encoding: encoding.prefault({}),
   extraSourceBuckets: z
     .array(extraSourceBucket)
     .max(MAX_EXTRA_SOURCE_BUCKETS, `at most ${MAX_EXTRA_SOURCE_BUCKETS} buckets beside the primary`)

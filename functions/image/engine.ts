@@ -22,6 +22,7 @@ import {
   type Box,
   type Size,
 } from "./geometry";
+import { DEFAULT_ENCODER_SETTINGS, type EncoderSettings } from "./encoders";
 import { fontFamily } from "./fonts";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
@@ -29,6 +30,8 @@ import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
 export interface EngineOptions {
   /** Overrides of the spec's limits. */
   readonly limits?: Partial<ImageLimits>;
+  /** Overrides of DEFAULT_ENCODER_SETTINGS. */
+  readonly encoders?: Partial<EncoderSettings>;
   /** Choose AVIF or WebP from `Accept` when the request has no `format` action. @default false */
   readonly autoFormat?: boolean;
 }
@@ -49,7 +52,7 @@ export interface ProcessResult {
   readonly varyAccept: boolean;
 }
 
-/** Output quality when the request has no `quality` action (capped by a JPEG source's own). */
+/** JPEG and TIFF output quality when the request has no `quality` action (capped by a JPEG source's own). */
 export const DEFAULT_QUALITY = 85;
 
 const SOURCE_FORMATS: Partial<Record<string, OutputFormat>> = {
@@ -104,10 +107,12 @@ interface Raster extends Size {
 
 export class ImageEngine {
   readonly limits: ImageLimits;
+  readonly encoders: EncoderSettings;
   private readonly autoFormat: boolean;
 
   constructor(options: EngineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.encoders = { ...DEFAULT_ENCODER_SETTINGS, ...options.encoders };
     this.autoFormat = options.autoFormat ?? false;
   }
 
@@ -195,8 +200,11 @@ export class ImageEngine {
     }
 
     const sourceQuality = sourceFormat === "jpeg" ? estimateJpegQuality(source) : undefined;
+    const { webpQuality, webpEffort, avifQuality, avifEffort } = this.encoders;
+    const defaultQuality = format === "webp" ? webpQuality : format === "avif" ? avifQuality : DEFAULT_QUALITY;
     const body = await pipeline.encode(format, {
-      quality: outputQuality(findLast(actions, "quality"), sourceQuality),
+      quality: outputQuality(findLast(actions, "quality"), sourceQuality, defaultQuality),
+      effort: format === "avif" ? avifEffort : webpEffort,
       progressive: findLast(actions, "interlace")?.enabled ?? false,
       delay: keepFrames ? metadata.delay : undefined,
       loop: keepFrames ? metadata.loop : undefined,
@@ -431,9 +439,9 @@ class Pipeline {
 
   async encode(
     format: OutputFormat,
-    options: { quality: number; progressive: boolean; delay?: number[]; loop?: number },
+    options: { quality: number; effort: number; progressive: boolean; delay?: number[]; loop?: number },
   ): Promise<Buffer> {
-    const { quality, progressive, delay, loop } = options;
+    const { quality, effort, progressive, delay, loop } = options;
     const animation = { delay, loop };
     switch (format) {
       case "jpeg":
@@ -443,13 +451,13 @@ class Pipeline {
         // Lossless: sharp's quality on PNG turns on palette quantization.
         return this.image.png({ palette: false }).toBuffer();
       case "webp":
-        return this.image.webp({ quality, ...animation }).toBuffer();
+        return this.image.webp({ quality, effort, ...animation }).toBuffer();
       case "gif":
         return this.image.gif(animation).toBuffer();
       case "tiff":
         return this.image.tiff({ quality }).toBuffer();
       case "avif":
-        return this.image.avif({ quality }).toBuffer();
+        return this.image.avif({ quality, effort }).toBuffer();
     }
   }
 }
@@ -458,12 +466,13 @@ class Pipeline {
 export function outputQuality(
   action: { q?: number; Q?: number } | undefined,
   sourceQuality: number | undefined,
+  defaultQuality = DEFAULT_QUALITY,
 ): number {
   const cap = (value: number) => (sourceQuality === undefined ? value : Math.min(value, sourceQuality));
   if (action?.Q !== undefined) return cap(action.Q);
   if (action?.q !== undefined)
     return sourceQuality === undefined ? action.q : roundHalfUp((sourceQuality * action.q) / 100);
-  return cap(DEFAULT_QUALITY);
+  return cap(defaultQuality);
 }
 
 /** Automatic format: AVIF, then WebP when `Accept` names them; AVIF is not used for animations. */

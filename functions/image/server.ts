@@ -2,14 +2,17 @@
  * Container variant (ECS Fargate): `node:http` on PORT (default 8080).
  *   GET /<key>?x-oss-process=...   the image
  *   GET /ping                      health check
- * At most MAX_CONCURRENCY images are processed at once (default: CPU count); up to MAX_QUEUE more
- * wait (default 64); beyond that a 503 with Retry-After. SIGTERM stops accepting connections, lets
- * in-flight and queued requests finish, then exits.
+ * At most MAX_CONCURRENCY images are processed at once (default: CPU count). A request takes its
+ * processing slot only once its source is read, so the CPU does not idle while S3 answers; up to
+ * MAX_QUEUE more requests may be reading or waiting (default 64); beyond that a 503 with
+ * Retry-After. SIGTERM stops accepting connections, lets in-flight and queued requests finish, then
+ * exits.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { ImageError } from "./errors";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_PORT = 8080;
@@ -22,7 +25,7 @@ export interface ImageServerOptions {
   readonly logger: Logger;
   /** Images processed at once. @default availableParallelism() */
   readonly maxConcurrency?: number;
-  /** Requests waiting for a slot before new ones get 503. @default 64 */
+  /** Requests reading their source or waiting for a slot, beyond the processing ones, before new ones get 503. @default 64 */
   readonly maxQueue?: number;
 }
 
@@ -39,7 +42,10 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
   const maxConcurrency = options.maxConcurrency ?? availableParallelism();
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
   const waiting: Array<() => void> = [];
+  /** Processing slots taken. */
   let active = 0;
+  /** Requests between arrival and response: reading, waiting for a slot or processing. */
+  let admitted = 0;
   let closing = false;
   let drained: (() => void) | undefined;
 
@@ -50,11 +56,15 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     response.end(head ? undefined : result.body);
   };
 
-  const release = () => {
-    active--;
+  const acquireSlot = async () => {
+    if (active < maxConcurrency) active++;
+    // A released slot is handed over as it is: `active` stays the same.
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const releaseSlot = () => {
     const next = waiting.shift();
     if (next) next();
-    else if (active === 0 && drained) drained();
+    else active--;
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -71,32 +81,39 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
       return;
     }
     const requestId = randomUUID();
-    if (active >= maxConcurrency) {
-      if (waiting.length >= maxQueue) {
-        const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
-        busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-        logger.warn("queue full", { requestId, path, active, queued: waiting.length });
-        send(response, busy, head);
-        return;
-      }
-      await new Promise<void>((resolve) => waiting.push(resolve));
+    if (admitted >= maxConcurrency + maxQueue) {
+      const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
+      busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+      logger.warn("queue full", { requestId, path, active, queued: waiting.length, admitted });
+      send(response, busy, head);
+      return;
     }
-    active++;
+    admitted++;
+    let holdsSlot = false;
+    const beforeProcessing = async () => {
+      await acquireSlot();
+      holdsSlot = true;
+      if (response.destroyed) throw new ImageError("ServiceUnavailable", "the client left while queued");
+    };
     try {
-      if (response.destroyed) return; // the client left while queued
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : value]),
       );
-      const result = await service.handle({
-        method: head ? "GET" : (request.method ?? "GET"),
-        path,
-        query: queryAt === -1 ? "" : url.slice(queryAt + 1),
-        headers,
-        requestId,
-      });
-      send(response, result, head);
+      const result = await service.handle(
+        {
+          method: head ? "GET" : (request.method ?? "GET"),
+          path,
+          query: queryAt === -1 ? "" : url.slice(queryAt + 1),
+          headers,
+          requestId,
+        },
+        { beforeProcessing },
+      );
+      if (!response.destroyed) send(response, result, head);
     } finally {
-      release();
+      if (holdsSlot) releaseSlot();
+      admitted--;
+      if (admitted === 0 && drained) drained();
     }
   };
 
@@ -112,7 +129,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     closing = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    if (active > 0 || waiting.length > 0) await new Promise<void>((resolve) => (drained = resolve));
+    if (admitted > 0) await new Promise<void>((resolve) => (drained = resolve));
     server.closeIdleConnections();
     await closed;
   };

@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Action } from "./actions";
+import { encoderSettingsFromEnv } from "./encoders";
 import { ImageEngine } from "./engine";
 import { ImageError, errorXml, type ErrorCode } from "./errors";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
@@ -36,6 +37,15 @@ export interface ImageResponse {
   readonly body: Buffer;
 }
 
+export interface ImageHandleOptions {
+  /**
+   * Awaited once the source is read, before the engine runs: the container server takes its
+   * processing slot here, so that no slot idles while S3 answers. An ImageError it throws is the
+   * response.
+   */
+  readonly beforeProcessing?: () => Promise<void>;
+}
+
 export interface ImageServiceProps {
   readonly engine: ImageEngine;
   readonly source: ImageSource;
@@ -63,11 +73,11 @@ export class ImageService {
     return this.props.engine;
   }
 
-  async handle(request: ImageRequest): Promise<ImageResponse> {
+  async handle(request: ImageRequest, options: ImageHandleOptions = {}): Promise<ImageResponse> {
     const started = Date.now();
     let response: ImageResponse;
     try {
-      response = await this.process(request);
+      response = await this.process(request, options);
     } catch (error) {
       if (error instanceof ImageError) {
         response = errorResponse(error.status, error.code, error.message, request.requestId);
@@ -92,7 +102,7 @@ export class ImageService {
     return response;
   }
 
-  private async process(request: ImageRequest): Promise<ImageResponse> {
+  private async process(request: ImageRequest, options: ImageHandleOptions): Promise<ImageResponse> {
     if (request.method !== "GET" && request.method !== "HEAD")
       throw new ImageError("InvalidArgument", `method ${request.method} is not supported; use GET`);
     const bucket = this.bucket(request.headers[SOURCE_BUCKET_HEADER]);
@@ -108,6 +118,7 @@ export class ImageService {
 
     const { maxSourceBytes } = this.props.engine.limits;
     const source = await this.props.source.get(bucket, key, maxSourceBytes);
+    await options.beforeProcessing?.();
     const result = await this.props.engine.process({
       source,
       actions,
@@ -199,7 +210,7 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
  * The service as both runtimes configure it from the environment:
  * SOURCE_BUCKET (default bucket), SOURCE_BUCKETS (comma-separated allow-list), STYLE_TABLE (optional),
  * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
- * MAX_SOURCE_BYTES (default 20 MiB). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
+ * MAX_SOURCE_BYTES (default 20 MiB), WEBP_QUALITY, WEBP_EFFORT, AVIF_QUALITY, AVIF_EFFORT (./encoders.ts). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
  */
 export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
   const list = (value: string | undefined) =>
@@ -218,6 +229,7 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Ima
     engine: new ImageEngine({
       autoFormat: env.AUTO_FORMAT === "true",
       limits: maxSourceBytes ? { maxSourceBytes } : {},
+      encoders: encoderSettingsFromEnv(env),
     }),
     source: new S3Source(new S3Client({})),
     styles: env.STYLE_TABLE ? new DynamoStyleStore(new DynamoDBClient({}), env.STYLE_TABLE) : undefined,
