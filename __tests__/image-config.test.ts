@@ -11,6 +11,7 @@ describe("image config", () => {
       lambda: { memoryMb: 1536 },
       ecs: { cpu: 1024, memory: 2048, desiredCount: 2, minCount: 1, maxCount: 10, targetCpuPercent: 60 },
       autoFormat: true,
+      encoding: { webpQuality: 80, webpEffort: 2, avifQuality: 50, avifEffort: 2 },
       extraSourceBuckets: [],
       styles: {},
     });
@@ -44,6 +45,7 @@ describe("image config", () => {
     [{ ecs: { desiredCount: 20 } }, "image.ecs.desiredCount: must be between minCount (1) and maxCount (10)"],
     [{ variant: "k8s" }, expect.stringMatching(/^image\.variant: /)],
     [{ lambda: { memoryMb: 64 } }, expect.stringMatching(/^image\.lambda\.memoryMb: /)],
+    [{ encoding: { avifEffort: 10 } }, expect.stringMatching(/^image\.encoding\.avifEffort: /)],
     [
       {
         ecs: {

@@ -33,8 +33,8 @@ export interface ImageServer {
   readonly server: Server;
   /** Stops accepting connections, waits for in-flight and queued requests, closes idle connections. */
   shutdown(): Promise<void>;
-  /** Requests being processed and waiting. */
-  load(): { active: number; queued: number };
+  /** Requests processing, waiting for a slot, and in all (reading their source included). */
+  load(): { active: number; queued: number; admitted: number };
 }
 
 export function createImageServer(options: ImageServerOptions): ImageServer {
@@ -134,7 +134,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     await closed;
   };
 
-  return { server, shutdown, load: () => ({ active, queued: waiting.length }) };
+  return { server, shutdown, load: () => ({ active, queued: waiting.length, admitted }) };
 }
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
