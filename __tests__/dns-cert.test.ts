@@ -22,7 +22,7 @@ describe("dns-cert", () => {
     expect(records).toHaveLength(1);
     expect(records[0][1]).toMatchObject({
       for_each:
-        "${{ for key, val in tolist(aws_acm_certificate.certificate.domain_validation_options): val.domain_name => val }}",
+        "${{ for option in aws_acm_certificate.certificate.domain_validation_options : option.domain_name => option }}",
       name: "${each.value.resource_record_name}",
       type: "${each.value.resource_record_type}",
       records: ["${each.value.resource_record_value}"],

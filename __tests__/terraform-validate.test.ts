@@ -1,9 +1,11 @@
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { App, TerraformStack } from "cdktf";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILD_DIR, type S3EdgeConfigInput } from "../config";
+import { configureBackend } from "../constructs/backend";
 import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
@@ -21,6 +23,15 @@ const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
     },
   },
 };
+/** Only storage-replication: the fastest app with a producer of cross-stack values. */
+const STORAGE_ONLY: S3EdgeConfigInput = {
+  legacyOrigin: null,
+  domain: null,
+  edge: { enabled: false },
+  cdn: { enabled: false },
+  image: { enabled: false },
+  objectStats: { enabled: false },
+};
 const GOOGLE_PROVIDER = "registry.terraform.io/hashicorp/google";
 const toolchain = findToolchain(process.env, awsProviderVersion());
 const unavailable = typeof toolchain === "string" ? toolchain : undefined;
@@ -37,7 +48,7 @@ const EXPECTED_STACKS: Record<string, string[]> = {
 };
 
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
-async function check(label: string, synthesize: (outdir: string) => void): Promise<StackCheck[]> {
+async function check(label: string, synthesize: (outdir: string) => void, plan = false): Promise<StackCheck[]> {
   if (typeof toolchain === "string") throw new Error(toolchain);
   const outdir = mkdtempSync(join(tmpdir(), "s3-edge-tf-"));
   try {
@@ -47,6 +58,7 @@ async function check(label: string, synthesize: (outdir: string) => void): Promi
       outdir,
       workDir: join(BUILD_DIR, "terraform", `test-${label}`),
       awsVersion: awsProviderVersion(),
+      plan,
     });
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -58,12 +70,47 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
   // remote-state readers are validated too: local backend in the default config, S3 in the full one.
   // default: public GCS, Lambda image variant; full: private GCS, both image variants in a created
   // VPC; edge-off-ecs: no edge functions, the ECS variant in an existing VPC.
+  it("plans every stack of the default config offline, in apply order, with fabricated upstream values", async () => {
+    const checks = await check("default", (outdir) => synthApp({}, { outdir, extend: addConsumerStack }), true);
+    expect(checks.map((c) => c.stack).sort()).toEqual(EXPECTED_STACKS.default);
+    for (const stack of checks) {
+      // The notes carry terraform's diagnostics, so a failure shows why.
+      expect({ stack: stack.stack, validate: stack.validate, plan: stack.plan, notes: stack.notes }).toEqual({
+        stack: stack.stack,
+        validate: "passed",
+        plan: "passed",
+        notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
+      });
+      expect(stack.toAdd).toBeGreaterThan(0);
+    }
+    // Apply order: a stack is planned only after every stack it reads.
+    const order = checks.map((c) => c.stack);
+    for (const [downstream, upstream] of [
+      ["edge", "storage-replication"],
+      ["cdn", "edge"],
+      ["cdn", "image"],
+      ["cdn", "dns-cert"],
+      ["image", "storage-replication"],
+    ]) {
+      expect(order.indexOf(downstream)).toBeGreaterThan(order.indexOf(upstream));
+    }
+    // What stood in for AWS and the other stacks' state is reported.
+    expect(checks.find((c) => c.stack === "cdn")?.fabricated).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^storage-replication outputs \(\d+: .*aws_s3_bucket\.arn/)]),
+    );
+    expect(checks.find((c) => c.stack === "dns-cert")?.fabricated).toEqual([
+      expect.stringMatching(/^data\.aws_route53_zone\.zone/),
+    ]);
+  }, 900_000);
+
+  // Validate only (the examples are also planned by `.ci/run`): full: private GCS, both image
+  // variants in a created VPC, S3 backend; edge-off-ecs: no edge functions, the ECS variant in an
+  // existing VPC. Each app gets a test-only stack that reads storage-replication's outputs.
   it.each([
-    ["default", {}],
     ["full", fullConfigInput()],
     ["edge-off-ecs", { ...ECS_IN_EXISTING_VPC, edge: { enabled: false } }],
   ] as const)(
-    "passes for every stack of the %s config",
+    "validates every stack of the %s config",
     async (label, input) => {
       const checks = await check(label, (outdir) => synthApp(input, { outdir, extend: addConsumerStack }));
       for (const stack of checks) {
@@ -71,40 +118,44 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
         const googleOnly = stack.notes.some((note) =>
           note.startsWith(`not validated: no filesystem mirror of ${GOOGLE_PROVIDER}`),
         );
-        // The notes carry terraform's diagnostics, so a failure shows why.
-        expect({ stack: stack.stack, validate: stack.validate, notes: stack.notes }).toEqual({
+        expect({ stack: stack.stack, validate: stack.validate, plan: stack.plan, notes: stack.notes }).toEqual({
           stack: stack.stack,
           validate: googleOnly ? "skipped" : "passed",
+          plan: "skipped",
           notes: stack.validate === "failed" ? [] : expect.any(Array),
         });
       }
-      // Back-to-origin is on in the default (public GCS) and full (private GCS) configs.
       expect(checks.map((c) => c.stack).sort()).toEqual(EXPECTED_STACKS[label]);
-      // With a public bucket storage-replication reads nothing (account ids come from resource
-      // ARNs), so it plans offline; with a private one it reads the HMAC key from gcs-origin's state.
-      expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject(
-        label === "full"
-          ? {
-              validate: "passed",
-              plan: "skipped",
-              notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
-            }
-          : {
-              validate: "passed",
-              plan: "passed",
-              notes: expect.arrayContaining([expect.stringMatching(/^Plan: \d+ to add, 0 to change, 0 to destroy\.$/)]),
-            },
-      );
-      // Reads the account id and the primary bucket from remote state: validated, not planned offline.
-      expect(checks.find((c) => c.stack === "object-stats")).toMatchObject({ validate: "passed", plan: "skipped" });
-      expect(checks.find((c) => c.stack === CONSUMER_STACK_ID)).toMatchObject({
-        validate: "passed",
-        plan: "skipped",
-        notes: [expect.stringMatching(/^plan skipped: reads terraform_remote_state/)],
-      });
     },
-    180_000,
+    900_000,
   );
+
+  it("fails the plan of a stack that wires a bucket name into an ARN argument, with terraform's message", async () => {
+    const checks = await check(
+      "miswired",
+      (outdir) =>
+        synthApp(STORAGE_ONLY, {
+          outdir,
+          extend: (app, stacks, config) => {
+            const miswired = new TerraformStack(app, "miswired");
+            configureBackend(miswired, "miswired", config.backend);
+            awsProvider(miswired, "aws", { region: config.primaryRegion, tags: {}, stackId: "miswired" });
+            new IamRolePolicyAttachment(miswired, "attachment", {
+              role: "s3-edge-test",
+              policyArn: stacks.storageReplication.primary.name, // a bucket name where an ARN belongs
+            });
+          },
+        }),
+      true,
+    );
+    expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject({ plan: "passed" });
+    expect(checks.find((c) => c.stack === "miswired")).toMatchObject({
+      validate: "passed",
+      plan: "failed",
+      fabricated: [expect.stringMatching(/^storage-replication outputs \(1: aws_s3_bucket\.bucket\)$/)],
+      notes: [expect.stringMatching(/Error: .*invalid.*ARN|Error: .*ARN/is)],
+    });
+  }, 900_000);
 
   it("fails a stack that terraform rejects, with terraform's diagnostic", async () => {
     const checks = await check("broken", (outdir) => {

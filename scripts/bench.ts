@@ -7,7 +7,7 @@
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { synth, tests } from "./bench/app";
+import { plan, synth, tests } from "./bench/app";
 import { invalidation } from "./bench/invalidation";
 import { imagePackaging } from "./bench/image-packaging";
 import { migrate } from "./bench/migrate";
@@ -18,6 +18,7 @@ import type { BenchSection } from "./bench/support";
 const sections: Record<string, BenchSection> = {
   synth,
   tests,
+  plan,
   invalidation,
   "image-packaging": imagePackaging,
   migrate,

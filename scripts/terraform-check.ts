@@ -3,14 +3,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, 
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import {
+  fabricateDataSources,
+  fabricateOutput,
+  outputsRead,
+  producerOf,
+  type SynthesizedStack,
+} from "./offline-values";
 
 const run = promisify(execFile);
 
 /** The provider every AWS stack pins (through @cdktf/provider-aws 20.1.0). */
 export const AWS_PROVIDER = "registry.terraform.io/hashicorp/aws";
-
-/** Data sources that Terraform evaluates locally: a stack using only these can be planned offline. */
-const LOCAL_DATA_SOURCES = new Set(["aws_iam_policy_document", "aws_partition"]);
 
 /** Mock credentials and skips that let the aws provider plan without reaching AWS. */
 const OFFLINE_PROVIDER_SETTINGS = {
@@ -27,6 +31,10 @@ export interface StackCheck {
   readonly stack: string;
   readonly validate: CheckStatus;
   readonly plan: CheckStatus;
+  /** Resources the offline plan would create, when it ran. */
+  readonly toAdd?: number;
+  /** What the offline plan was given instead of reading it (remote-state outputs, data sources). */
+  readonly fabricated: readonly string[];
   /** Why a check was skipped or failed, and the planned change summary when it passed. */
   readonly notes: readonly string[];
   readonly seconds: number;
@@ -38,10 +46,8 @@ export interface TerraformToolchain {
   readonly mirror: string;
 }
 
-interface StackJson {
+interface StackJson extends SynthesizedStack {
   terraform?: { required_providers?: Record<string, { source?: string; version?: string }> };
-  provider?: Record<string, Array<{ alias?: string }>>;
-  data?: Record<string, unknown>;
 }
 
 function providerAddress(source: string | undefined, name: string): string {
@@ -167,96 +173,153 @@ function diagnostics(result: TerraformResult): string[] {
   );
 }
 
+/**
+ * A `terraform test` file that plans the stack offline: the aws provider with mock credentials
+ * (replacing the configured ones, same regions and tags), and `override_data` for every value
+ * the plan would read from AWS or from another stack's state.
+ */
+function offlineTestFile(
+  json: StackJson,
+  producers: ReadonlyMap<string, StackJson>,
+): { readonly file: object; readonly fabricated: string[] } {
+  const fabricated: string[] = [];
+  const overrides: Array<{ target: string; values: object }> = [];
+  for (const name of Object.keys(json.data?.terraform_remote_state ?? {})) {
+    const producerId = producerOf(name);
+    const producer = producerId ? producers.get(producerId) : undefined;
+    const outputs: Record<string, unknown> = {};
+    const kinds = new Set<string>();
+    for (const output of outputsRead(json, name)) {
+      const value = producer ? fabricateOutput(producer, output) : { value: `offline-${output}`, from: "generic" };
+      outputs[output] = value.value;
+      kinds.add(value.from);
+    }
+    overrides.push({ target: `data.terraform_remote_state.${name}`, values: { outputs } });
+    fabricated.push(
+      `${producerId ?? name} outputs (${Object.keys(outputs).length}: ${[...kinds].sort().join(", ") || "none read"})`,
+    );
+  }
+  for (const { target, values, from } of fabricateDataSources(json)) {
+    overrides.push({ target, values });
+    fabricated.push(target === from ? target : `${target} (${from.replace(/^data\.[a-z0-9_]+ ?/, "") || "shaped"})`);
+  }
+  const file = {
+    provider: {
+      aws: (json.provider?.aws ?? [{}]).map(({ alias, region, default_tags }) => ({
+        ...(alias ? { alias } : {}),
+        ...(region ? { region } : {}),
+        ...(default_tags ? { default_tags } : {}),
+        ...OFFLINE_PROVIDER_SETTINGS,
+      })),
+    },
+    ...(overrides.length > 0 ? { override_data: overrides } : {}),
+    run: { offline_plan: { command: "plan" } },
+  };
+  return { file, fabricated };
+}
+
 async function checkStack(
   toolchain: TerraformToolchain,
   cliConfig: string,
   workDir: string,
   stackDir: string,
   stack: string,
-  awsVersion: string,
+  options: { awsVersion: string; plan: boolean; producers: ReadonlyMap<string, StackJson> },
 ): Promise<StackCheck> {
   const started = Date.now();
-  const done = (validate: CheckStatus, plan: CheckStatus, notes: string[]): StackCheck => ({
-    stack,
-    validate,
-    plan,
-    notes,
-    seconds: (Date.now() - started) / 1000,
-  });
-  const json = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
+  const done = (
+    validate: CheckStatus,
+    plan: CheckStatus,
+    notes: string[],
+    extra: Pick<StackCheck, "toAdd" | "fabricated"> = { fabricated: [] },
+  ): StackCheck => ({ stack, validate, plan, ...extra, notes, seconds: (Date.now() - started) / 1000 });
+  const json =
+    options.producers.get(stack) ?? (JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as StackJson);
   const required = Object.entries(json.terraform?.required_providers ?? {});
   const unmirrored = required
     .map(([name, spec]) => ({ address: providerAddress(spec.source, name), version: spec.version }))
-    .filter((p) => p.address !== AWS_PROVIDER || p.version !== awsVersion);
+    .filter((p) => p.address !== AWS_PROVIDER || p.version !== options.awsVersion);
   if (unmirrored.length > 0) {
     const names = unmirrored.map((p) => `${p.address} ${p.version ?? ""}`.trim()).join(", ");
     return done("skipped", "skipped", [`not validated: no filesystem mirror of ${names}`]);
   }
 
-  const validateDir = stackDirectory(workDir, stackDir, `${stack}.validate`);
-  const init = await serializedInit(toolchain, cliConfig, validateDir, ["-backend=false", "-input=false"]);
+  // One working directory, one init: validate, then (with a plan) the offline test run.
+  const dir = stackDirectory(workDir, stackDir, stack);
+  const init = await serializedInit(toolchain, cliConfig, dir, ["-backend=false", "-input=false"]);
   if (!init.ok) return done("failed", "skipped", [init.output.trim()]);
-  const validated = await terraform(toolchain, cliConfig, validateDir, ["validate", "-json"]);
+  const validated = await terraform(toolchain, cliConfig, dir, ["validate", "-json"]);
   const validateNotes = diagnostics(validated);
   if (!validated.ok) return done("failed", "skipped", validateNotes);
+  if (!options.plan) return done("passed", "skipped", validateNotes);
 
-  const remoteData = Object.keys(json.data ?? {}).filter((type) => !LOCAL_DATA_SOURCES.has(type));
-  if (remoteData.length > 0) {
-    return done("passed", "skipped", [...validateNotes, `plan skipped: reads ${remoteData.join(", ")} (needs AWS)`]);
+  const { file, fabricated } = offlineTestFile(json, options.producers);
+  writeFileSync(join(dir, "offline.tftest.json"), JSON.stringify(file, null, 2));
+  const planned = await terraform(toolchain, cliConfig, dir, ["test", "-verbose"]);
+  const summary = /Plan: (\d+) to add, \d+ to change, \d+ to destroy\./.exec(planned.output);
+  const noChanges = /No changes\./.test(planned.output);
+  if (!planned.ok || !(summary || noChanges)) {
+    // Terraform's own diagnostics, without the plan it printed before them.
+    const errors = planned.output.slice(Math.max(0, planned.output.search(/^(Error|│ Error):/m))).trim();
+    return done("passed", "failed", [...validateNotes, errors], { fabricated });
   }
-  const planDir = stackDirectory(workDir, stackDir, `${stack}.plan`);
-  writeFileSync(
-    join(planDir, "offline_override.tf.json"),
-    JSON.stringify({
-      terraform: { backend: { local: { path: join(planDir, "offline.tfstate") } } },
-      provider: {
-        aws: (json.provider?.aws ?? [{}]).map((p) => ({
-          ...(p.alias ? { alias: p.alias } : {}),
-          ...OFFLINE_PROVIDER_SETTINGS,
-        })),
-      },
-    }),
-  );
-  const planInit = await serializedInit(toolchain, cliConfig, planDir, ["-input=false", "-reconfigure"]);
-  if (!planInit.ok) return done("passed", "failed", [...validateNotes, planInit.output.trim()]);
-  const plan = await terraform(toolchain, cliConfig, planDir, [
-    "plan",
-    "-input=false",
-    "-lock=false",
-    "-refresh=false",
-  ]);
-  const summary = /Plan: .*/.exec(plan.output)?.[0];
-  if (!plan.ok || !summary) return done("passed", "failed", [...validateNotes, plan.output.trim()]);
-  return done("passed", "passed", [...validateNotes, summary]);
+  const toAdd = summary ? Number(summary[1]) : 0;
+  return done("passed", "passed", [...validateNotes, summary?.[0] ?? "No changes."], { toAdd, fabricated });
 }
 
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
+/**
+ * Runs `run` on every stack in dependency (apply) order: a stack starts once the stacks it reads
+ * have finished, and stacks that do not depend on each other run `limit` at a time.
+ */
+async function inApplyOrder<R>(
+  stacks: readonly string[],
+  dependencies: Readonly<Record<string, readonly string[]>>,
+  limit: number,
+  run: (stack: string) => Promise<R>,
+): Promise<Map<string, R>> {
+  const results = new Map<string, R>();
+  const finished = new Set<string>();
+  const pending = new Set(stacks);
+  const known = new Set(stacks);
+  const running = new Set<Promise<void>>();
+  const ready = () =>
+    [...pending].filter((stack) => (dependencies[stack] ?? []).every((d) => finished.has(d) || !known.has(d)));
+  while (pending.size > 0 || running.size > 0) {
+    for (const stack of ready()) {
+      if (running.size >= limit) break;
+      pending.delete(stack);
+      const task: Promise<void> = run(stack).then((result) => {
+        results.set(stack, result);
+        finished.add(stack);
+        running.delete(task);
+      });
+      running.add(task);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    if (running.size === 0) throw new Error(`dependency cycle among ${[...pending].join(", ")}`);
+    await Promise.race(running);
+  }
   return results;
 }
 
 export interface CheckOptions {
   readonly toolchain: TerraformToolchain;
-  /** The cdktf output directory (holding `stacks/<id>/cdk.tf.json`). */
+  /** The cdktf output directory (holding `stacks/<id>/cdk.tf.json` and `manifest.json`). */
   readonly outdir: string;
   /** Scratch directory for terraform working directories and the plugin cache. */
   readonly workDir: string;
   readonly awsVersion: string;
+  /**
+   * Also plan every AWS stack offline (`terraform test` with mock credentials and fabricated
+   * remote-state outputs and data sources), in apply order. @default false
+   */
+  readonly plan?: boolean;
   /** @default 2 (the machine's cores; terraform is CPU-bound loading the provider schema) */
   readonly concurrency?: number;
 }
 
 /**
- * Runs `terraform init -backend=false` + `terraform validate` on every synthesized stack, and an
- * offline `terraform plan` (mock credentials) on each stack that reads nothing from AWS.
+ * Runs `terraform init -backend=false` + `terraform validate` on every synthesized stack and, with
+ * `plan`, an offline `terraform plan` of each, in apply order. Results come back in apply order.
  */
 export async function checkSynthesizedStacks(options: CheckOptions): Promise<StackCheck[]> {
   const workDir = resolve(options.workDir);
@@ -264,7 +327,55 @@ export async function checkSynthesizedStacks(options: CheckOptions): Promise<Sta
   const cliConfig = writeCliConfig(workDir, options.toolchain.mirror);
   const stacksDir = resolve(options.outdir, "stacks");
   const stacks = readdirSync(stacksDir).sort();
-  return mapWithConcurrency(stacks, options.concurrency ?? 2, (stack) =>
-    checkStack(options.toolchain, cliConfig, workDir, join(stacksDir, stack), stack, options.awsVersion),
+  const producers = new Map(
+    stacks.map((stack) => [
+      stack,
+      JSON.parse(readFileSync(join(stacksDir, stack, "cdk.tf.json"), "utf8")) as StackJson,
+    ]),
   );
+  const manifestFile = join(resolve(options.outdir), "manifest.json");
+  const manifest = existsSync(manifestFile)
+    ? (JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks: Record<string, { dependencies?: string[] }> })
+    : { stacks: {} };
+  const dependencies = Object.fromEntries(stacks.map((s) => [s, manifest.stacks[s]?.dependencies ?? []]));
+  const failed = new Set<string>();
+  const results = await inApplyOrder(stacks, dependencies, options.concurrency ?? 2, async (stack) => {
+    const upstreamFailed = dependencies[stack].filter((d) => failed.has(d));
+    const check =
+      options.plan && upstreamFailed.length > 0
+        ? await checkStack(options.toolchain, cliConfig, workDir, join(stacksDir, stack), stack, {
+            awsVersion: options.awsVersion,
+            plan: false,
+            producers,
+          }).then((c) => ({ ...c, notes: [...c.notes, `plan skipped: ${upstreamFailed.join(", ")} failed`] }))
+        : await checkStack(options.toolchain, cliConfig, workDir, join(stacksDir, stack), stack, {
+            awsVersion: options.awsVersion,
+            plan: options.plan ?? false,
+            producers,
+          });
+    if (check.validate === "failed" || check.plan === "failed") failed.add(stack);
+    return check;
+  });
+  return [...results.values()];
+}
+
+/** The checks as a text table: stack, validate, plan, resources to add, seconds, what was fabricated. */
+export function checkTable(checks: readonly StackCheck[]): string {
+  const rows = [
+    ["stack", "validate", "plan", "to add", "seconds", "fabricated"],
+    ...checks.map((c) => [
+      c.stack,
+      c.validate,
+      c.plan,
+      c.toAdd === undefined ? "" : String(c.toAdd),
+      c.seconds.toFixed(1),
+      c.validate === "skipped" ? "not planned: no mirror of its provider" : c.fabricated.join("; ") || "nothing",
+    ]),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join("  "),
+    )
+    .join("\n");
 }

@@ -1,23 +1,40 @@
 /**
- * npm run validate [-- --config FILE ...]
+ * npm run validate [-- --config FILE ...] [--all-examples] [--plan]
  *
- * Synthesizes the app (for each named config file, or for the config `cdktf synth` would load)
- * and runs a real `terraform validate` on every stack against the local provider mirror, plus an
- * offline `terraform plan` on stacks that read nothing from AWS. Exits 1 when a check fails or
- * terraform or the mirror is missing.
+ * Synthesizes the app (for each named config file, every `examples/*.config.json` with
+ * `--all-examples`, or the config `cdktf synth` would load) and runs a real `terraform validate`
+ * on every stack against the local provider mirror. With `--plan`, also an offline
+ * `terraform plan` of every AWS stack in apply order, with fabricated upstream outputs and data
+ * sources (see scripts/offline-values.ts). Prints a table per config, then one JSON line. Exits 1
+ * when a check fails or terraform or the mirror is missing.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_DIR, ConfigError, loadConfig } from "../config";
 import { synthesizeApp } from "../stacks";
 import { awsProviderVersion } from "./provider-version";
-import { checkSynthesizedStacks, findToolchain, type StackCheck } from "./terraform-check";
+import { checkSynthesizedStacks, checkTable, findToolchain, type StackCheck } from "./terraform-check";
+
+const EXAMPLES_DIR = resolve(__dirname, "..", "examples");
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { config: { type: "string", multiple: true } } });
-  const configFiles = values.config ?? [process.env.S3EDGE_CONFIG];
+  const { values } = parseArgs({
+    options: {
+      config: { type: "string", multiple: true },
+      "all-examples": { type: "boolean", default: false },
+      plan: { type: "boolean", default: false },
+    },
+  });
+  const examples = values["all-examples"]
+    ? readdirSync(EXAMPLES_DIR)
+        .filter((file) => file.endsWith(".config.json"))
+        .sort()
+        .map((file) => join("examples", file))
+    : [];
+  const named = [...(values.config ?? []), ...examples];
+  const configFiles = named.length > 0 ? named : [process.env.S3EDGE_CONFIG];
   const toolchain = findToolchain(process.env, awsProviderVersion());
   if (typeof toolchain === "string") {
     console.error(`validate: cannot run: ${toolchain}`);
@@ -29,6 +46,7 @@ async function main(): Promise<number> {
     const label = file ?? "project-config";
     const config = loadConfig({ env: { ...process.env, S3EDGE_CONFIG: file }, cwd: process.cwd() });
     const outdir = mkdtempSync(join(tmpdir(), "s3-edge-validate-"));
+    const started = Date.now();
     try {
       synthesizeApp(config, outdir);
       const stacks = await checkSynthesizedStacks({
@@ -36,12 +54,11 @@ async function main(): Promise<number> {
         outdir,
         workDir: resolve(BUILD_DIR, "terraform", label.replace(/[^A-Za-z0-9.-]+/g, "_")),
         awsVersion: awsProviderVersion(),
+        plan: values.plan,
       });
-      for (const check of stacks) {
-        console.log(
-          `${label} ${check.stack}: validate ${check.validate}, plan ${check.plan} (${check.seconds.toFixed(1)} s)`,
-        );
-        for (const note of check.notes) console.log(`    ${note.split("\n").join("\n    ")}`);
+      console.log(`${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\n${checkTable(stacks)}`);
+      for (const check of stacks.filter((c) => c.validate === "failed" || c.plan === "failed")) {
+        console.log(`${check.stack}:\n    ${check.notes.join("\n").split("\n").join("\n    ")}`);
       }
       summary.push({ config: label, stacks });
     } finally {

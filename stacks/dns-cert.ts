@@ -46,9 +46,7 @@ export class DnsCertStack extends TerraformStack {
       : [];
     const names = [
       ...new Set([domain.imageHostname, ...extraImageHostnames, ...domain.subjectAlternativeNames]),
-    ].filter(
-      (name) => name !== domain.contentHostname,
-    );
+    ].filter((name) => name !== domain.contentHostname);
     const certificate = new AcmCertificate(this, "certificate", {
       domainName: domain.contentHostname,
       subjectAlternativeNames: names,
@@ -58,10 +56,16 @@ export class DnsCertStack extends TerraformStack {
       lifecycle: { createBeforeDestroy: true },
     });
 
-    // One record per name: domain_validation_options is a set known only after apply, so the
-    // records are a for_each over it keyed by domain name (names sharing a record, such as a name
-    // and its wildcard, are merged by allow_overwrite).
-    const validationOptions = TerraformIterator.fromComplexList(certificate.domainValidationOptions, "domain_name");
+    // One record per name, keyed by domain name (names sharing a record, such as a name and its
+    // wildcard, are merged by allow_overwrite). The provider knows each option's domain_name at plan
+    // time, but only while the set is iterated as a set: cdktf's fromComplexList wraps it in
+    // tolist(), whose keys Terraform cannot determine before apply ("Invalid for_each argument" on
+    // the first plan, found by the offline plan of `npm run validate -- --plan`).
+    const validationOptions = TerraformIterator.fromMap(
+      Token.asAnyMap(
+        `\${{ for option in ${certificate.fqn}.domain_validation_options : option.domain_name => option }}`,
+      ),
+    );
     const records = new Route53Record(this, "validation-record", {
       forEach: validationOptions,
       zoneId: zone.zoneId,

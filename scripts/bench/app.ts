@@ -19,3 +19,10 @@ export const tests: BenchSection = () => {
   const timed = timeCommand("npm test", "npm", ["test", "--silent"], 1);
   return { ...timed, goalSeconds: 90, meetsGoal: timed.median < 90 };
 };
+
+/**
+ * `npm run validate -- --plan` on the default app: init, validate and an offline plan of every AWS
+ * stack in apply order (the plugin cache is warm after the first run).
+ */
+export const plan: BenchSection = ({ runs }) =>
+  timeCommand("npm run validate -- --plan", "npm", ["run", "-s", "validate", "--", "--plan"], runs);
