@@ -178,8 +178,18 @@ describe("backfill pipeline with the default (public GCS) config", () => {
     });
     expect(statements(resourceAt(json, "aws_iam_role_policy", "backfill/sweeper/policy")).slice(1)).toEqual([
       { Sid: "FindStalledJobs", Effect: "Allow", Action: "dynamodb:Query", Resource: `${tableArn}/index/by-status` },
-      { Sid: "MarkRedriven", Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: tableArn },
-      { Sid: "RedriveJobs", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn },
+      {
+        Sid: "MarkRedriven",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        Resource: tableArn,
+      },
+      {
+        Sid: "RedriveJobs",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+        Resource: queueArn,
+      },
       { Sid: "ListUploads", Effect: "Allow", Action: "s3:ListBucketMultipartUploads", Resource: bucketArn },
       { Sid: "AbortStalledUploads", Effect: "Allow", Action: "s3:AbortMultipartUpload", Resource: `${bucketArn}/*` },
     ]);

@@ -176,7 +176,9 @@ beforeAll(async () => {
     MULTIPART_THRESHOLD_BYTES: "20000",
     PART_SIZE_BYTES: "16384",
   });
-  // s3rver verifies SigV4: the worker reads the private "GCS" with the key from Secrets Manager.
+  // The worker signs its reads of the private "GCS" with the key from Secrets Manager. s3rver accepts
+  // any signature, so this proves the key is fetched and used, not that the signature is right:
+  // signing is proven by the independent verifier in __tests__/gcs-signer.test.ts.
   secrets.on(GetSecretValueCommand, { SecretId: "s3edge/gcs-hmac" }).resolves({
     SecretString: JSON.stringify({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }),
   });
@@ -309,6 +311,11 @@ describe("backfill-worker", () => {
 
     expect(await jobOf("video/big.bin")).toMatchObject({ status: "done", outcome: "copied", verifiedWith: "md5" });
     expect(await jobOf("images/cat.png")).toMatchObject({ status: "done", verifiedWith: "md5" });
+    // The workers note how far they have read the queue (the sweeper's backlog test).
+    const progress = await DynamoDBDocumentClient.from(dynamo.client).send(
+      new GetCommand({ TableName: TABLE, Key: { pk: "queue#progress" }, ConsistentRead: true }),
+    );
+    expect(progress.Item?.sentAt).toEqual(expect.any(Number));
     // The secret was read once for the container, however many objects were read.
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });

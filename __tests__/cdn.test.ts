@@ -252,9 +252,13 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
     const ruleAddress = `aws_cloudwatch_event_rule.${resourcesOf(cdn, "aws_cloudwatch_event_rule")[0][0]}`;
     const queueAddress = `aws_sqs_queue.${resourcesOf(cdn, "aws_sqs_queue").find(([n]) => n.startsWith("invalidation_queue"))![0]}`;
 
-    it("matches Object Created and Object Deleted of the primary bucket", () => {
+    it("matches Object Created, Object Deleted and Object Restore Completed of every key of the primary bucket", () => {
       const pattern = JSON.parse(rule.event_pattern as string) as { detail: { bucket: { name: string[] } } };
-      expect(pattern).toMatchObject({ source: ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"] });
+      expect(pattern).toMatchObject({
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted", "Object Restore Completed"],
+      });
+      expect(pattern.detail).not.toHaveProperty("object");
       expect(producerValue(app, pattern.detail.bucket.name[0]).value).toMatch(/^\$\{aws_s3_bucket\.primary_bucket_/);
       expect(byPath(cdn, "aws_cloudwatch_event_target", "invalidation/target")).toMatchObject({
         rule: `\${${ruleAddress}.name}`,
@@ -295,8 +299,12 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
         environment: {
           variables: expect.objectContaining({
             DISTRIBUTION_ID: "${aws_cloudfront_distribution.content_distribution_ABFCF055.id}",
-            EXACT_PATH_LIMIT: "50",
+            EXACT_PATH_LIMIT: "100",
             QUERY_STRING_VARIANTS: "false",
+            // A legacy origin is configured: the migration's creations in the primary bucket are skipped.
+            MIGRATION_BUCKET: expect.stringMatching(
+              /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage-replication\./,
+            ),
           }),
         },
       });
@@ -318,9 +326,41 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             Resource: `\${${queueAddress}.arn}`,
           },
+          {
+            Sid: "ReadMigrationMarker",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: expect.stringMatching(/^\$\{data\.terraform_remote_state\.[^}]+\}\/\*$/),
+          },
         ]),
       );
-      expect(statements).toHaveLength(3);
+      // Logs, the queue, the distribution, the marker; no KMS statement under SSE-S3.
+      expect(statements).toHaveLength(4);
+    });
+  });
+
+  describe("the invalidation pipeline without a legacy origin, or with key filters", () => {
+    it("reads nothing from S3 when nothing is migrated", () => {
+      const { stacks } = synthApp({ legacyOrigin: null });
+      const fn = byPath(stacks.cdn, "aws_lambda_function", "invalidation/function");
+      expect((fn.environment as { variables: Body }).variables).not.toHaveProperty("MIGRATION_BUCKET");
+      const sids = statementsOf(byPath(stacks.cdn, "aws_iam_role_policy", "invalidation/function")).map((s) => s.Sid);
+      expect(sids).not.toContain("ReadMigrationMarker");
+    });
+
+    it("turns key prefixes and suffixes into the rule's key matchers, as S3 encodes keys in events", () => {
+      const pattern = (invalidation: object) => {
+        const { stacks } = synthApp({ cdn: { invalidation } });
+        const rule = byPath(stacks.cdn, "aws_cloudwatch_event_rule", "invalidation/rule");
+        return (JSON.parse(rule.event_pattern as string) as { detail: { object?: unknown } }).detail.object;
+      };
+      expect(pattern({ keyPrefixes: ["images/", "my docs/"] })).toEqual({
+        key: [{ prefix: "images/" }, { prefix: "my+docs/" }],
+      });
+      expect(pattern({ keySuffixes: [".jpg"] })).toEqual({ key: [{ suffix: ".jpg" }] });
+      expect(pattern({ keyPrefixes: ["a/", "b/"], keySuffixes: [".jpg", ".png"] })).toEqual({
+        key: [{ wildcard: "a/*.jpg" }, { wildcard: "a/*.png" }, { wildcard: "b/*.jpg" }, { wildcard: "b/*.png" }],
+      });
     });
   });
 });
@@ -400,6 +440,17 @@ describe("cdn with the full example config", () => {
     expect(byPath(cdn, "aws_lambda_event_source_mapping", "invalidation/source")).toMatchObject({
       batch_size: 5000,
       maximum_batching_window_in_seconds: 60,
+    });
+  });
+
+  it("lets the invalidation function read the marker of objects encrypted with the created key, through S3 only", () => {
+    const statements = statementsOf(byPath(cdn, "aws_iam_role_policy", "invalidation/function"));
+    expect(statements.find((s) => s.Sid === "DecryptViaS3")).toEqual({
+      Sid: "DecryptViaS3",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: expect.stringMatching(/^\$\{data\.terraform_remote_state\./),
+      Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
     });
   });
 

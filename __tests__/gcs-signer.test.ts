@@ -1,6 +1,7 @@
 /**
- * gcs-signer: requests bound for the GCS origin are signed so that an S3-compatible server that
- * verifies SigV4 (s3rver) serves them; other requests pass untouched and never read the secret.
+ * gcs-signer: requests bound for the GCS origin are signed with SigV4, checked by an independent
+ * verifier written from AWS's specification (s3rver accepts any signature, so serving a request
+ * proves nothing about it); other requests pass untouched and never read the secret.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PutObjectCommand } from "@aws-sdk/client-s3";

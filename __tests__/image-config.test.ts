@@ -8,10 +8,11 @@ describe("image config", () => {
     expect(parseConfig({}).image).toEqual({
       enabled: true,
       variant: "lambda",
-      lambda: { memoryMb: 1536 },
+      lambda: { memoryMb: 1536, reservedConcurrency: 100 },
       ecs: { cpu: 1024, memory: 2048, desiredCount: 2, minCount: 1, maxCount: 10, targetCpuPercent: 60 },
       autoFormat: true,
       encoding: { webpQuality: 80, webpEffort: 2, avifQuality: 50, avifEffort: 2 },
+      deadlineSeconds: 25,
       extraSourceBuckets: [],
       styles: {},
     });
@@ -97,5 +98,32 @@ describe("image config", () => {
     ],
   ])("rejects %j naming the field", (image, expected) => {
     expect(problems({ image })).toContainEqual(expected);
+  });
+
+  it("parses every style with the engine's parser: a style it would refuse fails, naming it", () => {
+    expect(
+      problems({
+        image: {
+          styles: {
+            thumb: "image/resize,w_200/quality,q_50",
+            broken: "image/resize,w_0",
+            wrong: "image/rotate,90/frobnicate",
+          },
+        },
+      }),
+    ).toEqual([
+      'image.styles.broken: the image engine refuses it: resize: w must be an integer in 1..16384, got "0"',
+      'image.styles.wrong: the image engine refuses it: unknown action "frobnicate"',
+    ]);
+  });
+
+  it("keeps the deadline below CloudFront's origin read timeout; reserved concurrency may be turned off", () => {
+    expect(problems({ image: { deadlineSeconds: 30 } })).toEqual([
+      "image.deadlineSeconds: must be below CloudFront's origin read timeout of the image distributions (30 s)",
+    ]);
+    expect(parseConfig({ image: { deadlineSeconds: 10 } }).image.deadlineSeconds).toBe(10);
+    expect(
+      parseConfig({ image: { lambda: { reservedConcurrency: null } } }).image.lambda.reservedConcurrency,
+    ).toBeNull();
   });
 });

@@ -444,7 +444,7 @@ describe("animated GIF and WebP", () => {
 
   test("a GIF above the frame bound is returned unprocessed", async () => {
     const source = await animated("gif", 10, 10, 5);
-    const small = new ImageEngine({ limits: { gifPassthroughFrames: 4 } });
+    const small = new ImageEngine({ limits: { animationPassthroughFrames: 4 } });
     const result = await run(source, "image/resize,w_5", { engine: small });
     expect(result.body.equals(source)).toBe(true);
     expect(result.contentType).toBe("image/gif");

@@ -15,7 +15,12 @@ beforeAll(async () => {
   s3 = await startS3(["images"]);
   await s3.put("images", "photos/dog.jpg", await jpeg(400, 300));
   await s3.put("images", "big.jpg", await jpeg(1000, 700, 100));
-  Object.assign(process.env, localAwsEnv(s3.endpoint), { SOURCE_BUCKET: "images", POWERTOOLS_LOG_LEVEL: "SILENT" });
+  // DEADLINE_MS: a loaded machine must not turn a slow encode into a 503; the deadline has its own test.
+  Object.assign(process.env, localAwsEnv(s3.endpoint), {
+    SOURCE_BUCKET: "images",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    DEADLINE_MS: "120000",
+  });
 });
 
 afterAll(async () => {
@@ -145,6 +150,18 @@ describe("Lambda handler", () => {
     const xml = decode(result.body).toString();
     expect(xml).toContain("<Code>ResponseTooLarge</Code>");
     expect(xml).toContain(`the limit is ${LAMBDA_RESPONSE_LIMIT} bytes`);
+  });
+});
+
+describe("deadline in Lambda", () => {
+  test("the function's remaining time, less a margin for the answer, bounds the request's deadline", async () => {
+    const heavy = Array(8).fill("blur,r_50,s_50/contrast,10").join("/");
+    const context = { getRemainingTimeInMillis: () => 1100, awsRequestId: "r" };
+    const result = await handler(httpApiEvent("/big.jpg", `x-oss-process=image/${heavy}`), context as never);
+    expect(result.statusCode).toBe(503);
+    const xml = decode(result.body).toString();
+    expect(xml).toContain("<Code>ServiceUnavailable</Code>");
+    expect(xml).toContain("its 100 ms deadline");
   });
 });
 

@@ -122,6 +122,8 @@ describe("image stack, Lambda variant (default config)", () => {
       architectures: ["arm64"],
       memory_size: 1536,
       timeout: 30,
+      // A flood of image requests is throttled at 100 instead of taking the region's concurrency.
+      reserved_concurrent_executions: 100,
       handler: "index.handler",
       environment: {
         variables: {
@@ -130,9 +132,11 @@ describe("image stack, Lambda variant (default config)", () => {
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
           AUTO_FORMAT: "true",
           FONTCONFIG_FILE: "/var/task/fonts/fonts.conf",
+          DEADLINE_MS: "25000", // below the distributions' 30 s origin read timeout
         },
       },
     });
+    expect((fn.environment as { variables: Record<string, string> }).variables.SOURCE_BUCKET_REGIONS).toBeUndefined(); // no bucket outside the region
   });
 
   it("ships the fonts of text watermarks, their licences and a fontconfig file naming only them", () => {
@@ -326,6 +330,9 @@ describe("image stack, both variants (full example config)", () => {
     );
     expect(environment.PORT).toBe("8080");
     expect(environment.SOURCE_BUCKETS.split(",").slice(1)).toEqual(["acme-catalog-images", "acme-user-uploads"]);
+    // The primary region is eu-west-1: only the eu-central-1 bucket needs a client of another region.
+    expect(environment.SOURCE_BUCKET_REGIONS).toBe("acme-user-uploads=eu-central-1");
+    expect(environment.DEADLINE_MS).toBe("25000");
     expect(resourceAt(json, "aws_cloudwatch_log_group", "ecs/logs").retention_in_days).toBe(90);
   });
 
@@ -515,6 +522,14 @@ describe("image stack, both variants (full example config)", () => {
     expect(json.output!.extra_2_kms_key_policy_statement).toBeDefined();
     expect(json.output!.extra_1_kms_key_policy_statement).toBeUndefined();
     expect(json.output!.primary_bucket_policy_statement).toBeUndefined();
+  });
+
+  it("skips the migration's creations on the primary bucket's distribution only (the migration writes nowhere else)", () => {
+    const variables = (path: string) =>
+      (resourceAt(json, "aws_lambda_function", path).environment as { variables: Record<string, string> }).variables;
+    expect(variables("invalidation/function").MIGRATION_BUCKET).toMatch(/^\$\{data\.terraform_remote_state\./);
+    // extra-1 is in the primary region (eu-west-1): it has a pipeline, without the check.
+    expect(variables("invalidation-extra-1/function")).not.toHaveProperty("MIGRATION_BUCKET");
   });
 
   it("seeds the configured styles into the table", () => {

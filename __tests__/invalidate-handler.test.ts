@@ -4,38 +4,22 @@ import {
   CreateInvalidationCommand,
   TooManyInvalidationsInProgress,
 } from "@aws-sdk/client-cloudfront";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { callerReference, changedKey, invalidateChanges } from "../functions/invalidate/invalidate";
-import { objectCreated, objectDeleted } from "./fixtures/aws-events";
+import { callerReference, invalidateChanges, objectChange, settingsFrom } from "../functions/invalidate/invalidate";
+import { objectCreated, objectDeleted, objectRestoreCompleted } from "./fixtures/aws-events";
+import { sqsRecord } from "./support/sqs";
 
 const DISTRIBUTION_ID = "E2EXAMPLE12345";
 const BUCKET = "s3edge-example-primary-us-east-2";
 const cloudFront = mockClient(CloudFrontClient);
+// Without a legacy origin the function reads nothing from S3: any HEAD would show up here.
+const s3 = mockClient(S3Client);
 
 /** An S3 event as EventBridge delivers it; `key` is given decoded (the fixture encodes it as S3 does). */
 const s3Event = (type: "Object Created" | "Object Deleted", key: string) =>
   type === "Object Created" ? objectCreated(key, 5, { bucket: BUCKET }) : objectDeleted(key, { bucket: BUCKET });
-
-/** The SQS record of an EventBridge → SQS delivery: the event is the message body. */
-function sqsRecord(messageId: string, body: unknown): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `handle-${messageId}`,
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: "1636675200000",
-      SenderId: "AIDAIENQZJOLO23YVJ4VO",
-      ApproximateFirstReceiveTimestamp: "1636675200001",
-    },
-    messageAttributes: {},
-    md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-2:123456789012:s3edge-example-invalidate",
-    awsRegion: "us-east-2",
-  };
-}
 
 const context = {
   functionName: "s3edge-example-invalidate",
@@ -54,6 +38,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   cloudFront.reset();
+  s3.reset();
   jest.spyOn(Math, "random").mockReturnValue(0);
 });
 afterEach(() => jest.restoreAllMocks());
@@ -82,6 +67,18 @@ describe("the invalidate handler", () => {
         },
       },
     ]);
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(0);
+  });
+
+  it("invalidates an object whose restore from an archive completed", async () => {
+    cloudFront.on(CreateInvalidationCommand).resolves({
+      Invalidation: { Id: "I5", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined },
+    });
+    const event: SQSEvent = {
+      Records: [sqsRecord("m-1", objectRestoreCompleted("archive/2019/report.pdf", 10, { bucket: BUCKET }))],
+    };
+    await expect(handler(event, context)).resolves.toEqual({ batchItemFailures: [] });
+    expect(invalidationCalls()[0].InvalidationBatch?.Paths?.Items).toEqual(["/archive/2019/report.pdf"]);
   });
 
   it("retries with backoff while CloudFront answers TooManyInvalidationsInProgress", async () => {
@@ -145,8 +142,22 @@ describe("the invalidate handler", () => {
 });
 
 describe("the invalidate core", () => {
-  it("decodes URL-encoded keys with + for space", () => {
-    expect(changedKey(JSON.stringify(s3Event("Object Created", "a b+c/漢.txt")))).toBe("a b+c/漢.txt");
+  it("decodes URL-encoded keys with + for space, and reads the type, bucket and version", () => {
+    expect(objectChange("m", JSON.stringify(s3Event("Object Created", "a b+c/漢.txt")))).toEqual({
+      messageId: "m",
+      type: "Object Created",
+      bucket: BUCKET,
+      key: "a b+c/漢.txt",
+      versionId: "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+    });
+    const unversioned = objectCreated("k", 1, { versionId: null });
+    expect(objectChange("m", JSON.stringify(unversioned)).versionId).toBeUndefined();
+  });
+
+  it("checks migration writes only when the construct names the migration bucket (a legacy origin is configured)", () => {
+    const base = { DISTRIBUTION_ID, EXACT_PATH_LIMIT: "50" };
+    expect(settingsFrom(base).migrationBucket).toBeUndefined();
+    expect(settingsFrom({ ...base, MIGRATION_BUCKET: BUCKET }).migrationBucket).toBe(BUCKET);
   });
 
   it("backs off exponentially and gives up after the last attempt", async () => {

@@ -1,7 +1,7 @@
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { App, TerraformStack } from "cdktf";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILD_DIR, type S3EdgeConfigInput } from "../config";
@@ -10,7 +10,7 @@ import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
-import { fullConfigInput, synthApp } from "./support/synth";
+import { FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
 
 const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
   image: {
@@ -23,6 +23,7 @@ const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
     },
   },
 };
+const STANDALONE_CONFIG_FILE = join(FULL_CONFIG_FILE, "..", "standalone-invalidation.config.json");
 /** Only storage-replication: the fastest app with a producer of cross-stack values. */
 const STORAGE_ONLY: S3EdgeConfigInput = {
   legacyOrigin: null,
@@ -129,6 +130,23 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     },
     900_000,
   );
+
+  it("passes for the standalone invalidation example (buckets and distributions s3-edge does not own)", async () => {
+    const input = JSON.parse(readFileSync(STANDALONE_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+    const checks = await check("standalone-invalidation", (outdir) => synthApp(input, { outdir }), true);
+    // Independent stacks: planned in any order.
+    expect(checks.map((c) => ({ stack: c.stack, validate: c.validate, plan: c.plan }))).toEqual(
+      expect.arrayContaining([
+        { stack: "storage-replication", validate: "passed", plan: "passed" },
+        { stack: "invalidation", validate: "passed", plan: "passed" },
+      ]),
+    );
+    expect(checks).toHaveLength(2);
+    // The distributions are read from AWS: the plan stands in for them.
+    expect(checks.find((c) => c.stack === "invalidation")?.fabricated).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^data\.aws_cloudfront_distribution\./)]),
+    );
+  }, 900_000);
 
   it("fails the plan of a stack that wires a bucket name into an ARN argument, with terraform's message", async () => {
     const checks = await check(

@@ -85,6 +85,16 @@ export const NODE_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
 /** CloudFront price classes. */
 export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_All"] as const;
 
+/** S3's longest bucket name. */
+export const S3_BUCKET_NAME_MAX_LENGTH = 63;
+
+/**
+ * EventBridge's default limit on an event pattern's length (a quota that can be raised to 4096;
+ * the AWS provider refuses more than 2048 either way).
+ * Source: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+ */
+export const EVENT_PATTERN_MAX_LENGTH = 2_048;
+
 /**
  * S3 general purpose bucket naming rules: the reason for the first rule a name breaks, or
  * undefined when S3 accepts it. Names with dots are refused too: CloudFront and the SDKs reach
@@ -93,7 +103,8 @@ export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_Al
  * Source: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
  */
 export function s3BucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return `must be 3 to 63 characters long (got ${name.length})`;
+  if (name.length < 3 || name.length > S3_BUCKET_NAME_MAX_LENGTH)
+    return `must be 3 to 63 characters long (got ${name.length})`;
   if (!/^[a-z0-9.-]+$/.test(name)) return "may contain only lowercase letters, digits, hyphens and dots";
   if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return "must begin and end with a letter or digit";
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return "must not be formatted as an IP address";

@@ -4,6 +4,7 @@ import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
 import { cdnSection } from "./sections/cdn";
 import { edgeSection } from "./sections/edge";
 import { imageSection } from "./sections/image";
+import { standaloneInvalidationSection } from "./sections/invalidation";
 import { legacyOriginSection } from "./sections/legacy-origin";
 import { objectStatsSection } from "./sections/object-stats";
 
@@ -132,6 +133,8 @@ export const configSchema = z
     cdn: cdnSection.prefault({}),
     image: imageSection.prefault({}),
     objectStats: objectStatsSection.prefault({}),
+    /** Buckets and distributions s3-edge does not own, invalidated by the `invalidation` stack. */
+    standaloneInvalidation: standaloneInvalidationSection.default([]),
   })
   .superRefine((config, ctx) => {
     // CloudFront's requests to a private GCS bucket are signed by the edge stack's gcs-signer.
@@ -270,6 +273,10 @@ export const configSchema = z
       imageHostname: config.domain.imageHostname ?? `img.${config.domain.zoneName}`,
     },
     cdn: { ...config.cdn, originShieldRegion: config.cdn.originShieldRegion ?? config.primaryRegion },
+    standaloneInvalidation: config.standaloneInvalidation.map((target) => ({
+      ...target,
+      region: target.region ?? config.primaryRegion,
+    })),
     image: {
       ...config.image,
       extraSourceBuckets: config.image.extraSourceBuckets.map((bucket, index) => ({
@@ -302,3 +309,5 @@ export type S3EdgeConfig = z.output<typeof configSchema>;
 export type BackendConfig = S3EdgeConfig["backend"];
 export type EncryptionConfig = S3EdgeConfig["storage"]["encryption"];
 export type ImageConfig = S3EdgeConfig["image"];
+export type InvalidationConfig = S3EdgeConfig["cdn"]["invalidation"];
+export type StandaloneInvalidationTarget = S3EdgeConfig["standaloneInvalidation"][number];

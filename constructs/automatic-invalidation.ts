@@ -9,11 +9,14 @@ import {
   DEFAULT_INVALIDATION_BATCH_SIZE,
   DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
   DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
-} from "../config/sections/cdn";
+  invalidationEventPattern,
+  type KeyFilters,
+} from "../config/sections/invalidation";
+import { ENVIRONMENT } from "../functions/invalidate/environment";
 import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "./bundle";
-import { policyDocument } from "./iam";
+import { policyDocument, type PolicyStatement } from "./iam";
 
 /** EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ. */
 export const EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS = 185;
@@ -38,8 +41,24 @@ export interface AutomaticInvalidationProps {
   /** The distribution to invalidate. */
   readonly distributionId: string;
   readonly distributionArn: string;
-  /** The bucket whose EventBridge events (Object Created, Object Deleted) trigger invalidation. */
+  /**
+   * The bucket whose EventBridge events (INVALIDATING_EVENT_TYPES: Object Created, Object Deleted,
+   * Object Restore Completed) trigger invalidation.
+   */
   readonly sourceBucketName: string;
+  /**
+   * Only keys with one of these prefixes (when any) and one of these suffixes (when any) invalidate;
+   * the rule's pattern applies them.
+   * @default every key
+   */
+  readonly keyFilters?: KeyFilters;
+  /**
+   * The source bucket when the migration writes into it (a legacy origin is configured): the
+   * function reads the migration-write marker of each created version (one HEAD per key) and
+   * skips the migration's own creations.
+   * @default no check: every change invalidates
+   */
+  readonly migrationBucket?: MigrationBucket;
   /**
    * Seconds SQS gathers events before invoking the function (1 to 300).
    * @default DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS
@@ -70,9 +89,42 @@ export interface AutomaticInvalidationProps {
   readonly bundler?: FunctionBundler;
 }
 
+/** The bucket the migration writes into, as the function's role needs it. */
+export interface MigrationBucket {
+  readonly name: string;
+  readonly arn: string;
+  readonly region: string;
+  /** SSE-KMS only. */
+  readonly kmsKeyArn?: string;
+}
+
+/** Read one object version's metadata (HEAD) in the bucket the migration writes into. */
+function migrationCheckStatements(bucket: MigrationBucket): PolicyStatement[] {
+  return [
+    {
+      Sid: "ReadMigrationMarker",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion"],
+      Resource: `${bucket.arn}/*`,
+    },
+    ...(bucket.kmsKeyArn
+      ? [
+          {
+            Sid: "DecryptViaS3",
+            Effect: "Allow" as const,
+            Action: "kms:Decrypt",
+            Resource: bucket.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `s3.${bucket.region}.amazonaws.com` } },
+          },
+        ]
+      : []),
+  ];
+}
+
 /**
  * Invalidates a distribution when objects of its bucket change: EventBridge rule (S3 Object
- * Created / Object Deleted of one bucket) → SQS queue (DLQ after INVALIDATION_MAX_RECEIVE_COUNT
+ * Created / Object Deleted / Object Restore Completed of one bucket, optionally of some keys only)
+ * → SQS queue (DLQ after INVALIDATION_MAX_RECEIVE_COUNT
  * deliveries) → `functions/invalidate` with a batching window, partial batch failures and a
  * role that may only invalidate this distribution.
  */
@@ -112,11 +164,10 @@ export class AutomaticInvalidation extends Construct {
       provider,
       name,
       description: `s3-edge: changes of ${props.sourceBucketName} invalidate the distribution`,
-      eventPattern: JSON.stringify({
-        source: ["aws.s3"],
-        "detail-type": ["Object Created", "Object Deleted"],
-        detail: { bucket: { name: [props.sourceBucketName] } },
-      }),
+      eventPattern: invalidationEventPattern(
+        props.sourceBucketName,
+        props.keyFilters ?? { keyPrefixes: [], keySuffixes: [] },
+      ),
     });
     new SqsQueuePolicy(this, "queue-policy", {
       provider,
@@ -160,9 +211,10 @@ export class AutomaticInvalidation extends Construct {
       bundler: props.bundler,
       timeout: INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
       environment: {
-        DISTRIBUTION_ID: props.distributionId,
-        EXACT_PATH_LIMIT: String(props.exactPathLimit ?? DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
-        QUERY_STRING_VARIANTS: String(props.queryStringVariants ?? false),
+        [ENVIRONMENT.distributionId]: props.distributionId,
+        [ENVIRONMENT.exactPathLimit]: String(props.exactPathLimit ?? DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+        [ENVIRONMENT.queryStringVariants]: String(props.queryStringVariants ?? false),
+        ...(props.migrationBucket ? { [ENVIRONMENT.migrationBucket]: props.migrationBucket.name } : {}),
         POWERTOOLS_SERVICE_NAME: "invalidate",
       },
       policyStatements: [
@@ -178,6 +230,7 @@ export class AutomaticInvalidation extends Construct {
           Action: "cloudfront:CreateInvalidation",
           Resource: props.distributionArn,
         },
+        ...(props.migrationBucket ? migrationCheckStatements(props.migrationBucket) : []),
       ],
     });
 

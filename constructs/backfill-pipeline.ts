@@ -278,8 +278,18 @@ export class BackfillPipeline extends Construct {
       environment: { ...environment, POWERTOOLS_SERVICE_NAME: "backfill-sweeper" },
       policyStatements: [
         { Sid: "FindStalledJobs", Effect: "Allow", Action: "dynamodb:Query", Resource: statusIndexArn },
-        { Sid: "MarkRedriven", Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: this.jobsTable.arn },
-        { Sid: "RedriveJobs", Effect: "Allow", Action: "sqs:SendMessage", Resource: this.queue.arn },
+        {
+          Sid: "MarkRedriven",
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+          Resource: this.jobsTable.arn,
+        },
+        {
+          Sid: "RedriveJobs",
+          Effect: "Allow",
+          Action: ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+          Resource: this.queue.arn,
+        },
         {
           Sid: "ListUploads",
           Effect: "Allow",

@@ -30,6 +30,8 @@ export interface BundledFunctionProps {
   readonly memorySize?: number;
   /** @default DEFAULT_TIMEOUT_SECONDS */
   readonly timeout?: number;
+  /** Concurrent executions reserved for (and the most allowed to) the function; null: unreserved. @default null */
+  readonly reservedConcurrentExecutions?: number | null;
   /** @default none */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default DEFAULT_LOG_RETENTION_DAYS */
@@ -163,6 +165,7 @@ export class BundledFunction extends Construct {
       sourceCodeHash: this.bundle.sha256,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? undefined,
       role: this.role.arn,
       publish: props.publish,
       environment: Object.keys(variables).length > 0 ? { variables } : undefined,

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { PROJECT_ROOT } from "../config/paths";
+import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
 import type { DomainCertificate } from "../stacks/contracts";
 import type { PolicyStatement } from "./iam";
 import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
@@ -21,7 +22,7 @@ export const IMAGE_MAX_TTL_SECONDS = 365 * 24 * 3600;
 /** The image origin answers 403 for requests without processing: CloudFront then reads S3. */
 export const FAILOVER_STATUS_CODES = [403];
 /** A request that takes longer than this to process gets a 504 from CloudFront. */
-const ORIGIN_READ_TIMEOUT_SECONDS = 30;
+const ORIGIN_READ_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;
 const ORIGIN_KEEPALIVE_TIMEOUT_SECONDS = 5;
 const IMAGE_ORIGIN_ID = "image";
 const S3_ORIGIN_ID = "s3";

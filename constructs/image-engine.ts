@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../config/paths";
 import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
+import { DEFAULT_IMAGE_DEADLINE_SECONDS } from "../config/sections/image";
+import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
 import type { PolicyStatement } from "./iam";
 
 /**
@@ -45,15 +47,24 @@ export interface EngineSettings {
    * @default DEFAULT_ENCODER_SETTINGS
    */
   readonly encoding?: EncoderSettings;
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  readonly deadlineSeconds?: number;
 }
 
 /** The engine's environment (the contract with `functions/image/`). */
 export function engineEnvironment(settings: EngineSettings) {
+  const [primary] = settings.sourceBuckets;
+  // The engine runs in the primary bucket's region; other buckets are read through their own region's client.
+  const elsewhere = settings.sourceBuckets.filter((bucket) => bucket.region !== primary.region);
   return {
-    SOURCE_BUCKET: settings.sourceBuckets[0].name,
-    SOURCE_BUCKETS: settings.sourceBuckets.map((bucket) => bucket.name).join(","),
-    STYLE_TABLE: settings.styleTableName,
-    AUTO_FORMAT: String(settings.autoFormat),
+    [ENVIRONMENT.sourceBucket]: primary.name,
+    [ENVIRONMENT.sourceBuckets]: settings.sourceBuckets.map((bucket) => bucket.name).join(","),
+    ...(elsewhere.length > 0
+      ? { [ENVIRONMENT.sourceBucketRegions]: formatBucketRegions(elsewhere.map((b) => [b.name, b.region] as const)) }
+      : {}),
+    [ENVIRONMENT.styleTable]: settings.styleTableName,
+    [ENVIRONMENT.autoFormat]: String(settings.autoFormat),
+    [ENVIRONMENT.deadlineMs]: String((settings.deadlineSeconds ?? DEFAULT_IMAGE_DEADLINE_SECONDS) * 1000),
     ...encoderEnvironment(settings.encoding ?? DEFAULT_ENCODER_SETTINGS),
   };
 }

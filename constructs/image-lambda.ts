@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
 import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
 import { COMPLETE_MARKER, imageFonts } from "./font-package";
+import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
@@ -30,6 +31,14 @@ export interface ImageLambdaProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  readonly deadlineSeconds?: number;
+  /**
+   * Concurrent executions reserved for the function, which are also the most it may run: a flood of
+   * image requests is throttled here instead of starving the region's other functions. `null`:
+   * unreserved. @default DEFAULT_IMAGE_RESERVED_CONCURRENCY
+   */
+  readonly reservedConcurrency?: number | null;
   /** @default "nodejs22.x" (BundledFunction's default) */
   readonly runtime?: string;
   /** @default "arm64" */
@@ -68,6 +77,8 @@ export class ImageLambda extends Construct {
       architecture,
       memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
       timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
+      reservedConcurrentExecutions:
+        props.reservedConcurrency === undefined ? DEFAULT_IMAGE_RESERVED_CONCURRENCY : props.reservedConcurrency,
       logRetentionDays: props.logRetentionDays,
       environment: {
         ...engineEnvironment(props),

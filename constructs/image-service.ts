@@ -17,6 +17,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
+import { ALB_IDLE_TIMEOUT_SECONDS } from "../functions/image/environment";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 import {
   ENGINE_HEALTH_PATH,
@@ -58,6 +59,8 @@ export interface ImageServiceProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  readonly deadlineSeconds?: number;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
   /** Memory of a task in MiB. */
@@ -270,7 +273,8 @@ export class ImageService extends Construct {
       securityGroups: [albGroup.id],
       subnets: subnets.loadBalancerSubnetIds,
       dropInvalidHeaderFields: true,
-      idleTimeout: 60,
+      // The engine's server keeps idle connections 5 s longer, so the ALB never reuses one it is closing.
+      idleTimeout: ALB_IDLE_TIMEOUT_SECONDS,
     });
     const targets = new LbTargetGroup(this, "targets", {
       name: shortName,

@@ -8,12 +8,15 @@
  * SDK's standard configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL_S3, ...).
  *
  * Progress goes to stderr; the last line on stdout is a JSON summary. Exit code 1 when anything
- * failed, 2 on bad usage. Re-running resumes: objects already copied are skipped.
+ * failed, 2 on bad usage. Re-running resumes: objects already copied are skipped. Writes are
+ * conditional: a key S3 holds an object for that the migration did not write is left alone and
+ * counted as `newerInS3` (not a failure); the migration's own copy of a changed source is `replaced`.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
+import { MemoryBudget } from "../functions/shared/copy/budget";
 import { CopyEngine } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
 import { createSourceClient, ObjectSource, type SourceListing } from "../functions/shared/copy/source";
@@ -80,7 +83,9 @@ interface Tally {
   listedBytes: number;
   listingDone: boolean;
   copied: number;
+  replaced: number;
   skipped: number;
+  newerInS3: number;
   failed: number;
   enqueued: number;
   /** Bytes copied (or, in a dry run, that would be). */
@@ -89,17 +94,20 @@ interface Tally {
 }
 
 const MB = 1e6;
+/** Object bytes the CLI holds at once over all its copies (parts grow to 525 MiB for a 5 TiB object). */
+const CLI_MEMORY_BUDGET_BYTES = 1024 ** 3;
 
 /** `12.3 MB/s`, ETA from the listed total when the listing has finished. */
 function progressLine(tally: Tally, seconds: number): string {
-  const done = tally.copied + tally.skipped + tally.failed + tally.enqueued;
+  const done = tally.copied + tally.replaced + tally.skipped + tally.newerInS3 + tally.failed + tally.enqueued;
   const rate = tally.bytes / MB / Math.max(seconds, 0.001);
   const objectsPerSecond = done / Math.max(seconds, 0.001);
   const remaining = tally.listed - done;
   const eta = tally.listingDone && objectsPerSecond > 0 ? `${Math.ceil(remaining / objectsPerSecond)}s` : "?";
   return (
     `objects ${done}/${tally.listed}${tally.listingDone ? "" : "+"} (copied ${tally.copied}, skipped ${tally.skipped}, ` +
-    `failed ${tally.failed}${tally.enqueued ? `, enqueued ${tally.enqueued}` : ""}) ` +
+    `failed ${tally.failed}${tally.replaced ? `, replaced ${tally.replaced}` : ""}` +
+    `${tally.newerInS3 ? `, newer in S3 ${tally.newerInS3}` : ""}${tally.enqueued ? `, enqueued ${tally.enqueued}` : ""}) ` +
     `${(tally.bytes / MB).toFixed(1)} MB, ${rate.toFixed(1)} MB/s, ${objectsPerSecond.toFixed(1)} obj/s, ETA ${eta}`
   );
 }
@@ -121,7 +129,14 @@ async function main(): Promise<number> {
     }),
     options.sourceBucket,
   );
-  const engine = new CopyEngine(source, new S3Client({ maxAttempts: 5 }), options.bucket);
+  const tty = process.stderr.isTTY;
+  const engine = new CopyEngine(source, new S3Client({ maxAttempts: 5 }), options.bucket, {
+    memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
+    onDroppedMetadata: (key, dropped) =>
+      process.stderr.write(
+        `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,
+      ),
+  });
   const queue = options.enqueue ? new JobQueue(new SQSClient({ maxAttempts: 5 }), options.queueUrl!) : undefined;
 
   const started = Date.now();
@@ -130,7 +145,9 @@ async function main(): Promise<number> {
     listedBytes: 0,
     listingDone: false,
     copied: 0,
+    replaced: 0,
     skipped: 0,
+    newerInS3: 0,
     failed: 0,
     enqueued: 0,
     bytes: 0,
@@ -146,7 +163,6 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", stop).on("SIGTERM", stop);
 
-  const tty = process.stderr.isTTY;
   const elapsed = () => (Date.now() - started) / 1000;
   const ticker = setInterval(
     () =>
@@ -163,18 +179,23 @@ async function main(): Promise<number> {
   const migrateOne = async (listing: SourceListing) => {
     try {
       const object = await engine.inspect(listing.key);
-      if (await engine.alreadyCopied(object)) {
-        tally.skipped++;
-        return;
-      }
       if (options.dryRun) {
-        tally.toCopy++;
-        tally.bytes += object.size;
+        const state = await engine.destinationState(object);
+        if (state.kind === "copied") tally.skipped++;
+        else if (state.kind === "newer-in-s3") tally.newerInS3++;
+        else {
+          tally.toCopy++;
+          tally.bytes += object.size;
+        }
         return;
       }
-      const result = await engine.copy(object, { signal: interrupt.signal });
-      tally.copied++;
-      tally.bytes += result.bytes;
+      const { outcome, copy } = await engine.migrate(object, { signal: interrupt.signal });
+      if (outcome === "newer-in-s3") {
+        tally.newerInS3++;
+        process.stderr.write(`${tty ? "\r\x1b[K" : ""}newer in S3, left as it is: ${listing.key}\n`);
+      } else if (outcome === "skipped") tally.skipped++;
+      else tally[outcome]++;
+      tally.bytes += copy?.bytes ?? 0;
     } catch (error) {
       fail(listing.key, error);
     }
@@ -216,7 +237,9 @@ async function main(): Promise<number> {
   process.stderr.write(`${tty ? "\r\x1b[K" : ""}${progressLine(tally, elapsed())}\n`);
   const summary = {
     copied: tally.copied,
+    replaced: tally.replaced,
     skipped: tally.skipped,
+    newerInS3: tally.newerInS3,
     failed: tally.failed,
     bytes: tally.bytes,
     seconds: Math.round(elapsed() * 1000) / 1000,

@@ -119,6 +119,9 @@ export class CdnStack extends TerraformStack {
       distributionId: distribution.id,
       distributionArn: distribution.arn,
       sourceBucketName: primary.name,
+      keyFilters: cdn.invalidation,
+      // The migration writes into the primary bucket while a legacy origin is configured.
+      migrationBucket: config.legacyOrigin ? primary : undefined,
       batchingWindowSeconds: cdn.invalidation.batchingWindowSeconds,
       batchSize: cdn.invalidation.batchSize,
       exactPathLimit: cdn.invalidation.exactPathLimit,

@@ -82,6 +82,7 @@ export class ImageStack extends TerraformStack {
       styleTableArn: this.styleTable.table.arn,
       autoFormat: image.autoFormat,
       encoding: image.encoding,
+      deadlineSeconds: image.deadlineSeconds,
     };
 
     if (image.variant !== "ecs") {
@@ -92,6 +93,7 @@ export class ImageStack extends TerraformStack {
         runtime: config.lambda.runtime,
         architecture: config.lambda.architecture,
         memorySize: image.lambda.memoryMb,
+        reservedConcurrency: image.lambda.reservedConcurrency,
         logRetentionDays: config.lambda.logRetentionDays,
       });
     }
@@ -177,6 +179,9 @@ export class ImageStack extends TerraformStack {
         distributionId: distribution.distribution.id,
         distributionArn: distribution.distribution.arn,
         sourceBucketName: distribution.bucket.name,
+        keyFilters: config.cdn.invalidation,
+        // The migration writes into the primary bucket (the first source) only.
+        migrationBucket: index === 0 && config.legacyOrigin ? primary : undefined,
         batchingWindowSeconds: config.cdn.invalidation.batchingWindowSeconds,
         batchSize: config.cdn.invalidation.batchSize,
         exactPathLimit: config.cdn.invalidation.exactPathLimit,

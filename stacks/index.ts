@@ -5,6 +5,7 @@ import { DnsCertStack } from "./dns-cert";
 import { EdgeStack, needsEdgeStack } from "./edge";
 import { GcsOriginStack, needsGcsOriginStack } from "./gcs-origin";
 import { ImageStack } from "./image";
+import { InvalidationStack, needsInvalidationStack } from "./invalidation";
 import { ObjectStatsStack } from "./object-stats";
 import { StorageReplicationStack, type BucketPolicyOwners } from "./storage-replication";
 
@@ -19,6 +20,8 @@ export interface S3EdgeStacks {
   readonly cdn?: CdnStack;
   /** Present when `objectStats.enabled`. */
   readonly objectStats?: ObjectStatsStack;
+  /** Present when `standaloneInvalidation` names targets. */
+  readonly invalidation?: InvalidationStack;
 }
 
 /**
@@ -71,7 +74,8 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
   const objectStats = config.objectStats.enabled
     ? new ObjectStatsStack(app, config, { primary: storageReplication.primary })
     : undefined;
-  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats };
+  const invalidation = needsInvalidationStack(config) ? new InvalidationStack(app, config) : undefined;
+  return { storageReplication, gcsOrigin, edge, dnsCert, image, cdn, objectStats, invalidation };
 }
 
 /** Synthesizes the whole app into `outdir` (`<outdir>/stacks/<id>/cdk.tf.json`) and returns the stacks. */

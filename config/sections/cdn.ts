@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PRICE_CLASSES } from "../aws-facts";
 import { enabled, region } from "../primitives";
+import { invalidationSection } from "./invalidation";
 
 /** Cache TTLs of the content distribution, in seconds. */
 export const DEFAULT_CDN_MIN_TTL_SECONDS = 0;
@@ -11,19 +12,6 @@ export const DEFAULT_CDN_MAX_TTL_SECONDS = 31_536_000;
  * filled moments later (back-to-origin copy, replication) and must not stay hidden.
  */
 export const DEFAULT_ERROR_CACHING_TTL_SECONDS = 10;
-/** Seconds the invalidation queue gathers events before the function runs (SQS maximum: 300). */
-export const DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS = 30;
-/** Messages per invocation; Lambda also caps a batch at its 6 MB payload. */
-export const DEFAULT_INVALIDATION_BATCH_SIZE = 1_000;
-/** Up to this many changed keys, each gets its exact path; more are collapsed into `prefix/*`. */
-export const DEFAULT_INVALIDATION_EXACT_PATH_LIMIT = 50;
-/** CloudFront's limit of paths per invalidation request. */
-export const CLOUDFRONT_MAX_INVALIDATION_PATHS = 3_000;
-/** SQS's largest batch size for a standard queue with a batching window. */
-export const SQS_MAX_BATCH_SIZE = 10_000;
-/** SQS's longest batching window. */
-export const SQS_MAX_BATCHING_WINDOW_SECONDS = 300;
-
 const ttlSeconds = z.int().min(0);
 
 /**
@@ -65,19 +53,6 @@ export const cdnSection = z.strictObject({
   webAclArn: cloudFrontWebAclArn.optional(),
   /** CloudFront access logs (v2 logging) into a CloudWatch Logs group in us-east-1. */
   logging: z.boolean().default(true),
-  invalidation: z
-    .strictObject({
-      batchingWindowSeconds: z
-        .int()
-        .min(1, "must be at least 1 (a window is what lets one invalidation cover many changes)")
-        .max(SQS_MAX_BATCHING_WINDOW_SECONDS)
-        .default(DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS),
-      batchSize: z.int().min(1).max(SQS_MAX_BATCH_SIZE).default(DEFAULT_INVALIDATION_BATCH_SIZE),
-      exactPathLimit: z
-        .int()
-        .min(1)
-        .max(CLOUDFRONT_MAX_INVALIDATION_PATHS)
-        .default(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
-    })
-    .prefault({}),
+  /** The automatic invalidation of the content and image distributions. */
+  invalidation: invalidationSection.prefault({}),
 });

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ImageError } from "../../functions/image/errors";
+import { parseActions } from "../../functions/image/parser";
 import { FARGATE_TASK_SIZES } from "../aws-facts";
 import { DEFAULT_ENCODER_SETTINGS, ENCODER_VARIABLES } from "../../functions/image/encoders";
 import { enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
@@ -12,6 +14,19 @@ export const DEFAULT_IMAGE_MAX_COUNT = 10;
 export const DEFAULT_IMAGE_TARGET_CPU_PERCENT = 60;
 /** The original construct served at most three buckets beside the primary. */
 export const MAX_EXTRA_SOURCE_BUCKETS = 3;
+/**
+ * How long CloudFront waits for the image origin's answer (the distributions' origin read timeout):
+ * a request's deadline must end before it, or the work goes on for nobody.
+ */
+export const IMAGE_ORIGIN_READ_TIMEOUT_SECONDS = 30;
+/** A request's work is abandoned after this (answered 503), leaving CloudFront 5 s. */
+export const DEFAULT_IMAGE_DEADLINE_SECONDS = 25;
+/**
+ * The image function's reserved concurrency: it may not take more of the region's concurrency
+ * (1,000 by default), so a flood of image requests cannot starve backfill, invalidation and
+ * counters; and it always has that much.
+ */
+export const DEFAULT_IMAGE_RESERVED_CONCURRENCY = 100;
 /** Style names as OSS accepts them. */
 export const STYLE_NAME_PATTERN = /^[\w.-]{1,63}$/;
 
@@ -114,7 +129,11 @@ export const imageSection = z.strictObject({
   /** `both`: ECS serves the distributions, the Lambda function stands by. */
   variant: z.enum(["lambda", "ecs", "both"]).default("lambda"),
   lambda: z
-    .strictObject({ memoryMb: z.int().min(128).max(10240).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB) })
+    .strictObject({
+      memoryMb: z.int().min(128).max(10240).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB),
+      /** Concurrent executions reserved for (and the most allowed to) the function; null: unreserved. */
+      reservedConcurrency: z.int().min(1).max(10_000).nullable().default(DEFAULT_IMAGE_RESERVED_CONCURRENCY),
+    })
     .prefault({}),
   ecs: ecs.prefault({}),
   /**
@@ -123,15 +142,37 @@ export const imageSection = z.strictObject({
    */
   autoFormat: z.boolean().default(true),
   encoding: encoding.prefault({}),
+  /** Seconds after which a request's work is abandoned and its slot freed (both variants). */
+  deadlineSeconds: z
+    .int()
+    .min(1)
+    .max(
+      IMAGE_ORIGIN_READ_TIMEOUT_SECONDS - 1,
+      `must be below CloudFront's origin read timeout of the image distributions (${IMAGE_ORIGIN_READ_TIMEOUT_SECONDS} s)`,
+    )
+    .default(DEFAULT_IMAGE_DEADLINE_SECONDS),
   extraSourceBuckets: z
     .array(extraSourceBucket)
     .max(MAX_EXTRA_SOURCE_BUCKETS, `at most ${MAX_EXTRA_SOURCE_BUCKETS} buckets beside the primary`)
     .default([]),
-  /** Styles written into the style table at deploy (name → `image/...` action string). */
+  /**
+   * Styles written into the style table at deploy (name → `image/...` action string), each parsed
+   * with the engine's own parser: a style the engine would refuse fails synth.
+   */
   styles: z
     .record(
       z.string().regex(STYLE_NAME_PATTERN, "style names are 1 to 63 letters, digits, underscores, dots or hyphens"),
-      z.string().regex(/^image\/\S+$/, 'must be an action string such as "image/resize,w_100"'),
+      z
+        .string()
+        .regex(/^image\/\S+$/, 'must be an action string such as "image/resize,w_100"')
+        .superRefine((value, ctx) => {
+          try {
+            parseActions(value.slice("image/".length));
+          } catch (error) {
+            if (!(error instanceof ImageError)) throw error;
+            ctx.addIssue({ code: "custom", message: `the image engine refuses it: ${error.message}` });
+          }
+        }),
     )
     .default({}),
 });

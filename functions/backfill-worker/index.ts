@@ -6,9 +6,10 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { readEnv, workerEnvSchema } from "../shared/backfill-env";
+import { bufferBudgetFor, readEnv, workerEnvSchema } from "../shared/backfill-env";
 import { JobStore } from "../shared/backfill-jobs";
 import { backfillMessageSchema } from "../shared/backfill-messages";
+import { MemoryBudget } from "../shared/copy/budget";
 import { CopyEngine } from "../shared/copy/engine";
 import { createSourceClient, ObjectSource } from "../shared/copy/source";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
@@ -24,12 +25,25 @@ const source = new ObjectSource(
   createSourceClient({ endpoint: env.SOURCE_ENDPOINT, credentials: hmacKey && (() => hmacKey()) }),
   env.SOURCE_BUCKET,
 );
+const jobs = new JobStore(
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  env.JOBS_TABLE,
+  env.STALL_SECONDS * 1000,
+);
 const worker = new BackfillWorker({
   engine: new CopyEngine(source, new S3Client({ maxAttempts: 5 }), env.DESTINATION_BUCKET, {
     multipartThreshold: env.MULTIPART_THRESHOLD_BYTES,
     partSize: env.PART_SIZE_BYTES,
+    // Shared by the batch's records, which run in parallel: memory stays within the function's.
+    memory: new MemoryBudget(env.BUFFER_BUDGET_BYTES ?? bufferBudgetFor(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
+    onDroppedMetadata: (key, dropped) =>
+      logger.warn("metadata field not copied: S3 cannot hold it", {
+        key,
+        field: dropped.field,
+        reason: dropped.reason,
+      }),
   }),
-  jobs: new JobStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.JOBS_TABLE, env.STALL_SECONDS * 1000),
+  jobs,
   queue: new JobQueue(new SQSClient({}), env.QUEUE_URL),
   logger,
   fanOutThreshold: env.FAN_OUT_THRESHOLD_BYTES,
@@ -49,5 +63,9 @@ async function processRecord(record: SQSRecord): Promise<void> {
 }
 
 /** SQS consumer: each message is one copy job or one part of a fanned-out copy; failures are reported per message. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  // How far the queue has moved: the sweeper tells a queued fan-out from a stalled one by it.
+  const newest = Math.max(0, ...event.Records.map((record) => Number(record.attributes.SentTimestamp) || 0));
+  if (newest > 0) await jobs.noteQueueProgress(newest);
+  return processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+};

@@ -8,6 +8,7 @@
  */
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
 import type { Action, OutputFormat, ResizeAction, TextWatermark, WatermarkAction } from "./actions";
+import type { Deadline } from "./deadline";
 import { ImageError } from "./errors";
 import { readExif } from "./exif";
 import {
@@ -26,6 +27,7 @@ import { DEFAULT_ENCODER_SETTINGS, type EncoderSettings } from "./encoders";
 import { fontFamily } from "./fonts";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
+import { checkWork } from "./work";
 
 export interface EngineOptions {
   /** Overrides of the spec's limits. */
@@ -43,6 +45,8 @@ export interface ProcessRequest {
   readonly accept?: string;
   /** Reads another object of the source's bucket (image watermarks). */
   readonly loadObject?: (key: string) => Promise<Buffer>;
+  /** Stops the work (libvips timeout, checks between steps). @default none */
+  readonly deadline?: Deadline;
 }
 
 export interface ProcessResult {
@@ -155,7 +159,7 @@ export class ImageEngine {
     return metadata as Metadata & { format: string };
   }
 
-  private async run({ source, actions, accept, loadObject }: ProcessRequest): Promise<ProcessResult> {
+  private async run({ source, actions, accept, loadObject, deadline }: ProcessRequest): Promise<ProcessResult> {
     const metadata = await this.inspect(source);
     if (actions.some((action) => action.type === "info")) return info(source, metadata);
 
@@ -167,10 +171,9 @@ export class ImageEngine {
     const framePixels = metadata.width! * metadata.height! * pages;
     if (
       animated &&
-      sourceFormat === "gif" &&
-      (pages > this.limits.gifPassthroughFrames || framePixels > this.limits.gifPassthroughPixels)
+      (pages > this.limits.animationPassthroughFrames || framePixels > this.limits.animationPassthroughPixels)
     ) {
-      return { body: source, contentType: CONTENT_TYPES.gif, varyAccept: false };
+      return { body: source, contentType: CONTENT_TYPES[sourceFormat], varyAccept: false };
     }
 
     let format =
@@ -179,11 +182,12 @@ export class ImageEngine {
     const keepFrames =
       animated &&
       (format === "gif" || format === "webp") &&
-      framePixels <= this.limits.gifPassthroughPixels &&
+      framePixels <= this.limits.animationPassthroughPixels &&
       actions.every((action) => FRAME_PRESERVING.has(action.type) && !isPercentResize(action));
 
     const orient = findLast(actions, "auto-orient")?.enabled ?? true;
     const oriented = orient && metadata.autoOrient ? metadata.autoOrient : metadata;
+    checkWork({ width: oriented.width!, height: oriented.height! }, keepFrames ? pages : 1, actions, this.limits);
     const image = sharp(source, {
       animated: keepFrames,
       failOn: "error",
@@ -192,12 +196,15 @@ export class ImageEngine {
     if (orient) image.autoOrient();
     const pipeline = new Pipeline(image, { width: oriented.width!, height: oriented.height! }, keepFrames ? pages : 1, {
       opaqueOutput: format === "jpeg",
+      deadline,
     });
 
     for (const action of actions) {
+      deadline?.check();
       if (action.type === "average-hue") return averageHue(await pipeline.materialize());
       await this.apply(pipeline, action, loadObject);
     }
+    deadline?.check();
 
     const sourceQuality = sourceFormat === "jpeg" ? estimateJpegQuality(source) : undefined;
     const { webpQuality, webpEffort, avifQuality, avifEffort } = this.encoders;
@@ -309,10 +316,8 @@ export class ImageEngine {
         rawImage(mark).resize(base.width, base.height, { fit: "inside", withoutEnlargement: true }),
       );
     }
-    if (action.t < 100) {
-      for (let alpha = 3; alpha < mark.data.length; alpha += 4)
-        mark.data[alpha] = Math.round((mark.data[alpha] * action.t) / 100);
-    }
+    // Opacity scales the alpha channel, in libvips' threads rather than on the event loop.
+    if (action.t < 100) mark = await toRaster(rawImage(mark).linear([1, 1, 1, action.t / 100], [0, 0, 0, 0]));
     const input = { input: mark.data, raw: { width: mark.width, height: mark.height, channels: 4 as const } };
     if (action.fill) return { ...input, tile: true, gravity: "northwest" };
     return { ...input, ...watermarkOrigin(base, mark, action) };
@@ -334,7 +339,7 @@ class Pipeline {
     private image: Sharp,
     private current: Size,
     private readonly pages: number,
-    readonly options: { readonly opaqueOutput: boolean },
+    readonly options: { readonly opaqueOutput: boolean; readonly deadline?: Deadline },
   ) {}
 
   /** The current frame size (runs the pipeline when an earlier operation left it unknown). */
@@ -372,7 +377,8 @@ class Pipeline {
 
   async rotate(angle: number): Promise<void> {
     const background = this.options.opaqueOutput ? WHITE : TRANSPARENT;
-    if (this.pages > 1 && angle !== 180) return this.rotateFrames(angle, background);
+    // Frame by frame: libvips rotates an animation as one tall image, and by 180° that reverses its frames.
+    if (this.pages > 1) return this.rotateFrames(angle, background);
     if (this.lastExtract && angle % 90 === 0 && this.pages === 1)
       return this.rotateBeforeExtract(angle, this.lastExtract);
     (await this.at(Slot.Rotate)).rotate(angle, { background });
@@ -409,6 +415,7 @@ class Pipeline {
           .rotate(angle, { background })
           .ensureAlpha()
           .raw()
+          .timeout(this.timeout())
           .toBuffer({ resolveWithObject: true }),
       ),
     );
@@ -418,9 +425,14 @@ class Pipeline {
 
   /** Runs the queued operations to raw pixels and continues from them. */
   async materialize(): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
-    const { data, info } = await this.image.raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await this.image.raw().timeout(this.timeout()).toBuffer({ resolveWithObject: true });
     this.load(data, { width: info.width, height: info.height / this.pages }, info.channels);
     return { data, info };
+  }
+
+  /** libvips stops a pipeline that runs past the request's deadline (0: no timeout). */
+  private timeout(): { seconds: number } {
+    return { seconds: this.options.deadline?.seconds() ?? 0 };
   }
 
   private load(data: Buffer, frame: Size, channels: number): void {
@@ -443,6 +455,7 @@ class Pipeline {
   ): Promise<Buffer> {
     const { quality, effort, progressive, delay, loop } = options;
     const animation = { delay, loop };
+    this.image.timeout(this.timeout());
     switch (format) {
       case "jpeg":
         // sharp would flatten alpha on black; OSS (and the spec) on white.
@@ -610,6 +623,11 @@ async function toRaster(image: Sharp): Promise<Raster> {
 function classifySharpError(error: unknown): unknown {
   if (error instanceof ImageError || !(error instanceof Error)) return error;
   if (/pixel limit/i.test(error.message)) return new ImageError("ImageTooLarge", "the source exceeds the pixel limit");
+  if (/^timeout: \d+% complete/.test(error.message))
+    return new ImageError(
+      "ServiceUnavailable",
+      "the image took longer than the request's deadline; its work was abandoned",
+    );
   if (
     /load|premature|corrupt|truncat|input buffer|unsupported image|bad (huffman|marker)|out of data|read error|not a known/i.test(
       error.message,

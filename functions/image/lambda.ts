@@ -14,6 +14,9 @@ import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageServ
 /** Synchronous invocation response payload limit (6 MB), measured on the JSON the function returns. */
 export const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
 
+/** Time kept to encode and return the answer when the function's own timeout comes first. */
+export const LAMBDA_ANSWER_MARGIN_MS = 1_000;
+
 export type ImageEvent = APIGatewayProxyEventV2 | LambdaFunctionURLEvent;
 
 let service: ImageService | undefined;
@@ -33,6 +36,10 @@ export function createHandler(imageService: ImageService) {
       query: event.rawQueryString ?? "",
       headers: event.headers ?? {},
       requestId,
+      // Answer before Lambda stops the function: a timed-out invocation is a 502 at CloudFront.
+      timeLeftMs: context?.getRemainingTimeInMillis
+        ? context.getRemainingTimeInMillis() - LAMBDA_ANSWER_MARGIN_MS
+        : undefined,
     });
     return toLambdaResult(response, requestId);
   };

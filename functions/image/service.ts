@@ -3,14 +3,16 @@
  * actions → source read → engine → response, with every failure turned into an OSS error body.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Action } from "./actions";
+import { Deadline } from "./deadline";
 import { encoderSettingsFromEnv } from "./encoders";
 import { ImageEngine } from "./engine";
 import { ImageError, errorXml, type ErrorCode } from "./errors";
+import { DEFAULT_DEADLINE_MS } from "./limits";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
-import { S3Source, type ImageSource } from "./source";
+import { ENVIRONMENT, parseBucketRegions } from "./environment";
+import { RegionalS3Clients, S3Source, type ImageSource } from "./source";
 import { DynamoStyleStore, type StyleStore } from "./styles";
 
 /** Header the distribution's image origin sets to name the bucket to read (must be on the allow-list). */
@@ -19,6 +21,9 @@ export const PROCESS_PARAMETER = "x-oss-process";
 /** Processed images are immutable for a given URL: cache them long. */
 export const SUCCESS_CACHE_CONTROL = "public, max-age=31536000";
 export const DEFAULT_STYLE_DELIMITERS = ["@!", "!"];
+/** Milliseconds to connect to DynamoDB and to get a style lookup's answer. */
+export const DYNAMODB_CONNECTION_TIMEOUT_MS = 1_000;
+export const DYNAMODB_REQUEST_TIMEOUT_MS = 2_000;
 
 export interface ImageRequest {
   readonly method: string;
@@ -29,21 +34,16 @@ export interface ImageRequest {
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly requestId: string;
+  /** Aborts when the client goes away: the work stops and the response is not sent. */
+  readonly signal?: AbortSignal;
+  /** Time the runtime still gives the request (Lambda's remaining time), when shorter than the deadline. */
+  readonly timeLeftMs?: number;
 }
 
 export interface ImageResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: Buffer;
-}
-
-export interface ImageHandleOptions {
-  /**
-   * Awaited once the source is read, before the engine runs: the container server takes its
-   * processing slot here, so that no slot idles while S3 answers. An ImageError it throws is the
-   * response.
-   */
-  readonly beforeProcessing?: () => Promise<void>;
 }
 
 export interface ImageServiceProps {
@@ -58,6 +58,11 @@ export interface ImageServiceProps {
   readonly logger: Logger;
   /** Separators of the `<key>@!<style>` path forms, longest first. @default ["@!", "!"] */
   readonly styleDelimiters?: readonly string[];
+  /**
+   * After this long a request's work is abandoned and it is answered 503: below CloudFront's origin
+   * read timeout, after which nobody waits for the answer. @default DEFAULT_DEADLINE_MS
+   */
+  readonly deadlineMs?: number;
 }
 
 export class ImageService {
@@ -73,12 +78,21 @@ export class ImageService {
     return this.props.engine;
   }
 
-  async handle(request: ImageRequest, options: ImageHandleOptions = {}): Promise<ImageResponse> {
+  async handle(request: ImageRequest): Promise<ImageResponse> {
     const started = Date.now();
+    const deadline = new Deadline(
+      Math.min(this.props.deadlineMs ?? DEFAULT_DEADLINE_MS, request.timeLeftMs ?? Infinity),
+      request.signal,
+    );
     let response: ImageResponse;
     try {
-      response = await this.process(request, options);
-    } catch (error) {
+      // The answer comes at the deadline even when a step cannot be interrupted; that step's work
+      // ends at its libvips timeout or at the engine's next check.
+      const work = this.process(request, deadline);
+      work.catch(() => undefined);
+      response = await Promise.race([work, deadline.stopped().then(() => Promise.reject(deadline.error()))]);
+    } catch (caught) {
+      const error = deadline.signal.aborted ? deadline.error() : caught;
       if (error instanceof ImageError) {
         response = errorResponse(error.status, error.code, error.message, request.requestId);
       } else {
@@ -102,7 +116,7 @@ export class ImageService {
     return response;
   }
 
-  private async process(request: ImageRequest, options: ImageHandleOptions): Promise<ImageResponse> {
+  private async process(request: ImageRequest, deadline: Deadline): Promise<ImageResponse> {
     if (request.method !== "GET" && request.method !== "HEAD")
       throw new ImageError("InvalidArgument", `method ${request.method} is not supported; use GET`);
     const bucket = this.bucket(request.headers[SOURCE_BUCKET_HEADER]);
@@ -117,13 +131,13 @@ export class ImageService {
     if (key === "") throw new ImageError("InvalidArgument", "the URL names no object key");
 
     const { maxSourceBytes } = this.props.engine.limits;
-    const source = await this.props.source.get(bucket, key, maxSourceBytes);
-    await options.beforeProcessing?.();
+    const source = await this.props.source.get(bucket, key, maxSourceBytes, deadline.signal);
     const result = await this.props.engine.process({
       source,
       actions,
       accept: request.headers.accept,
-      loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes),
+      loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes, deadline.signal),
+      deadline,
     });
     const headers: Record<string, string> = {
       "content-type": result.contentType,
@@ -210,7 +224,9 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
  * The service as both runtimes configure it from the environment:
  * SOURCE_BUCKET (default bucket), SOURCE_BUCKETS (comma-separated allow-list), STYLE_TABLE (optional),
  * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
- * MAX_SOURCE_BYTES (default 20 MiB), WEBP_QUALITY, WEBP_EFFORT, AVIF_QUALITY, AVIF_EFFORT (./encoders.ts). SDK clients use the standard configuration (AWS_REGION, AWS_ENDPOINT_URL_*).
+ * MAX_SOURCE_BYTES (default 20 MiB), DEADLINE_MS (default DEFAULT_DEADLINE_MS), SOURCE_BUCKET_REGIONS
+ * (`bucket=region,...` of buckets outside AWS_REGION). SDK clients use the standard configuration
+ * (AWS_REGION, AWS_ENDPOINT_URL_*) with timeouts.
  */
 export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): ImageServiceProps {
   const list = (value: string | undefined) =>
@@ -218,25 +234,42 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): Ima
       .split(",")
       .map((item) => item.trim())
       .filter(Boolean);
-  const allowedBuckets = list(env.SOURCE_BUCKETS);
-  const defaultBucket = env.SOURCE_BUCKET?.trim() || allowedBuckets[0];
+  const positive = (name: string) => {
+    const value = env[name] ? Number(env[name]) : undefined;
+    if (value !== undefined && !(Number.isInteger(value) && value > 0))
+      throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
+    return value;
+  };
+  const allowedBuckets = list(env[ENVIRONMENT.sourceBuckets]);
+  const defaultBucket = env[ENVIRONMENT.sourceBucket]?.trim() || allowedBuckets[0];
   if (!defaultBucket) throw new Error("SOURCE_BUCKET (or SOURCE_BUCKETS) must name the bucket to read images from");
-  const maxSourceBytes = env.MAX_SOURCE_BYTES ? Number(env.MAX_SOURCE_BYTES) : undefined;
-  if (maxSourceBytes !== undefined && !(Number.isInteger(maxSourceBytes) && maxSourceBytes > 0))
-    throw new Error(`MAX_SOURCE_BYTES must be a positive integer, got "${env.MAX_SOURCE_BYTES}"`);
-  const delimiters = list(env.STYLE_DELIMITERS);
+  const maxSourceBytes = positive(ENVIRONMENT.maxSourceBytes);
+  const delimiters = list(env[ENVIRONMENT.styleDelimiters]);
+  const styleTable = env[ENVIRONMENT.styleTable];
   return {
     engine: new ImageEngine({
-      autoFormat: env.AUTO_FORMAT === "true",
+      autoFormat: env[ENVIRONMENT.autoFormat] === "true",
       limits: maxSourceBytes ? { maxSourceBytes } : {},
       encoders: encoderSettingsFromEnv(env),
     }),
-    source: new S3Source(new S3Client({})),
-    styles: env.STYLE_TABLE ? new DynamoStyleStore(new DynamoDBClient({}), env.STYLE_TABLE) : undefined,
+    source: new S3Source(new RegionalS3Clients(parseBucketRegions(env[ENVIRONMENT.sourceBucketRegions]))),
+    styles: styleTable
+      ? new DynamoStyleStore(
+          new DynamoDBClient({
+            requestHandler: {
+              connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS,
+              requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS,
+              throwOnRequestTimeout: true,
+            },
+          }),
+          styleTable,
+        )
+      : undefined,
     defaultBucket,
     allowedBuckets,
     logger,
     styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
+    deadlineMs: positive(ENVIRONMENT.deadlineMs),
   };
 }
 

@@ -1,20 +1,76 @@
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { ImageError } from "./errors";
 
 /** Where source images come from. */
 export interface ImageSource {
-  /** The object's bytes; NoSuchKey (404) when it does not exist, ImageTooLarge past `maxBytes`. */
-  get(bucket: string, key: string, maxBytes: number): Promise<Buffer>;
+  /**
+   * The object's bytes; NoSuchKey (404) when it does not exist, ImageTooLarge past `maxBytes`.
+   * `signal` abandons the read (the request's deadline or its client's disconnect).
+   */
+  get(bucket: string, key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
 }
 
-/** Reads objects with GetObject; the client comes from the standard SDK configuration (AWS_ENDPOINT_URL_S3 works). */
-export class S3Source implements ImageSource {
-  constructor(private readonly client: S3Client) {}
+/** Milliseconds to open a connection to S3. */
+export const S3_CONNECTION_TIMEOUT_MS = 2_000;
+/** Milliseconds from sending a GetObject to its response headers. */
+export const S3_REQUEST_TIMEOUT_MS = 5_000;
+/** Milliseconds a response body may stall before its socket is closed (a stalled read never holds a slot). */
+export const S3_SOCKET_TIMEOUT_MS = 5_000;
 
-  async get(bucket: string, key: string, maxBytes: number): Promise<Buffer> {
+/**
+ * The S3 client of one region, with timeouts; the rest comes from the standard SDK configuration
+ * (AWS_ENDPOINT_URL_S3 works). A bucket in another region than configured is still read: S3's
+ * PermanentRedirect names the bucket's region and the client retries there.
+ */
+export function s3Client(region?: string, overrides: S3ClientConfig = {}): S3Client {
+  return new S3Client({
+    region,
+    followRegionRedirects: true,
+    requestHandler: {
+      connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
+      requestTimeout: S3_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: S3_SOCKET_TIMEOUT_MS,
+    },
+    ...overrides,
+  });
+}
+
+/** One S3 client per region, each created on first use: a bucket is read through its own region's. */
+export class RegionalS3Clients {
+  private readonly clients = new Map<string, S3Client>();
+
+  /** `regions`: bucket → region for buckets outside the default client's region. */
+  constructor(
+    private readonly regions: ReadonlyMap<string, string>,
+    private readonly create: (region?: string) => S3Client = s3Client,
+  ) {}
+
+  forBucket(bucket: string): S3Client {
+    const region = this.regions.get(bucket) ?? "";
+    let client = this.clients.get(region);
+    if (!client) {
+      client = this.create(region || undefined);
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+}
+
+/** Reads objects with GetObject, each bucket through the client of its region. */
+export class S3Source implements ImageSource {
+  private readonly clientFor: (bucket: string) => S3Client;
+
+  constructor(clients: S3Client | RegionalS3Clients) {
+    this.clientFor = clients instanceof RegionalS3Clients ? (bucket) => clients.forBucket(bucket) : () => clients;
+  }
+
+  async get(bucket: string, key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     let response;
     try {
-      response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      response = await this.clientFor(bucket).send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+        abortSignal: signal,
+      });
     } catch (error) {
       const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (name === "NoSuchKey" || name === "NotFound" || $metadata?.httpStatusCode === 404)
@@ -34,16 +90,23 @@ export class S3Source implements ImageSource {
       throw tooLarge(response.ContentLength);
     }
     if (!body) return Buffer.alloc(0);
+    const stop = () => body.destroy?.();
+    signal?.addEventListener("abort", stop, { once: true });
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        body.destroy?.();
-        throw tooLarge(size);
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          body.destroy?.();
+          throw tooLarge(size);
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } finally {
+      signal?.removeEventListener("abort", stop);
     }
+    signal?.throwIfAborted();
     return Buffer.concat(chunks, size);
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The invalidation function's core: S3 change events (EventBridge, delivered through SQS) →
- * one CloudFront invalidation per batch. SDK clients come in from the handler.
+ * one CloudFront invalidation per batch (functions/invalidate/migration.ts first drops the
+ * migration's own creations). SDK clients come in from the handler.
  */
 import { CreateInvalidationCommand, type CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { withBackoff } from "../shared/backoff";
+import { ENVIRONMENT, INVALIDATING_EVENT_TYPES, type InvalidatingEventType } from "./environment";
 import { planInvalidation, type PlanOptions } from "./plan";
 
 /** The one error this function raises for its own reasons (bad events, invalidation refused). */
@@ -17,24 +19,34 @@ export class InvalidationError extends Error {
 }
 
 /**
- * The EventBridge events of S3 ("Object Created", "Object Deleted") as AWS documents them; only
- * the fields the function reads. Source:
+ * The EventBridge events of S3 that invalidate, as AWS documents them; only the fields the
+ * function reads. `version-id` is absent in a bucket that never had versioning. Source:
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
  */
 const s3Event = z.object({
   source: z.literal("aws.s3"),
-  "detail-type": z.enum(["Object Created", "Object Deleted"]),
+  "detail-type": z.enum(INVALIDATING_EVENT_TYPES),
   detail: z.object({
     bucket: z.object({ name: z.string().min(1) }),
-    object: z.object({ key: z.string().min(1) }),
+    object: z.object({ key: z.string().min(1), "version-id": z.string().min(1).optional() }),
   }),
 });
 
+/** One change of an object, from one SQS message. */
+export interface ObjectChange {
+  readonly messageId: string;
+  readonly type: InvalidatingEventType;
+  readonly bucket: string;
+  /** Decoded. */
+  readonly key: string;
+  readonly versionId?: string;
+}
+
 /**
- * The changed key of one SQS message body (an EventBridge S3 event). Keys arrive URL-encoded
+ * The change one SQS message body (an EventBridge S3 event) reports. Keys arrive URL-encoded
  * with `+` for a space, as in S3 event notifications.
  */
-export function changedKey(body: string): string {
+export function objectChange(messageId: string, body: string): ObjectChange {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -43,15 +55,24 @@ export function changedKey(body: string): string {
   }
   const parsed = s3Event.safeParse(json);
   if (!parsed.success) {
-    throw new InvalidationError(`message is not an S3 Object Created/Deleted event: ${z.prettifyError(parsed.error)}`);
+    throw new InvalidationError(
+      `message is not an S3 ${INVALIDATING_EVENT_TYPES.join("/")} event: ${z.prettifyError(parsed.error)}`,
+    );
   }
+  const { detail } = parsed.data;
+  let key: string;
   try {
-    return decodeURIComponent(parsed.data.detail.object.key.replace(/\+/g, " "));
+    key = decodeURIComponent(detail.object.key.replace(/\+/g, " "));
   } catch (error) {
-    throw new InvalidationError(`object key is not valid URL encoding: ${parsed.data.detail.object.key}`, {
-      cause: error,
-    });
+    throw new InvalidationError(`object key is not valid URL encoding: ${detail.object.key}`, { cause: error });
   }
+  return {
+    messageId,
+    type: parsed.data["detail-type"],
+    bucket: detail.bucket.name,
+    key,
+    versionId: detail.object["version-id"],
+  };
 }
 
 /** CloudFront's limit on CallerReference length. */
@@ -98,10 +119,8 @@ export interface InvalidateDependencies {
   readonly random?: () => number;
 }
 
-export interface ChangedKey {
-  readonly messageId: string;
-  readonly key: string;
-}
+/** What an invalidation needs of a change. */
+export type ChangedKey = Pick<ObjectChange, "messageId" | "key">;
 
 export interface InvalidationResult {
   readonly invalidationId: string;
@@ -160,24 +179,29 @@ export async function invalidateChanges(
 
 /** The function's settings, from its environment (set by the AutomaticInvalidation construct). */
 const settingsSchema = z.object({
-  DISTRIBUTION_ID: z.string().min(1),
-  EXACT_PATH_LIMIT: z.coerce.number().int().min(1),
-  QUERY_STRING_VARIANTS: z.enum(["true", "false"]).default("false"),
+  [ENVIRONMENT.distributionId]: z.string().min(1),
+  [ENVIRONMENT.exactPathLimit]: z.coerce.number().int().min(1),
+  [ENVIRONMENT.queryStringVariants]: z.enum(["true", "false"]).default("false"),
+  [ENVIRONMENT.migrationBucket]: z.string().min(1).optional(),
 });
 
 export interface InvalidateSettings {
   readonly distributionId: string;
   readonly plan: PlanOptions;
+  /** Set while a legacy origin is configured: the bucket whose migration writes are skipped. */
+  readonly migrationBucket?: string;
 }
 
 export function settingsFrom(env: Readonly<Record<string, string | undefined>>): InvalidateSettings {
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success) throw new InvalidationError(`invalid environment: ${z.prettifyError(parsed.error)}`);
+  const values = parsed.data;
   return {
-    distributionId: parsed.data.DISTRIBUTION_ID,
+    distributionId: values[ENVIRONMENT.distributionId],
     plan: {
-      exactPathLimit: parsed.data.EXACT_PATH_LIMIT,
-      queryStringVariants: parsed.data.QUERY_STRING_VARIANTS === "true",
+      exactPathLimit: values[ENVIRONMENT.exactPathLimit],
+      queryStringVariants: values[ENVIRONMENT.queryStringVariants] === "true",
     },
+    migrationBucket: values[ENVIRONMENT.migrationBucket],
   };
 }

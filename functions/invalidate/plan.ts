@@ -10,8 +10,14 @@
 export const MAX_INVALIDATION_PATHS = 3_000;
 /** CloudFront's limit of wildcard paths per invalidation (and in progress per distribution). */
 export const MAX_WILDCARD_PATHS = 15;
-/** Up to this many paths a batch keeps exact paths; beyond, keys are collapsed into `prefix/*`. */
-export const DEFAULT_EXACT_PATH_LIMIT = 50;
+/**
+ * Up to this many paths a batch keeps exact paths; beyond, keys are collapsed into `prefix/*`.
+ * The knee of cost against cache misses in `npm run bench -- --only invalidation`
+ * (docs/invalidation.md): at 50, a batch of 200 changes in 20 folders already
+ * purges everything; at 100 it costs $0.46 and purges an eighth as much; past 100, each avoided
+ * miss costs more than fetching it again.
+ */
+export const DEFAULT_EXACT_PATH_LIMIT = 100;
 
 export interface PlanOptions {
   /**

@@ -26,7 +26,16 @@ export const workerEnvSchema = sweeperEnvSchema.extend({
   MULTIPART_THRESHOLD_BYTES: positive.default(DEFAULT_MULTIPART_THRESHOLD),
   PART_SIZE_BYTES: positive.default(DEFAULT_PART_SIZE),
   FAN_OUT_THRESHOLD_BYTES: positive.default(DEFAULT_FAN_OUT_THRESHOLD),
+  /** Set by Lambda: the function's memory (MB), of which the copies' buffers may take half. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: positive.default(1024),
+  /** Overrides the buffer budget (bytes); tests scale it down with the part size. */
+  BUFFER_BUDGET_BYTES: positive.optional(),
 });
+
+/** Object bytes a worker invocation may hold: half the function's memory (the rest is Node, the SDK, sockets). */
+export function bufferBudgetFor(functionMemoryMb: number): number {
+  return Math.floor((functionMemoryMb * 1024 ** 2) / 2);
+}
 
 /** Parses a function's environment, naming every bad or missing variable. */
 export function readEnv<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv): z.infer<Schema> {

@@ -7,13 +7,14 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { JOBS_STATUS_INDEX } from "./backfill-jobs-table";
-import type { UploadedPart } from "./copy/engine";
+import type { MigrateOutcome, UploadedPart, WriteCondition } from "./copy/engine";
 
 export const JobStatus = {
   inProgress: "in-progress",
-  /** Released after a transient failure: the queue (or the sweeper) brings the job back. */
+  /** After a transient failure: claimable again from `retryAt` (a later miss, or the sweeper, brings it back). */
   retrying: "retrying",
   done: "done",
+  /** A permanent failure (recorded with its reason): tried again only when the source object changes. */
   failed: "failed",
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
@@ -32,6 +33,16 @@ export interface JobRecord {
   readonly size?: number;
   /** Claims since the last success. */
   readonly attempts?: number;
+  /** Transient failures in the current streak (reset once `lastFailureAt` is older than the cool-down). */
+  readonly failures?: number;
+  readonly lastFailureAt?: number;
+  /** A retrying job is not claimed before this (epoch ms). */
+  readonly retryAt?: number;
+  /** When the parts of a fanned-out copy were (last) queued (epoch ms). */
+  readonly queuedAt?: number;
+  /** Fan-out copies: how the completion writes the key. */
+  readonly writeMode?: WriteCondition["mode"];
+  readonly replaceEtag?: string;
   /** Fan-out copies: the upload the parts go to and how many there are. */
   readonly uploadId?: string;
   readonly partCount?: number;
@@ -43,7 +54,7 @@ export interface JobRecord {
 }
 
 export interface DoneDetails {
-  readonly outcome: "copied" | "skipped";
+  readonly outcome: MigrateOutcome;
   readonly bytes?: number;
   readonly verifiedWith?: string;
   readonly overCloudFrontLimit?: boolean;
@@ -51,7 +62,18 @@ export interface DoneDetails {
 
 export type PartCount = "last" | "counted" | "repeat-complete" | "repeat" | "stale";
 
+/** Backoff of transient failures: doubles from `baseMs` up to `maxMs`; a streak ends after `coolDownMs` without failure. */
+export interface RetryPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly coolDownMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseMs: 60_000, maxMs: 6 * 3_600_000, coolDownMs: 24 * 3_600_000 };
+
 const objectPk = (key: string) => `object#${key}`;
+/** One record holding the SentTimestamp of the newest message the workers have taken from the queue. */
+const QUEUE_PROGRESS_PK = "queue#progress";
 const partPk = (uploadId: string, partNumber: number) => `part#${uploadId}#${partNumber}`;
 const NAMES = { "#status": "status", "#key": "key", "#size": "size", "#error": "error" };
 
@@ -69,7 +91,17 @@ export class JobStore {
     /** A job whose record has not moved for this long is considered stalled. */
     readonly stallMs: number,
     private readonly now: () => number = Date.now,
+    readonly retryPolicy: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
+
+  /** The failure streak and retry time after one more transient failure of `job`. */
+  private nextRetry(job: Pick<JobRecord, "failures" | "lastFailureAt">) {
+    const now = this.now();
+    const { baseMs, maxMs, coolDownMs } = this.retryPolicy;
+    const inStreak = job.lastFailureAt !== undefined && now - job.lastFailureAt < coolDownMs;
+    const failures = inStreak ? (job.failures ?? 0) + 1 : 1;
+    return { failures, lastFailureAt: now, retryAt: now + Math.min(maxMs, baseMs * 2 ** (failures - 1)) };
+  }
 
   private expiry(seconds: number): number {
     return Math.floor(this.now() / 1000) + seconds;
@@ -77,7 +109,9 @@ export class JobStore {
 
   /**
    * Takes the job for this version of the object, or returns undefined when another worker holds
-   * a live claim or this version is already done. Only one of many concurrent claims succeeds.
+   * it, this version is done or failed for good, or a transient failure's backoff has not run out.
+   * Only one of many concurrent claims succeeds. A stalled claim is not taken here: the sweeper
+   * takes it over (it aborts the upload the stalled copy left, and knows a queued copy from a stalled one).
    */
   async claim(key: string, sourceEtag: string, size: number): Promise<JobRecord | undefined> {
     const now = this.now();
@@ -88,10 +122,10 @@ export class JobStore {
           Key: { pk: objectPk(key) },
           UpdateExpression:
             "SET #key = :key, #status = :inProgress, updatedAt = :now, expiresAt = :expiresAt, sourceEtag = :etag, #size = :size" +
-            " ADD attempts :one REMOVE uploadId, partCount, partSize, doneParts, #error",
+            " ADD attempts :one REMOVE uploadId, partCount, partSize, doneParts, #error, retryAt, queuedAt, writeMode, replaceEtag",
           ConditionExpression:
-            "attribute_not_exists(pk) OR #status IN (:failed, :retrying)" +
-            " OR (#status = :done AND sourceEtag <> :etag) OR (#status = :inProgress AND updatedAt < :staleBefore)",
+            "attribute_not_exists(pk) OR (#status = :retrying AND (attribute_not_exists(retryAt) OR retryAt <= :now))" +
+            " OR (#status IN (:done, :failed) AND (attribute_not_exists(sourceEtag) OR sourceEtag <> :etag))",
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: {
             ":key": key,
@@ -100,7 +134,6 @@ export class JobStore {
             ":retrying": JobStatus.retrying,
             ":done": JobStatus.done,
             ":now": now,
-            ":staleBefore": now - this.stallMs,
             ":expiresAt": this.expiry(TTL_SECONDS.active),
             ":etag": sourceEtag,
             ":size": size,
@@ -148,7 +181,7 @@ export class JobStore {
         Key: { pk: objectPk(key) },
         UpdateExpression:
           "SET #status = :done, updatedAt = :now, expiresAt = :expiresAt, outcome = :outcome, bytesCopied = :bytes," +
-          " verifiedWith = :verified, overCloudFrontLimit = :over REMOVE attempts, #error",
+          " verifiedWith = :verified, overCloudFrontLimit = :over REMOVE attempts, failures, lastFailureAt, retryAt, #error",
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
         ExpressionAttributeValues: {
           ":done": JobStatus.done,
@@ -163,14 +196,15 @@ export class JobStore {
     );
   }
 
-  /** Records a failure that retrying will not fix; a later request for the key may try again. */
+  /** Records a failure that retrying will not fix; only a change of the source object (its ETag) reopens the job. */
   async markFailed(key: string, reason: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: objectPk(key) },
         UpdateExpression:
-          "SET #key = :key, #status = :failed, updatedAt = :now, expiresAt = :expiresAt, #error = :reason",
+          "SET #key = :key, #status = :failed, updatedAt = :now, expiresAt = :expiresAt, #error = :reason" +
+          " REMOVE retryAt, uploadId",
         ExpressionAttributeNames: { "#key": "key", "#status": "status", "#error": "error" },
         ExpressionAttributeValues: {
           ":key": key,
@@ -183,22 +217,64 @@ export class JobStore {
     );
   }
 
-  /** Gives a claimed job back after a transient failure, so that the redelivered message can claim it at once. */
-  async release(key: string, reason: string): Promise<void> {
-    await this.db
-      .send(
+  /**
+   * Gives a claimed job back after a transient failure: one failure, one step of backoff. The job
+   * is claimable again from `retryAt` (returned), by a later miss or the sweeper.
+   */
+  async release(job: JobRecord, reason: string): Promise<number | undefined> {
+    const retry = this.nextRetry(job);
+    try {
+      await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: objectPk(key) },
-          UpdateExpression: "SET #status = :retrying, updatedAt = :now, #error = :reason REMOVE uploadId",
-          ConditionExpression: "#status = :inProgress",
+          Key: { pk: job.pk },
+          UpdateExpression:
+            "SET #status = :retrying, updatedAt = :now, #error = :reason, failures = :failures," +
+            " lastFailureAt = :now, retryAt = :retryAt REMOVE uploadId, doneParts, queuedAt",
+          ConditionExpression: "#status = :inProgress AND attempts = :attempts",
           ExpressionAttributeNames: { "#status": "status", "#error": "error" },
           ExpressionAttributeValues: {
             ":retrying": JobStatus.retrying,
             ":inProgress": JobStatus.inProgress,
-            ":now": this.now(),
+            ":attempts": job.attempts ?? 1,
+            ":now": retry.lastFailureAt,
             ":reason": reason,
+            ":failures": retry.failures,
+            ":retryAt": retry.retryAt,
           },
+        }),
+      );
+      return retry.retryAt;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  /** Records the multipart upload a single-worker copy writes to, so that the sweeper can abort it after a crash. */
+  async recordUpload(key: string, uploadId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: objectPk(key) },
+        UpdateExpression: "SET uploadId = :uploadId, updatedAt = :now",
+        ConditionExpression: "#status = :inProgress",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":uploadId": uploadId, ":inProgress": JobStatus.inProgress, ":now": this.now() },
+      }),
+    );
+  }
+
+  /** Notes that the workers took a message sent at `sentAt` (epoch ms): the queue has moved at least that far. */
+  async noteQueueProgress(sentAt: number): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: QUEUE_PROGRESS_PK },
+          UpdateExpression: "SET sentAt = :sentAt",
+          ConditionExpression: "attribute_not_exists(sentAt) OR sentAt < :sentAt",
+          ExpressionAttributeValues: { ":sentAt": sentAt },
         }),
       )
       .catch((error: unknown) => {
@@ -206,17 +282,37 @@ export class JobStore {
       });
   }
 
-  /** Records the upload a fanned-out copy writes to; part counters start empty. */
+  /** The SentTimestamp of the newest message the workers have taken, if any. */
+  async queueProgress(): Promise<number | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: QUEUE_PROGRESS_PK }, ConsistentRead: true }),
+    );
+    return (Item as { sentAt?: number } | undefined)?.sentAt;
+  }
+
+  /**
+   * Records the upload a fanned-out copy writes to, how its completion writes the key, and when
+   * its parts were queued; part counters start empty.
+   */
   async startFanOut(
     key: string,
-    fanOut: { uploadId: string; partCount: number; partSize: number; overCloudFrontLimit: boolean },
+    fanOut: {
+      uploadId: string;
+      partCount: number;
+      partSize: number;
+      overCloudFrontLimit: boolean;
+      write: WriteCondition;
+    },
   ): Promise<void> {
+    const now = this.now();
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: objectPk(key) },
         UpdateExpression:
-          "SET uploadId = :uploadId, partCount = :partCount, partSize = :partSize, overCloudFrontLimit = :over, updatedAt = :now",
+          "SET uploadId = :uploadId, partCount = :partCount, partSize = :partSize, overCloudFrontLimit = :over," +
+          " updatedAt = :now, queuedAt = :now, writeMode = :writeMode" +
+          (fanOut.write.mode === "replaced" ? ", replaceEtag = :replaceEtag" : ""),
         ConditionExpression: "#status = :inProgress",
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: {
@@ -225,10 +321,40 @@ export class JobStore {
           ":partSize": fanOut.partSize,
           ":over": fanOut.overCloudFrontLimit,
           ":inProgress": JobStatus.inProgress,
-          ":now": this.now(),
+          ":now": now,
+          ":writeMode": fanOut.write.mode,
+          ...(fanOut.write.mode === "replaced" ? { ":replaceEtag": fanOut.write.ifMatch } : {}),
         },
       }),
     );
+  }
+
+  /**
+   * The sweeper's re-drive of a stalled fan-out: keeps the upload and the parts already counted,
+   * and stamps the new queueing time, if nobody touched the job since it was read.
+   */
+  async requeueParts(job: JobRecord): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: job.pk },
+          UpdateExpression: "SET updatedAt = :now, queuedAt = :now",
+          ConditionExpression: "#status = :inProgress AND updatedAt = :updatedAt AND uploadId = :uploadId",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":inProgress": JobStatus.inProgress,
+            ":updatedAt": job.updatedAt,
+            ":uploadId": job.uploadId,
+            ":now": this.now(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** Stores what completion needs of a part (its own record: a job may have up to 10,000 parts). */
@@ -298,7 +424,10 @@ export class JobStore {
     return parts;
   }
 
-  /** Jobs in `status` whose record has not moved for `stallMs` (oldest first), from the `by-status` index. */
+  /**
+   * Jobs in `status` whose record has not moved for `stallMs` (oldest first), from the `by-status`
+   * index; retrying jobs only once their backoff has run out.
+   */
   async *stalled(status: JobStatus, limit: number): AsyncGenerator<JobRecord> {
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     let seen = 0;
@@ -308,8 +437,13 @@ export class JobStore {
           TableName: this.table,
           IndexName: JOBS_STATUS_INDEX,
           KeyConditionExpression: "#status = :status AND updatedAt < :staleBefore",
+          FilterExpression: "attribute_not_exists(retryAt) OR retryAt <= :now",
           ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: { ":status": status, ":staleBefore": this.now() - this.stallMs },
+          ExpressionAttributeValues: {
+            ":status": status,
+            ":staleBefore": this.now() - this.stallMs,
+            ":now": this.now(),
+          },
           ExclusiveStartKey,
           Limit: Math.min(100, limit - seen),
         }),
@@ -323,16 +457,23 @@ export class JobStore {
   }
 
   /**
-   * Moves a stalled job to `retrying` if nobody touched it since it was read (so two sweeps never
-   * re-drive it twice). Returns whether this caller took it over.
+   * Moves a stalled job to `retrying`, claimable at once, if nobody touched it since it was read
+   * (so two sweeps never re-drive it twice). A stalled in-progress copy (its worker died) is one
+   * failure of the streak; a due retrying job is not failed again. Returns whether this caller took it over.
    */
   async takeOver(job: JobRecord): Promise<boolean> {
+    const crashed = job.status === JobStatus.inProgress;
+    const { failures, lastFailureAt } = crashed
+      ? this.nextRetry(job)
+      : { failures: job.failures ?? 0, lastFailureAt: job.lastFailureAt ?? this.now() };
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: job.pk },
-          UpdateExpression: "SET #status = :retrying, updatedAt = :now REMOVE uploadId, doneParts",
+          UpdateExpression:
+            "SET #status = :retrying, updatedAt = :now, retryAt = :now, failures = :failures, lastFailureAt = :lastFailureAt" +
+            " REMOVE uploadId, doneParts, queuedAt",
           ConditionExpression: "#status = :status AND updatedAt = :updatedAt",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: {
@@ -340,6 +481,8 @@ export class JobStore {
             ":status": job.status,
             ":updatedAt": job.updatedAt,
             ":now": this.now(),
+            ":failures": failures,
+            ":lastFailureAt": lastFailureAt,
           },
         }),
       );

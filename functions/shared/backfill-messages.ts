@@ -29,3 +29,24 @@ export const backfillMessageSchema = z.discriminatedUnion("type", [copyJobSchema
 export type CopyJobMessage = z.infer<typeof copyJobSchema>;
 export type PartJobMessage = z.infer<typeof partJobSchema>;
 export type BackfillMessage = z.infer<typeof backfillMessageSchema>;
+
+/** The part messages of a fanned-out copy (all of them, or only those not counted yet). */
+export function partMessages(
+  object: { readonly key: string; readonly size: number; readonly etag: string },
+  uploadId: string,
+  partSize: number,
+  partCount: number,
+  done: ReadonlySet<number> = new Set(),
+): PartJobMessage[] {
+  return Array.from({ length: partCount }, (_, index) => index + 1)
+    .filter((partNumber) => !done.has(partNumber))
+    .map((partNumber) => ({
+      type: "part",
+      key: object.key,
+      uploadId,
+      partNumber,
+      partSize,
+      size: object.size,
+      etag: object.etag,
+    }));
+}

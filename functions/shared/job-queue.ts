@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { BackfillMessage } from "./backfill-messages";
 
 /** SQS accepts at most 10 messages per batch. */
@@ -24,5 +24,13 @@ export class JobQueue {
         throw new Error(`SQS refused ${Failed.length} message(s): ${Failed.map((entry) => entry.Message).join("; ")}`);
       }
     }
+  }
+
+  /** Messages waiting to be received (SQS's approximate count): a backlog when above zero. */
+  async backlog(): Promise<number> {
+    const { Attributes } = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
   }
 }

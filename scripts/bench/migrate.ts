@@ -2,17 +2,21 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { PROJECT_ROOT } from "../../config";
+import { crc32cCombine, crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
 import { progress, round, type BenchSection } from "./support";
 
 const SMALL_OBJECTS = 2000;
@@ -58,7 +62,38 @@ function client(endpoint: string): S3Client {
   });
 }
 
-async function seed(source: S3Client): Promise<void> {
+/**
+ * GCS publishes `x-goog-hash` (crc32c and md5) on every object; s3rver publishes none. This proxy
+ * in front of the source s3rver adds it, so that the large copy goes through the verified path
+ * (CRC32C combined over parts and the whole MD5, compared before the upload is completed).
+ */
+async function startHashPublisher(
+  upstream: string,
+  hashes: Map<string, string>,
+): Promise<{ endpoint: string; stop: () => void }> {
+  const target = new URL(upstream);
+  const server = createServer((request, response) => {
+    const key = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname).replace(/^\/legacy\//, "");
+    const outgoing = httpRequest(
+      { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
+      (answer) => {
+        const hash = hashes.get(key);
+        response.writeHead(
+          answer.statusCode ?? 502,
+          hash ? { ...answer.headers, "x-goog-hash": hash } : answer.headers,
+        );
+        answer.pipe(response);
+      },
+    );
+    outgoing.on("error", () => response.destroy());
+    request.pipe(outgoing);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => server.close() };
+}
+
+/** Seeds the source; returns the `x-goog-hash` value of the large object. */
+async function seed(source: S3Client): Promise<string> {
   await source.send(new CreateBucketCommand({ Bucket: "legacy" }));
   const body = randomBytes(SMALL_BYTES);
   for (let first = 0; first < SMALL_OBJECTS; first += 32) {
@@ -77,15 +112,14 @@ async function seed(source: S3Client): Promise<void> {
   }
   const { UploadId } = await source.send(new CreateMultipartUploadCommand({ Bucket: "legacy", Key: "large/1GiB.bin" }));
   const parts = [];
+  const md5 = createHash("md5");
+  let crc32c = 0;
   for (let partNumber = 1; partNumber * LARGE_PART_BYTES <= LARGE_BYTES; partNumber++) {
+    const body = randomBytes(LARGE_PART_BYTES);
+    md5.update(body);
+    crc32c = crc32cCombine(crc32c, crc32cOf(body), body.length);
     const { ETag } = await source.send(
-      new UploadPartCommand({
-        Bucket: "legacy",
-        Key: "large/1GiB.bin",
-        UploadId,
-        PartNumber: partNumber,
-        Body: randomBytes(LARGE_PART_BYTES),
-      }),
+      new UploadPartCommand({ Bucket: "legacy", Key: "large/1GiB.bin", UploadId, PartNumber: partNumber, Body: body }),
     );
     parts.push({ PartNumber: partNumber, ETag });
   }
@@ -97,6 +131,7 @@ async function seed(source: S3Client): Promise<void> {
       MultipartUpload: { Parts: parts },
     }),
   );
+  return `crc32c=${crc32cToBase64(crc32c)},md5=${md5.digest("base64")}`;
 }
 
 interface Summary {
@@ -141,13 +176,14 @@ function runMigrate(source: string, destination: string, args: string[]): Promis
 
 /**
  * `npm run migrate` between two local s3rver instances (each in its own process): 2,000 × 10 KB
- * objects at --concurrency 1, 4 and 16, then one 1 GiB object (throughput and the CLI's peak RSS).
+ * objects at --concurrency 1, 4 and 16, then one 1 GiB object through the verified path (a proxy
+ * publishes GCS's x-goog-hash), for throughput and the CLI's peak RSS.
  */
 export const migrate: BenchSection = async () => {
   const [sourceServer, destinationServer] = await Promise.all([startS3rver(), startS3rver()]);
   try {
     progress("migrate: seeding 2,000 small objects and one 1 GiB object");
-    await seed(client(sourceServer.endpoint));
+    const largeHash = await seed(client(sourceServer.endpoint));
     const destination = client(destinationServer.endpoint);
     const small: Record<string, unknown> = {};
     for (const concurrency of CONCURRENCIES) {
@@ -174,14 +210,21 @@ export const migrate: BenchSection = async () => {
       );
     }
     await destination.send(new CreateBucketCommand({ Bucket: "large" }));
-    const large = await runMigrate(sourceServer.endpoint, destinationServer.endpoint, [
-      "--source-bucket",
-      "legacy",
-      "--bucket",
-      "large",
-      "--prefix",
-      "large/",
-    ]);
+    const publisher = await startHashPublisher(sourceServer.endpoint, new Map([["large/1GiB.bin", largeHash]]));
+    let large: Summary;
+    try {
+      large = await runMigrate(publisher.endpoint, destinationServer.endpoint, [
+        "--source-bucket",
+        "legacy",
+        "--bucket",
+        "large",
+        "--prefix",
+        "large/",
+      ]);
+    } finally {
+      publisher.stop();
+    }
+    const copied = await destination.send(new HeadObjectCommand({ Bucket: "large", Key: "large/1GiB.bin" }));
     const largeResult = {
       bytes: large.bytes,
       seconds: large.seconds,
@@ -189,6 +232,8 @@ export const migrate: BenchSection = async () => {
       peakRssMegabytes: round(large.peakRssBytes / 1e6, 1),
       goalPeakRssMegabytes: RSS_GOAL_BYTES / 1e6,
       meetsGoal: large.peakRssBytes < RSS_GOAL_BYTES,
+      // The copy records the CRC32C it was verified against only when the source published one.
+      verifiedWithCrc32c: copied.Metadata?.["source-crc32c"] === /crc32c=([^,]+)/.exec(largeHash)?.[1],
     };
     progress(`migrate: 1 GiB object: ${JSON.stringify(largeResult)}`);
     return { smallObjects: { count: SMALL_OBJECTS, bytesEach: SMALL_BYTES, ...small }, largeObject: largeResult };

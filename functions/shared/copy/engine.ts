@@ -8,8 +8,11 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { createHash, type Hash } from "node:crypto";
+import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../migration-write";
+import type { MemoryBudget } from "./budget";
 import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./checksums";
-import { CopyError, isNotFound } from "./errors";
+import { CopyError, isNotFound, writeError } from "./errors";
+import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
 import type { ObjectSource, SourceObject } from "./source";
 
@@ -37,6 +40,10 @@ export interface CopyEngineOptions {
   readonly partSize?: number;
   /** Parts uploaded at once by one sequential copy; memory is about (this + 1) × part size. @default 4 */
   readonly uploadConcurrency?: number;
+  /** Bytes of object data held at once by every copy of this engine together. @default unbounded */
+  readonly memory?: MemoryBudget;
+  /** Told of each metadata field S3 cannot hold (the copy goes on without it). */
+  readonly onDroppedMetadata?: (key: string, dropped: DroppedMetadata) => void;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 ** 2;
@@ -52,6 +59,27 @@ export interface UploadedPart {
   readonly crc32c: number;
 }
 
+/**
+ * How a copy may write its key: create it where S3 has no object (`If-None-Match: *`), or replace
+ * the migration's own earlier copy, and only that one (`If-Match: <its ETag>`).
+ */
+export type WriteCondition =
+  | { readonly mode: typeof MigrationWrite.created }
+  | { readonly mode: typeof MigrationWrite.replaced; readonly ifMatch: string };
+
+/** What the destination holds for an object of the source. */
+export type DestinationState =
+  | { readonly kind: "absent" }
+  /** This version of the source (copied earlier, or the very same bytes put there by the owner). */
+  | { readonly kind: "copied" }
+  /** The migration's own copy of an earlier version of the source: replaced. */
+  | { readonly kind: "stale-copy"; readonly etag: string }
+  /** An object the migration did not write: never overwritten. */
+  | { readonly kind: "newer-in-s3" };
+
+/** What `migrate` did with one object. */
+export type MigrateOutcome = "copied" | "replaced" | "skipped" | "newer-in-s3";
+
 export interface CopyResult {
   readonly mode: "single" | "multipart";
   readonly bytes: number;
@@ -65,7 +93,28 @@ export interface CopyOptions {
   readonly signal?: AbortSignal;
   /** Called after each part is written (heartbeats, progress). */
   readonly onPart?: (part: UploadedPart) => void | Promise<void>;
+  /** Called once a multipart upload exists, before any part is written (so it can be aborted after a crash). */
+  readonly onUploadStarted?: (uploadId: string) => void | Promise<void>;
 }
+
+export interface MigrateResult {
+  readonly outcome: MigrateOutcome;
+  /** Absent when nothing was written. */
+  readonly copy?: CopyResult;
+}
+
+/** Rounds of look-then-write when concurrent writers keep changing the key. */
+const MAX_WRITE_ROUNDS = 3;
+
+/** The write condition that goes with a destination state (none when nothing is to be written). */
+export function writeConditionFor(state: DestinationState): WriteCondition | undefined {
+  if (state.kind === "absent") return { mode: MigrationWrite.created };
+  if (state.kind === "stale-copy") return { mode: MigrationWrite.replaced, ifMatch: state.etag };
+  return undefined;
+}
+
+const conditionHeaders = (write: WriteCondition) =>
+  write.mode === MigrationWrite.created ? { IfNoneMatch: "*" } : { IfMatch: write.ifMatch };
 
 /** How an object of a given size is cut into parts. */
 export function partLayout(size: number, partSize: number): { readonly partSize: number; readonly partCount: number } {
@@ -116,7 +165,7 @@ export class CopyEngine {
     readonly source: ObjectSource,
     private readonly destination: S3Client,
     readonly bucket: string,
-    options: CopyEngineOptions = {},
+    private readonly options: CopyEngineOptions = {},
   ) {
     this.multipartThreshold = options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
@@ -135,40 +184,90 @@ export class CopyEngine {
     return object;
   }
 
-  /** Whether the destination already holds this version: same size, and same source ETag (or same ETag). */
-  async alreadyCopied(object: SourceObject): Promise<boolean> {
+  /**
+   * What the destination holds for this object. A copy of the migration's (it carries the source
+   * ETag it was made from) is this version only when that ETag, the size and the source CRC32C
+   * (when both have one) all match; any other object counts as copied only when it is the same
+   * bytes (same size and ETag), else it is someone else's and newer.
+   */
+  async destinationState(object: SourceObject): Promise<DestinationState> {
+    let head;
     try {
-      const head = await this.destination.send(new HeadObjectCommand({ Bucket: this.bucket, Key: object.key }));
-      if (head.ContentLength !== object.size) return false;
-      const recorded = head.Metadata?.[METADATA.sourceEtag];
-      return unquote(recorded ?? head.ETag) === unquote(object.etag);
+      head = await this.destination.send(new HeadObjectCommand({ Bucket: this.bucket, Key: object.key }));
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return { kind: "absent" };
       throw error;
+    }
+    const recordedEtag = head.Metadata?.[METADATA.sourceEtag];
+    const sameBytes = head.ContentLength === object.size;
+    if (recordedEtag !== undefined || head.Metadata?.[MIGRATION_WRITE_METADATA] !== undefined) {
+      const recordedCrc = head.Metadata?.[METADATA.sourceCrc32c];
+      const sameCrc = !recordedCrc || !object.hashes.crc32c || recordedCrc === object.hashes.crc32c;
+      if (sameBytes && sameCrc && unquote(recordedEtag) === unquote(object.etag)) return { kind: "copied" };
+      return { kind: "stale-copy", etag: head.ETag ?? "" };
+    }
+    if (sameBytes && unquote(head.ETag) === unquote(object.etag)) return { kind: "copied" };
+    return { kind: "newer-in-s3" };
+  }
+
+  /**
+   * Looks at the destination and writes only what the migration may write: a new key, or a
+   * replacement of its own stale copy. A write that loses a race (S3 refused the condition) looks
+   * again: the winner may be another migration worker's identical copy (skipped) or the owner's
+   * object (`newer-in-s3`).
+   */
+  async migrate(object: SourceObject, options: CopyOptions = {}): Promise<MigrateResult> {
+    for (let round = 1; ; round++) {
+      const state = await this.destinationState(object);
+      const write = writeConditionFor(state);
+      if (!write) return { outcome: state.kind === "copied" ? "skipped" : "newer-in-s3" };
+      try {
+        const copy = await this.copy(object, write, options);
+        return { outcome: write.mode === MigrationWrite.created ? "copied" : "replaced", copy };
+      } catch (error) {
+        const lostRace =
+          error instanceof CopyError && (error.reason === "newer-in-s3" || error.reason === "write-conflict");
+        if (!lostRace || round >= MAX_WRITE_ROUNDS) throw error;
+      }
     }
   }
 
-  /** Copies one object in this process: one PUT up to the threshold, a multipart upload above it. */
-  async copy(object: SourceObject, options: CopyOptions = {}): Promise<CopyResult> {
-    if (object.size <= this.multipartThreshold) return this.copySingle(object);
-    return this.copyMultipart(object, options);
+  /** Copies one object in this process under a write condition: one PUT up to the threshold, a multipart upload above it. */
+  async copy(object: SourceObject, write: WriteCondition, options: CopyOptions = {}): Promise<CopyResult> {
+    if (object.size <= this.multipartThreshold) return this.copySingle(object, write);
+    return this.copyMultipart(object, write, options);
   }
 
-  private async copySingle(object: SourceObject): Promise<CopyResult> {
-    const body = await withRetries(() => this.source.readRange(object, 0, object.size));
-    const crc32c = crc32cOf(body);
-    const md5 = createHash("md5").update(body).digest("base64");
-    const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
-    await this.destination.send(
-      new PutObjectCommand({
-        ...this.objectAttributes(object),
-        Body: body,
-        ContentLength: body.length,
-        ContentMD5: md5,
-        ChecksumCRC32C: crc32cToBase64(crc32c),
-      }),
-    );
-    return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
+  /** Waits until `bytes` may be held (see MemoryBudget); the returned function gives them back. */
+  private reserve(bytes: number): Promise<() => void> {
+    return this.options.memory ? this.options.memory.acquire(bytes) : Promise.resolve(() => undefined);
+  }
+
+  private async copySingle(object: SourceObject, write: WriteCondition): Promise<CopyResult> {
+    const release = await this.reserve(object.size);
+    try {
+      const body = await withRetries(() => this.source.readRange(object, 0, object.size));
+      const crc32c = crc32cOf(body);
+      const md5 = createHash("md5").update(body).digest("base64");
+      const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
+      await this.destination
+        .send(
+          new PutObjectCommand({
+            ...this.objectAttributes(object, write),
+            ...conditionHeaders(write),
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: md5,
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        )
+        .catch((error: unknown) => {
+          throw writeError(error, object.key);
+        });
+      return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -176,18 +275,26 @@ export class CopyEngine {
    * up to `uploadConcurrency` of them at once. The upload is completed only after the bytes
    * matched the source's checksums; otherwise it is aborted, so no corrupt object ever appears.
    */
-  private async copyMultipart(object: SourceObject, options: CopyOptions): Promise<CopyResult> {
+  private async copyMultipart(object: SourceObject, write: WriteCondition, options: CopyOptions): Promise<CopyResult> {
     const { partSize, partCount } = partLayout(object.size, this.partSize);
-    const uploadId = await this.startUpload(object);
+    const uploadId = await this.startUpload(object, write);
     const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
     const parts: UploadedPart[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     try {
+      await options.onUploadStarted?.(uploadId);
       for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber++) {
         if (options.signal?.aborted) throw new CopyError("aborted", object.key, "copy interrupted");
         const { start, length } = partRange(object.size, partSize, partNumber);
-        const body = await withRetries(() => this.source.readRange(object, start, length));
+        const release = await this.reserve(length);
+        let body: Buffer;
+        try {
+          body = await withRetries(() => this.source.readRange(object, start, length));
+        } catch (error) {
+          release();
+          throw error;
+        }
         md5?.update(body);
         const upload = this.uploadPart(object.key, uploadId, partNumber, body)
           .then(async (part) => {
@@ -197,13 +304,16 @@ export class CopyEngine {
           .catch((error: unknown) => {
             failure ??= error;
           })
-          .finally(() => inFlight.delete(upload));
+          .finally(() => {
+            release();
+            inFlight.delete(upload);
+          });
         inFlight.add(upload);
         if (inFlight.size >= this.uploadConcurrency) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
       if (failure !== undefined) throw failure;
-      const verifiedWith = await this.completeUpload(object, uploadId, parts, md5?.digest("base64"));
+      const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
       return {
         mode: "multipart",
         bytes: object.size,
@@ -217,11 +327,16 @@ export class CopyEngine {
     }
   }
 
-  /** Starts a multipart upload carrying the object's headers and metadata, with CRC32C part checksums. */
-  async startUpload(object: SourceObject): Promise<string> {
-    const { UploadId } = await this.destination.send(
-      new CreateMultipartUploadCommand({ ...this.objectAttributes(object), ChecksumAlgorithm: "CRC32C" }),
-    );
+  /**
+   * Starts a multipart upload carrying the object's headers and metadata (the migration-write
+   * marker included: CompleteMultipartUpload takes no metadata), with CRC32C part checksums.
+   */
+  async startUpload(object: SourceObject, write: WriteCondition): Promise<string> {
+    const { UploadId } = await this.destination
+      .send(new CreateMultipartUploadCommand({ ...this.objectAttributes(object, write), ChecksumAlgorithm: "CRC32C" }))
+      .catch((error: unknown) => {
+        throw writeError(error, object.key);
+      });
     if (!UploadId) throw new Error(`CreateMultipartUpload returned no UploadId for ${object.key}`);
     return UploadId;
   }
@@ -234,37 +349,47 @@ export class CopyEngine {
     partSize: number,
   ): Promise<UploadedPart> {
     const { start, length } = partRange(object.size, partSize, partNumber);
-    const body = await withRetries(() => this.source.readRange(object, start, length));
-    return this.uploadPart(object.key, uploadId, partNumber, body);
+    const release = await this.reserve(length);
+    try {
+      const body = await withRetries(() => this.source.readRange(object, start, length));
+      return await this.uploadPart(object.key, uploadId, partNumber, body);
+    } finally {
+      release();
+    }
   }
 
   private async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart> {
     const crc32c = crc32cOf(body);
-    const { ETag } = await this.destination.send(
-      new UploadPartCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: body.length,
-        // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-        ChecksumCRC32C: crc32cToBase64(crc32c),
-      }),
-    );
+    const { ETag } = await this.destination
+      .send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+          ChecksumCRC32C: crc32cToBase64(crc32c),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw writeError(error, key);
+      });
     if (!ETag) throw new Error(`UploadPart returned no ETag for ${key} part ${partNumber}`);
     return { partNumber, etag: ETag, size: body.length, crc32c };
   }
 
   /**
    * Verifies the parts against the source's checksums (CRC32C combined over parts; the whole MD5
-   * when the caller could compute it) and completes the upload; on a mismatch the upload is
-   * aborted and an integrity error thrown.
+   * when the caller could compute it) and completes the upload under the write condition; on a
+   * mismatch, or when S3 refuses the condition, the upload is aborted and a CopyError thrown.
    */
   async completeUpload(
     object: Pick<SourceObject, "key" | "size" | "hashes">,
     uploadId: string,
     uploaded: readonly UploadedPart[],
+    write: WriteCondition,
     md5?: string,
   ): Promise<CopyResult["verifiedWith"]> {
     const parts = [...uploaded].sort((a, b) => a.partNumber - b.partNumber);
@@ -280,20 +405,29 @@ export class CopyEngine {
       await this.abortUpload(object.key, uploadId);
       throw error;
     }
-    await this.destination.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: object.key,
-        UploadId: uploadId,
-        MultipartUpload: {
-          Parts: parts.map((part) => ({
-            PartNumber: part.partNumber,
-            ETag: part.etag,
-            ChecksumCRC32C: crc32cToBase64(part.crc32c),
-          })),
-        },
-      }),
-    );
+    try {
+      await this.destination.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: object.key,
+          UploadId: uploadId,
+          ...conditionHeaders(write),
+          MultipartUpload: {
+            Parts: parts.map((part) => ({
+              PartNumber: part.partNumber,
+              ETag: part.etag,
+              ChecksumCRC32C: crc32cToBase64(part.crc32c),
+            })),
+          },
+        }),
+      );
+    } catch (error) {
+      const failure = writeError(error, object.key);
+      // S3 keeps an upload whose condition failed; it is not needed any more (on a 409 S3 asks for a new upload).
+      if (failure instanceof CopyError && failure.reason !== "upload-gone")
+        await this.abortUpload(object.key, uploadId);
+      throw failure;
+    }
     return verifiedWith;
   }
 
@@ -304,10 +438,16 @@ export class CopyEngine {
       .catch(() => undefined);
   }
 
-  private objectAttributes(object: SourceObject) {
-    const metadata: Record<string, string> = { ...object.metadata, [METADATA.sourceEtag]: object.etag };
-    if (object.hashes.crc32c) metadata[METADATA.sourceCrc32c] = object.hashes.crc32c;
-    if (object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES) metadata[METADATA.overCloudFrontLimit] = "true";
+  /** Headers and metadata of every write; source metadata S3 cannot hold is dropped and reported. */
+  private objectAttributes(object: SourceObject, write: WriteCondition) {
+    const reserved: Record<string, string> = {
+      [MIGRATION_WRITE_METADATA]: write.mode,
+      [METADATA.sourceEtag]: object.etag,
+    };
+    if (object.hashes.crc32c) reserved[METADATA.sourceCrc32c] = object.hashes.crc32c;
+    if (object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES) reserved[METADATA.overCloudFrontLimit] = "true";
+    const { metadata, dropped } = fitMetadata(reserved, object.metadata);
+    for (const field of dropped) this.options.onDroppedMetadata?.(object.key, field);
     return {
       Bucket: this.bucket,
       Key: object.key,

@@ -92,6 +92,13 @@ function rawHeadersOf(output: object): RawHeaders {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
+/** Header values arrive as latin1 (one character per byte): GCS sends UTF-8 metadata as its raw bytes. */
+function utf8HeaderValue(value: string): string {
+  if (!/[\x80-\xff]/.test(value)) return value;
+  const decoded = Buffer.from(value, "latin1").toString("utf8");
+  return decoded.includes("\ufffd") ? value : decoded;
+}
+
 /** Reads objects of one source bucket. */
 export class ObjectSource {
   constructor(
@@ -110,7 +117,7 @@ export class ObjectSource {
     const raw = rawHeadersOf(output);
     const metadata: Record<string, string> = { ...output.Metadata };
     for (const [name, value] of Object.entries(raw)) {
-      if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = value;
+      if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
     }
     const storedLength = Number(raw["x-goog-stored-content-length"]);
     const etag = output.ETag ?? "";

@@ -1,0 +1,52 @@
+import { ImageError } from "./errors";
+
+/**
+ * When a request's work stops: at its deadline, or as soon as its client goes away. Each sharp
+ * pipeline gets the seconds left as its libvips timeout (libvips counts whole seconds, so a
+ * pipeline may run up to a second past the deadline), and the engine checks between steps.
+ */
+export class Deadline {
+  readonly signal: AbortSignal;
+
+  /** `ms` from now, sooner when `cancelled` (the client's disconnect) aborts. */
+  constructor(
+    readonly ms: number,
+    cancelled?: AbortSignal,
+    private readonly started = Date.now(),
+  ) {
+    const expired = AbortSignal.timeout(Math.max(1, ms));
+    this.signal = cancelled ? AbortSignal.any([expired, cancelled]) : expired;
+  }
+
+  /** Milliseconds left (0 once expired or cancelled). */
+  remaining(): number {
+    return this.signal.aborted ? 0 : Math.max(0, this.started + this.ms - Date.now());
+  }
+
+  /** libvips' timeout for the next pipeline: the seconds left, rounded up, at least 1. */
+  seconds(): number {
+    return Math.max(1, Math.ceil(this.remaining() / 1000));
+  }
+
+  /** Throws the reason the work stopped, if it did. */
+  check(): void {
+    if (this.signal.aborted) throw this.error();
+  }
+
+  /** What the work is answered with once it stopped. */
+  error(): ImageError {
+    const reason = this.signal.reason as { name?: string } | undefined;
+    if (reason?.name === "TimeoutError")
+      return new ImageError(
+        "ServiceUnavailable",
+        `the request took longer than its ${this.ms} ms deadline; its work was abandoned`,
+      );
+    return new ImageError("ServiceUnavailable", "the client went away; the request's work was abandoned");
+  }
+
+  /** Resolves (never rejects) when the work must stop. */
+  stopped(): Promise<void> {
+    if (this.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.signal.addEventListener("abort", () => resolve(), { once: true }));
+  }
+}
