@@ -11,6 +11,7 @@ describe("image config", () => {
       lambda: { memoryMb: 1536, reservedConcurrency: 100 },
       ecs: { cpu: 1024, memory: 2048, desiredCount: 2, minCount: 1, maxCount: 10, targetCpuPercent: 60 },
       autoFormat: true,
+      encoding: { webpQuality: 80, webpEffort: 2, avifQuality: 50, avifEffort: 2 },
       deadlineSeconds: 25,
       extraSourceBuckets: [],
       styles: {},
@@ -45,17 +46,30 @@ describe("image config", () => {
     [{ ecs: { desiredCount: 20 } }, "image.ecs.desiredCount: must be between minCount (1) and maxCount (10)"],
     [{ variant: "k8s" }, expect.stringMatching(/^image\.variant: /)],
     [{ lambda: { memoryMb: 64 } }, expect.stringMatching(/^image\.lambda\.memoryMb: /)],
+    [{ encoding: { avifEffort: 10 } }, expect.stringMatching(/^image\.encoding\.avifEffort: /)],
     [
       {
         ecs: {
           vpc: {
             vpcId: "vpc-0123456789abcdef0",
-            publicSubnetIds: ["subnet-0123456789abcdef0"],
             privateSubnetIds: ["subnet-0123456789abcdef1"],
           },
         },
       },
-      "image.ecs.vpc.publicSubnetIds: the load balancer needs subnets in at least two availability zones",
+      "image.ecs.vpc.privateSubnetIds: the internal load balancer needs private subnets in at least two availability zones",
+    ],
+    [
+      {
+        ecs: {
+          vpc: {
+            vpcId: "vpc-0123456789abcdef0",
+            // The internet-facing load balancer's subnets of earlier versions: the ALB is internal now.
+            publicSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef2"],
+            privateSubnetIds: ["subnet-0123456789abcdef1", "subnet-0123456789abcdef3"],
+          },
+        },
+      },
+      "image.ecs.vpc.publicSubnetIds: no longer used: the load balancer is internal and lives in privateSubnetIds (see docs/image-private-origin.md)",
     ],
     [
       { extraSourceBuckets: [{ name: "a-1" }, { name: "a-2" }, { name: "a-3" }, { name: "a-4" }] },

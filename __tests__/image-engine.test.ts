@@ -1,4 +1,5 @@
 import sharp from "sharp";
+import { encoderSettingsFromEnv } from "../functions/image/encoders";
 import { ImageEngine, negotiateFormat, outputQuality } from "../functions/image/engine";
 import { ImageError } from "../functions/image/errors";
 import { estimateJpegQuality } from "../functions/image/jpeg-quality";
@@ -516,5 +517,42 @@ describe("limits and bad sources", () => {
     const truncated = photo.subarray(0, 600);
     const error = await failure(truncated, "image/resize,w_10");
     expect([error.code, error.status]).toEqual(["BadRequest", 400]);
+  });
+});
+
+describe("encoder settings", () => {
+  test("WebP and AVIF default to the CDN-origin settings, the same bytes as bare sharp with them", async () => {
+    // PNG: no source quality caps the output's.
+    const photo = await sharp(await jpeg(300, 200))
+      .png()
+      .toBuffer();
+    const webp = await run(photo, "image/resize,w_100/format,webp");
+    expect(
+      webp.body.equals(await sharp(photo).resize(100, 67, { fit: "fill" }).webp({ quality: 80, effort: 2 }).toBuffer()),
+    ).toBe(true);
+    const avif = await run(photo, "image/resize,w_100/format,avif");
+    expect(
+      avif.body.equals(await sharp(photo).resize(100, 67, { fit: "fill" }).avif({ quality: 50, effort: 2 }).toBuffer()),
+    ).toBe(true);
+  });
+
+  test("the environment overrides them; a quality action still wins", async () => {
+    const photo = await sharp(await jpeg(300, 200))
+      .png()
+      .toBuffer();
+    const tuned = new ImageEngine({ encoders: encoderSettingsFromEnv({ WEBP_QUALITY: "40", WEBP_EFFORT: "6" }) });
+    const webp = await run(photo, "image/resize,w_100/format,webp", { engine: tuned });
+    expect(
+      webp.body.equals(await sharp(photo).resize(100, 67, { fit: "fill" }).webp({ quality: 40, effort: 6 }).toBuffer()),
+    ).toBe(true);
+    const explicit = await run(photo, "image/resize,w_100/format,webp/quality,Q_70", { engine: tuned });
+    expect(
+      explicit.body.equals(
+        await sharp(photo).resize(100, 67, { fit: "fill" }).webp({ quality: 70, effort: 6 }).toBuffer(),
+      ),
+    ).toBe(true);
+    expect(() => encoderSettingsFromEnv({ AVIF_EFFORT: "12" })).toThrow(
+      'AVIF_EFFORT must be an integer from 0 to 9, got "12"',
+    );
   });
 });

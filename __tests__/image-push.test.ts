@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SpawnSyncReturns } from "node:child_process";
 import { parseConfig } from "../config";
-import { engineImageTag } from "../constructs/image-engine";
+import { ENGINE_SOURCES, engineImageTag } from "../constructs/image-engine";
 import {
   engineImageUri,
   executePlan,
@@ -112,7 +112,19 @@ describe("the engine's Dockerfile", () => {
       "!package-lock.json",
       "!tsconfig.json",
       "!functions/",
+      "!config/paths.ts",
+      "!constructs/font-package.ts",
+      "!constructs/sharp-package.ts",
       "functions/**/node_modules",
     ]);
+    // Every file of the context is part of the image tag, so a change to any of them is a new image.
+    for (const path of ["config/paths.ts", "constructs/font-package.ts", "constructs/sharp-package.ts"])
+      expect(ENGINE_SOURCES).toContain(path);
+  });
+
+  it("installs the watermark fonts with the Lambda package's installer and points fontconfig at them only", () => {
+    expect(dockerfile).toMatch(/^RUN apt-get update && npx tsx constructs\/font-package\.ts \/app\/fonts$/m);
+    expect(runtimeStage).toMatch(/^COPY --from=build \/app\/fonts \.\/fonts$/m);
+    expect(runtimeStage).toContain("FONTCONFIG_FILE=/app/fonts/fonts.conf");
   });
 });

@@ -1,9 +1,12 @@
 import { App, TerraformOutput, Testing } from "cdktf";
 import { unzipSync } from "fflate";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES, LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES } from "../config/aws-facts";
 import { parseConfig, type S3EdgeConfigInput } from "../config";
 import { ACCEPT_FUNCTION_FILE } from "../constructs/image-distribution";
 import { engineImageTag } from "../constructs/image-engine";
+import { SHIPPED_FONTS } from "../functions/image/fonts";
 import { ImageStack } from "../stacks/image";
 import type { S3EdgeStacks } from "../stacks";
 import { StorageReplicationStack } from "../stacks/storage-replication";
@@ -54,6 +57,7 @@ type Distribution = {
     origin_access_control_id?: string;
     custom_header?: Array<{ name: string; value: string }>;
     custom_origin_config?: { origin_protocol_policy: string };
+    vpc_origin_config?: Record<string, unknown>;
   }>;
   origin_group: Array<{ origin_id: string; failover_criteria: { status_codes: number[] }; member: unknown[] }>;
   default_cache_behavior: Record<string, unknown> & {
@@ -127,11 +131,38 @@ describe("image stack, Lambda variant (default config)", () => {
           SOURCE_BUCKETS: expect.stringContaining("primary_bucket"),
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
           AUTO_FORMAT: "true",
+          FONTCONFIG_FILE: "/var/task/fonts/fonts.conf",
           DEADLINE_MS: "25000", // below the distributions' 30 s origin read timeout
         },
       },
     });
     expect((fn.environment as { variables: Record<string, string> }).variables.SOURCE_BUCKET_REGIONS).toBeUndefined(); // no bucket outside the region
+  });
+
+  it("ships the fonts of text watermarks, their licences and a fontconfig file naming only them", () => {
+    const zip = unzipSync(readFileSync(image.lambda!.fn.bundle.zipPath));
+    const fonts = Object.keys(zip)
+      .filter((name) => name.startsWith("fonts/"))
+      .sort();
+    expect(fonts).toEqual([
+      "fonts/DroidSansFallbackFull.ttf",
+      "fonts/fonts.conf",
+      "fonts/licenses/fonts-droid-fallback.copyright",
+      "fonts/licenses/fonts-wqy-microhei.copyright",
+      "fonts/licenses/fonts-wqy-zenhei.copyright",
+      "fonts/wqy-microhei.ttc",
+      "fonts/wqy-zenhei.ttc",
+    ]);
+    for (const font of SHIPPED_FONTS) {
+      expect(createHash("sha256").update(zip[`fonts/${font.file}`]).digest("hex")).toBe(font.sha256);
+    }
+    const conf = Buffer.from(zip["fonts/fonts.conf"]).toString("utf8");
+    expect(conf).toContain('<dir prefix="relative">.</dir>');
+    expect(conf).not.toMatch(/<include|\/usr\/share|\/etc\/fonts/);
+    // Within Lambda's limits: the zip is uploaded directly (50 MB), unzipped under 250 MB.
+    const unzipped = Object.values(zip).reduce((sum, data) => sum + data.byteLength, 0);
+    expect(image.lambda!.fn.bundle.zipBytes).toBeLessThan(LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES);
+    expect(unzipped).toBeLessThan(LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES);
   });
 
   it("packages sharp and its arm64 linux binaries in the zip, and no other platform's", () => {
@@ -350,6 +381,45 @@ describe("image stack, both variants (full example config)", () => {
     );
   });
 
+  it("puts the ALB in private subnets with no route to the internet, reached only through a CloudFront VPC origin", () => {
+    const alb = resourceAt(json, "aws_lb", "ecs/alb");
+    expect(alb).toMatchObject({ internal: true, load_balancer_type: "application" });
+    const privateSubnets = [0, 1].map((index) => referenceTo(json, "aws_subnet", `ecs/network/private-${index}`, "id"));
+    expect(alb.subnets).toEqual(privateSubnets);
+    const privateRoutes = referenceTo(json, "aws_route_table", "ecs/network/private-routes", "id");
+    expect(resourceAt(json, "aws_route_table", "ecs/network/private-routes").route).toBeUndefined();
+    for (const index of [0, 1]) {
+      expect(resourceAt(json, "aws_route_table_association", `ecs/network/private-${index}-routes`)).toMatchObject({
+        subnet_id: privateSubnets[index],
+        route_table_id: privateRoutes,
+      });
+    }
+    // CloudFront requires an internet gateway in a VPC origin's VPC (the tasks use it for egress too).
+    expect(resourceAt(json, "aws_internet_gateway", "ecs/network/igw").vpc_id).toBe(
+      referenceTo(json, "aws_vpc", "ecs/network/vpc", "id"),
+    );
+    expect(resourceAt(json, "aws_cloudfront_vpc_origin", "ecs/vpc-origin").vpc_origin_endpoint_config).toEqual([
+      {
+        name: "acme-media-image",
+        arn: referenceTo(json, "aws_lb", "ecs/alb", "arn"),
+        http_port: 80,
+        https_port: 443,
+        origin_protocol_policy: "http-only",
+        origin_ssl_protocols: [{ items: ["TLSv1.2"], quantity: 1 }],
+      },
+    ]);
+    for (const label of ["primary", "extra-1", "extra-2"]) {
+      const origin = distributionAt(json, label).origin.find((o) => o.origin_id === "image")!;
+      expect(origin.domain_name).toBe(referenceTo(json, "aws_lb", "ecs/alb", "dns_name"));
+      expect(origin.vpc_origin_config).toEqual({
+        vpc_origin_id: referenceTo(json, "aws_cloudfront_vpc_origin", "ecs/vpc-origin", "id"),
+        origin_read_timeout: 30,
+        origin_keepalive_timeout: 5,
+      });
+      expect(origin.custom_origin_config).toBeUndefined();
+    }
+  });
+
   it("admits only CloudFront's origin-facing addresses to the ALB and only the ALB to the tasks", () => {
     expect(Object.values(json.data!.aws_ec2_managed_prefix_list)[0]).toMatchObject({
       name: "com.amazonaws.global.cloudfront.origin-facing",
@@ -374,27 +444,16 @@ describe("image stack, both variants (full example config)", () => {
     });
   });
 
-  it("forwards to the tasks only requests with the secret origin header, which is not in the JSON", () => {
-    const secret = referenceTo(json, "aws_ssm_parameter", "ecs/origin-secret", "value");
+  it("needs no shared secret: the listener forwards everything, and no distribution sends a secret header", () => {
     expect(resourceAt(json, "aws_lb_listener", "ecs/http").default_action).toEqual([
-      expect.objectContaining({
-        type: "fixed-response",
-        fixed_response: expect.objectContaining({ status_code: "403" }),
-      }),
+      { type: "forward", target_group_arn: referenceTo(json, "aws_lb_target_group", "ecs/targets", "arn") },
     ]);
-    expect(resourceAt(json, "aws_lb_listener_rule", "ecs/from-cloudfront")).toMatchObject({
-      condition: [{ http_header: { http_header_name: "x-s3edge-origin-verify", values: [secret] } }],
-      action: [{ type: "forward", target_group_arn: referenceTo(json, "aws_lb_target_group", "ecs/targets", "arn") }],
-    });
-    expect(resourceAt(json, "aws_ssm_parameter", "ecs/origin-secret")).toMatchObject({
-      type: "SecureString",
-      value: expect.stringContaining("data.aws_secretsmanager_random_password."),
-      lifecycle: { ignore_changes: ["value"] },
-    });
+    expect(json.resource?.aws_lb_listener_rule).toBeUndefined();
+    expect(json.resource?.aws_ssm_parameter).toBeUndefined();
+    expect(json.data?.aws_secretsmanager_random_password).toBeUndefined();
     for (const label of ["primary", "extra-1", "extra-2"]) {
       const origin = distributionAt(json, label).origin.find((o) => o.origin_id === "image")!;
-      expect(origin.domain_name).toBe(referenceTo(json, "aws_lb", "ecs/alb", "dns_name"));
-      expect(origin.custom_header).toContainEqual({ name: "x-s3edge-origin-verify", value: secret });
+      expect(origin.custom_header!.map((header) => header.name)).toEqual(["x-s3edge-source-bucket"]);
     }
   });
 
@@ -492,7 +551,6 @@ describe("image stack, ECS variant in an existing VPC with a given image", () =>
         imageUri: "210987654321.dkr.ecr.us-east-2.amazonaws.com/shared/engine:v7",
         vpc: {
           vpcId: "vpc-0123456789abcdef0",
-          publicSubnetIds: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
           privateSubnetIds: ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
         },
       },
@@ -505,10 +563,10 @@ describe("image stack, ECS variant in an existing VPC with a given image", () =>
     expect(Object.keys(json.resource?.aws_lambda_function ?? {})).toEqual([
       logicalName(json, "aws_lambda_function", "invalidation/function"),
     ]);
-    expect(resourceAt(json, "aws_lb", "ecs/alb").subnets).toEqual([
-      "subnet-0aaaaaaaaaaaaaaa1",
-      "subnet-0aaaaaaaaaaaaaaa2",
-    ]);
+    expect(resourceAt(json, "aws_lb", "ecs/alb")).toMatchObject({
+      internal: true,
+      subnets: ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
+    });
     expect(resourceAt(json, "aws_ecs_service", "ecs/service").network_configuration).toEqual({
       subnets: ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
       security_groups: [referenceTo(json, "aws_security_group", "ecs/task-sg", "id")],

@@ -18,8 +18,7 @@ const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
     ecs: {
       vpc: {
         vpcId: "vpc-0123456789abcdef0",
-        publicSubnetIds: ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
-        privateSubnetIds: ["subnet-0bbbbbbbbbbbbbbb1"],
+        privateSubnetIds: ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
       },
     },
   },

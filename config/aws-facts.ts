@@ -74,6 +74,12 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
+/** Where Lambda unpacks a function's zip (`LAMBDA_TASK_ROOT`). */
+export const LAMBDA_TASK_ROOT = "/var/task";
+/** Lambda's limit on a deployment package, unzipped (code and layers). */
+export const LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES = 250 * 1024 * 1024;
+/** Lambda's limit on a zip uploaded directly (not through S3). */
+export const LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 export const NODE_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
 
 /** CloudFront price classes. */

@@ -31,6 +31,14 @@ export interface NodeModulesSpec {
   readonly exclude?: readonly string[];
 }
 
+/** A folder of data files (fonts) copied into the zip under `zipFolder/`. */
+export interface AssetFolder {
+  readonly directory: string;
+  readonly zipFolder: string;
+  /** Paths below `directory` left out of the zip. @default none */
+  readonly exclude?: readonly string[];
+}
+
 export interface BundleSpec {
   /** Entry module, absolute or relative to the project root (`functions/<name>/index.ts`). */
   readonly entry: string;
@@ -44,6 +52,8 @@ export interface BundleSpec {
   readonly define?: Readonly<Record<string, string>>;
   /** @default none: everything but `@aws-sdk/*` is bundled */
   readonly nodeModules?: NodeModulesSpec;
+  /** Immutable (versioned) folders shipped beside the code. @default none */
+  readonly assets?: readonly AssetFolder[];
 }
 
 export interface Bundle {
@@ -79,19 +89,31 @@ export class FunctionBundler {
     const entry = isAbsolute(spec.entry) ? spec.entry : resolve(PROJECT_ROOT, spec.entry);
     // Sorted, so that the same constants in another order hit the same cache entry.
     const define = Object.fromEntries(Object.entries(spec.define ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-    const key = JSON.stringify({ entry, runtime: spec.runtime, define, nodeModules: spec.nodeModules });
+    const key = JSON.stringify({
+      entry,
+      runtime: spec.runtime,
+      define,
+      nodeModules: spec.nodeModules,
+      assets: spec.assets,
+    });
     const cached = this.built.get(key);
     if (cached) {
       this.stats.cacheHits++;
       return cached;
     }
-    const bundle = this.build(entry, spec.runtime, define, spec.nodeModules);
+    const bundle = this.build(entry, spec.runtime, define, spec.nodeModules, spec.assets ?? []);
     this.stats.builds++;
     this.built.set(key, bundle);
     return bundle;
   }
 
-  private build(entry: string, runtime: string, define: Record<string, string>, nodeModules?: NodeModulesSpec): Bundle {
+  private build(
+    entry: string,
+    runtime: string,
+    define: Record<string, string>,
+    nodeModules: NodeModulesSpec | undefined,
+    assets: readonly AssetFolder[],
+  ): Bundle {
     const name = basename(dirname(entry));
     const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
     if (!major) throw new BundleError(entry, `unsupported runtime "${runtime}" (expected nodejsNN.x)`);
@@ -124,7 +146,7 @@ export class FunctionBundler {
     const sorted = [...outputFiles].sort((a, b) => a.path.localeCompare(b.path));
     // Zipping is the slow part (native packages weigh megabytes): a zip made earlier from the same
     // code and the same (immutable, versioned) node_modules directory is reused from disk.
-    const inputs = createHash("sha256").update(JSON.stringify({ format: ZIP_FORMAT_VERSION, nodeModules }));
+    const inputs = createHash("sha256").update(JSON.stringify({ format: ZIP_FORMAT_VERSION, nodeModules, assets }));
     for (const file of sorted) inputs.update(basename(file.path)).update(file.contents);
     const indexPath = join(this.outDir, `${name}-${inputs.digest("hex").slice(0, 16)}.json`);
     const previous = readIndex(indexPath);
@@ -139,7 +161,11 @@ export class FunctionBundler {
       ];
       if (file.path.endsWith(".js")) codeBytes = file.contents.byteLength;
     }
-    const zip = zipSync(nodeModules ? { ...files, ...nodeModulesEntries(nodeModules) } : files);
+    const zip = zipSync({
+      ...files,
+      ...(nodeModules ? folderEntries(nodeModules.directory, "node_modules", nodeModules.exclude) : {}),
+      ...Object.assign({}, ...assets.map((asset) => folderEntries(asset.directory, asset.zipFolder, asset.exclude))),
+    });
     const digest = createHash("sha256").update(zip);
     const sha256 = digest.copy().digest("base64");
     const zipPath = join(this.outDir, `${name}-${digest.digest("hex").slice(0, 16)}.zip`);
@@ -169,19 +195,19 @@ function readIndex(indexPath: string): Bundle | undefined {
   }
 }
 
-/** Zip entries `node_modules/<path>` for every file of the directory, in a fixed (sorted) order. */
-function nodeModulesEntries(spec: NodeModulesSpec): Zippable {
-  const excluded = new Set(spec.exclude ?? []);
+/** Zip entries `<zipFolder>/<path>` for every file of the directory, in a fixed (sorted) order. */
+function folderEntries(directory: string, zipFolder: string, exclude: readonly string[] = []): Zippable {
+  const excluded = new Set(exclude);
   const entries: Zippable = {};
   const walk = (relativeDir: string) => {
-    const names = readdirSync(join(spec.directory, relativeDir), { withFileTypes: true });
+    const names = readdirSync(join(directory, relativeDir), { withFileTypes: true });
     for (const dirent of names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const path = relativeDir ? `${relativeDir}/${dirent.name}` : dirent.name;
       if (excluded.has(path)) continue;
       if (dirent.isDirectory()) walk(path);
       else if (dirent.isFile()) {
-        entries[`node_modules/${path}`] = [
-          readFileSync(join(spec.directory, path)),
+        entries[`${zipFolder}/${path}`] = [
+          readFileSync(join(directory, path)),
           // Mode 0644 whatever the umask was at install: dlopen needs read access only.
           { level: NODE_MODULES_ZIP_LEVEL, mtime: FIXED_ZIP_TIME, os: ZIP_OS_UNIX, attrs: ZIP_FILE_ATTRIBUTES },
         ];

@@ -5,7 +5,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import { sharedBundler, type Bundle, type FunctionBundler, type NodeModulesSpec } from "./bundle";
+import { sharedBundler, type AssetFolder, type Bundle, type FunctionBundler, type NodeModulesSpec } from "./bundle";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 
 export const DEFAULT_MEMORY_MB = 256;
@@ -48,6 +48,11 @@ export interface BundledFunctionProps {
    * @default none
    */
   readonly nodeModules?: NodeModulesSpec;
+  /**
+   * Folders of data files shipped beside the code (`/var/task/<zipFolder>`).
+   * @default none
+   */
+  readonly assets?: readonly AssetFolder[];
   /** @default the bundler shared by every stack of the synth */
   readonly bundler?: FunctionBundler;
   /**
@@ -109,6 +114,7 @@ export class BundledFunction extends Construct {
       runtime,
       define: props.define,
       nodeModules: props.nodeModules,
+      assets: props.assets,
     });
     const asset = new TerraformAsset(this, "code", { path: this.bundle.zipPath, type: AssetType.FILE });
 

@@ -23,6 +23,7 @@ export const IMAGE_MAX_TTL_SECONDS = 365 * 24 * 3600;
 export const FAILOVER_STATUS_CODES = [403];
 /** A request that takes longer than this to process gets a 504 from CloudFront. */
 const ORIGIN_READ_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;
+const ORIGIN_KEEPALIVE_TIMEOUT_SECONDS = 5;
 const IMAGE_ORIGIN_ID = "image";
 const S3_ORIGIN_ID = "s3";
 const ORIGIN_GROUP_ID = "image-then-s3";
@@ -38,10 +39,11 @@ export type ImageOrigin =
       readonly originAccessControlId: string;
     }
   | {
-      /** The ECS service's ALB over HTTP, with the secret header its listener requires. */
-      readonly kind: "alb";
+      /** The ECS service's internal ALB, through a CloudFront VPC origin. */
+      readonly kind: "vpc";
+      /** The ALB's DNS name. */
       readonly domainName: string;
-      readonly verifyHeader: { readonly name: string; readonly value: string };
+      readonly vpcOriginId: string;
     };
 
 export interface ImageDistributionDefaultsProps {
@@ -117,10 +119,10 @@ export class ImageDistribution extends Construct {
     this.bucket = props.bucket;
     const { bucket, imageOrigin, defaults, certificate } = props;
     const hostname = certificate ? bucket.hostname : undefined;
-    const customHeader = [
-      { name: SOURCE_BUCKET_HEADER, value: bucket.name },
-      ...(imageOrigin.kind === "alb" ? [imageOrigin.verifyHeader] : []),
-    ];
+    const originTimeouts = {
+      originReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
+      originKeepaliveTimeout: ORIGIN_KEEPALIVE_TIMEOUT_SECONDS,
+    };
     this.distribution = new CloudfrontDistribution(this, "distribution", {
       enabled: true,
       comment: `s3-edge images of ${bucket.name}`,
@@ -132,17 +134,19 @@ export class ImageDistribution extends Construct {
         {
           originId: IMAGE_ORIGIN_ID,
           domainName: imageOrigin.domainName,
-          originAccessControlId: imageOrigin.kind === "lambda" ? imageOrigin.originAccessControlId : undefined,
-          customHeader,
-          customOriginConfig: {
-            httpPort: 80,
-            httpsPort: 443,
-            // Function URLs are HTTPS only; the ALB listens on HTTP (its name has no certificate).
-            originProtocolPolicy: imageOrigin.kind === "lambda" ? "https-only" : "http-only",
-            originSslProtocols: ["TLSv1.2"],
-            originReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
-            originKeepaliveTimeout: 5,
-          },
+          customHeader: [{ name: SOURCE_BUCKET_HEADER, value: bucket.name }],
+          ...(imageOrigin.kind === "lambda"
+            ? {
+                originAccessControlId: imageOrigin.originAccessControlId,
+                customOriginConfig: {
+                  httpPort: 80,
+                  httpsPort: 443,
+                  originProtocolPolicy: "https-only",
+                  originSslProtocols: ["TLSv1.2"],
+                  ...originTimeouts,
+                },
+              }
+            : { vpcOriginConfig: { vpcOriginId: imageOrigin.vpcOriginId, ...originTimeouts } }),
         },
         {
           originId: S3_ORIGIN_ID,

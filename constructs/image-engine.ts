@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../config/paths";
+import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
 import { DEFAULT_IMAGE_DEADLINE_SECONDS } from "../config/sections/image";
 import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
 import type { PolicyStatement } from "./iam";
@@ -41,6 +42,11 @@ export interface EngineSettings {
   readonly styleTableName: string;
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
+  /**
+   * WebP/AVIF quality and effort when a request sets no quality.
+   * @default DEFAULT_ENCODER_SETTINGS
+   */
+  readonly encoding?: EncoderSettings;
   /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
   readonly deadlineSeconds?: number;
 }
@@ -59,6 +65,7 @@ export function engineEnvironment(settings: EngineSettings) {
     [ENVIRONMENT.styleTable]: settings.styleTableName,
     [ENVIRONMENT.autoFormat]: String(settings.autoFormat),
     [ENVIRONMENT.deadlineMs]: String((settings.deadlineSeconds ?? DEFAULT_IMAGE_DEADLINE_SECONDS) * 1000),
+    ...encoderEnvironment(settings.encoding ?? DEFAULT_ENCODER_SETTINGS),
   };
 }
 
@@ -86,7 +93,16 @@ export function engineReadStatements(buckets: readonly ImageSourceBucket[], styl
 }
 
 /** The folders and files whose content makes up the engine's container image. */
-export const ENGINE_SOURCES = ["functions/image", "functions/shared", "package.json", "package-lock.json"] as const;
+export const ENGINE_SOURCES = [
+  "functions/image",
+  "functions/shared",
+  "package.json",
+  "package-lock.json",
+  // The font installer the container build runs (functions/image/Dockerfile).
+  "config/paths.ts",
+  "constructs/font-package.ts",
+  "constructs/sharp-package.ts",
+] as const;
 
 /**
  * The container image tag of the engine: a hash of its sources (every file under `ENGINE_SOURCES`,

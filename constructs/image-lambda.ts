@@ -3,9 +3,14 @@ import { LambdaFunctionUrl } from "@cdktf/provider-aws/lib/lambda-function-url";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import { join } from "node:path";
+import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
+import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
+import { COMPLETE_MARKER, imageFonts } from "./font-package";
 import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
+import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
@@ -20,6 +25,11 @@ export interface ImageLambdaProps {
   readonly styleTableName: string;
   /** Choose AVIF/WebP from `Accept` when a request names no format. */
   readonly autoFormat: boolean;
+  /**
+   * WebP/AVIF quality and effort when a request sets no quality.
+   * @default DEFAULT_ENCODER_SETTINGS (functions/image/encoders.ts)
+   */
+  readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
   /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
   readonly deadlineSeconds?: number;
@@ -70,9 +80,14 @@ export class ImageLambda extends Construct {
       reservedConcurrentExecutions:
         props.reservedConcurrency === undefined ? DEFAULT_IMAGE_RESERVED_CONCURRENCY : props.reservedConcurrency,
       logRetentionDays: props.logRetentionDays,
-      environment: engineEnvironment(props),
+      environment: {
+        ...engineEnvironment(props),
+        // fontconfig sees the shipped fonts only (functions/image/fonts.ts).
+        [FONTCONFIG_FILE_VARIABLE]: join(LAMBDA_TASK_ROOT, FONTS_FOLDER, FONTS_CONF),
+      },
       policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
+      assets: [{ directory: imageFonts(), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
     });
     this.functionUrl = new LambdaFunctionUrl(this, "url", {
       functionName: this.fn.function.functionName,

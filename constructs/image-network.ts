@@ -16,7 +16,10 @@ const AVAILABILITY_ZONES = 2;
 /** Where the load balancer and the tasks of the image service live. */
 export interface ImageServiceSubnets {
   readonly vpcId: string;
-  /** Subnets of the internet-facing load balancer. */
+  /**
+   * Private subnets (no route to an internet gateway) of the internal load balancer, in at least
+   * two availability zones: CloudFront's VPC origin places its network interfaces there.
+   */
   readonly loadBalancerSubnetIds: string[];
   /** Subnets of the tasks. */
   readonly taskSubnetIds: string[];
@@ -34,11 +37,14 @@ export interface ImageNetworkProps {
 
 /**
  * A VPC for the image service without NAT gateways (about 32 USD a month each, plus data
- * processing): two public subnets in two zones hold the load balancer and the tasks. Tasks get a
- * public IP for egress only; their security group admits nothing but the load balancer, so the
- * address accepts no connection from the internet. Free gateway endpoints keep S3 and DynamoDB
- * traffic (the source images, the styles) inside AWS's network. The default security group is
- * emptied so that nothing lands in an open group by accident.
+ * processing). Two private subnets (no default route) hold the internal load balancer, which
+ * CloudFront reaches through a VPC origin; two public subnets hold the tasks. Tasks get a public IP
+ * for egress only (ECR, CloudWatch Logs); their security group admits nothing but the load
+ * balancer, so the address accepts no connection from the internet. The internet gateway also
+ * marks the VPC as one that receives internet traffic, which CloudFront requires of a VPC origin's
+ * VPC. Free gateway endpoints keep S3 and DynamoDB traffic (the source images, the styles) inside
+ * AWS's network. The default security group is emptied so that nothing lands in an open group by
+ * accident.
  */
 export class ImageNetwork extends Construct {
   readonly vpc: Vpc;
@@ -64,17 +70,24 @@ export class ImageNetwork extends Construct {
       route: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }],
       tags: { Name: `${props.name}-public` },
     });
-    const subnets = Array.from({ length: AVAILABILITY_ZONES }, (_, index) => {
-      const subnet = new Subnet(this, `public-${index}`, {
-        vpcId: this.vpc.id,
-        cidrBlock: Fn.cidrsubnet(cidrBlock, 8, index),
-        availabilityZone: Fn.element(zones.names, index),
-        mapPublicIpOnLaunch: false,
-        tags: { Name: `${props.name}-public-${index}` },
-      });
-      new RouteTableAssociation(this, `public-${index}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
-      return subnet.id;
+    const privateRoutes = new RouteTable(this, "private-routes", {
+      vpcId: this.vpc.id,
+      tags: { Name: `${props.name}-private` },
     });
+    const subnetsOf = (kind: "public" | "private", table: RouteTable, firstIndex: number) =>
+      Array.from({ length: AVAILABILITY_ZONES }, (_, index) => {
+        const subnet = new Subnet(this, `${kind}-${index}`, {
+          vpcId: this.vpc.id,
+          cidrBlock: Fn.cidrsubnet(cidrBlock, 8, firstIndex + index),
+          availabilityZone: Fn.element(zones.names, index),
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${props.name}-${kind}-${index}` },
+        });
+        new RouteTableAssociation(this, `${kind}-${index}-routes`, { subnetId: subnet.id, routeTableId: table.id });
+        return subnet.id;
+      });
+    const publicSubnets = subnetsOf("public", routes, 0);
+    const privateSubnets = subnetsOf("private", privateRoutes, AVAILABILITY_ZONES);
     for (const service of ["s3", "dynamodb"]) {
       new VpcEndpoint(this, `${service}-endpoint`, {
         vpcId: this.vpc.id,
@@ -84,6 +97,11 @@ export class ImageNetwork extends Construct {
         tags: { Name: `${props.name}-${service}` },
       });
     }
-    this.subnets = { vpcId: this.vpc.id, loadBalancerSubnetIds: subnets, taskSubnetIds: subnets, assignPublicIp: true };
+    this.subnets = {
+      vpcId: this.vpc.id,
+      loadBalancerSubnetIds: privateSubnets,
+      taskSubnetIds: publicSubnets,
+      assignPublicIp: true,
+    };
   }
 }

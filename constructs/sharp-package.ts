@@ -152,7 +152,8 @@ function install(directory: string, packages: Record<string, string>, cpu: strin
   }
 }
 
-function tryLock(lock: string): boolean {
+/** One installer per directory (sharp here, fonts in font-package.ts): false while another holds it. */
+export function tryLock(lock: string): boolean {
   try {
     mkdirSync(lock);
     return true;
@@ -167,6 +168,6 @@ function tryLock(lock: string): boolean {
 }
 
 /** Synth is synchronous (like esbuild's buildSync), so waiting for another installer blocks too. */
-function sleep(ms: number): void {
+export function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -104,6 +104,7 @@ export class ImageStack extends TerraformStack {
       styleTableName: this.styleTable.table.name,
       styleTableArn: this.styleTable.table.arn,
       autoFormat: image.autoFormat,
+      encoding: image.encoding,
       deadlineSeconds: image.deadlineSeconds,
     };
 
@@ -136,7 +137,7 @@ export class ImageStack extends TerraformStack {
         imageTag: engineImageTag(),
         subnets: ecs.vpc && {
           vpcId: ecs.vpc.vpcId,
-          loadBalancerSubnetIds: ecs.vpc.publicSubnetIds,
+          loadBalancerSubnetIds: ecs.vpc.privateSubnetIds,
           taskSubnetIds: ecs.vpc.privateSubnetIds,
           assignPublicIp: false,
         },
@@ -148,7 +149,7 @@ export class ImageStack extends TerraformStack {
 
     // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
     const imageOrigin: ImageOrigin = this.service
-      ? { kind: "alb", domainName: this.service.originDomainName, verifyHeader: this.service.originVerifyHeader }
+      ? { kind: "vpc", domainName: this.service.originDomainName, vpcOriginId: this.service.vpcOrigin.id }
       : {
           kind: "lambda",
           domainName: this.lambda!.originDomainName,

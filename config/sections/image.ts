@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ImageError } from "../../functions/image/errors";
 import { parseActions } from "../../functions/image/parser";
 import { FARGATE_TASK_SIZES } from "../aws-facts";
+import { DEFAULT_ENCODER_SETTINGS, ENCODER_VARIABLES } from "../../functions/image/encoders";
 import { enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
 
 export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
@@ -31,12 +32,27 @@ export const STYLE_NAME_PATTERN = /^[\w.-]{1,63}$/;
 
 const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)");
 
+/**
+ * An existing VPC with an internet gateway attached (CloudFront requires one in a VPC origin's VPC,
+ * though the traffic does not pass through it).
+ */
 const existingVpc = z.strictObject({
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id (vpc-...)"),
-  /** Subnets of the load balancer (in at least two availability zones). */
-  publicSubnetIds: z.array(subnetId).min(2, "the load balancer needs subnets in at least two availability zones"),
-  /** Subnets of the tasks: they need a route to ECR, CloudWatch Logs, S3 and DynamoDB (NAT or VPC endpoints). */
-  privateSubnetIds: z.array(subnetId).min(1),
+  /**
+   * Subnets of the internal load balancer (CloudFront's VPC origin places its network interfaces
+   * there) and of the tasks, in at least two availability zones. The tasks need a route to ECR,
+   * CloudWatch Logs, S3 and DynamoDB (NAT or VPC endpoints).
+   */
+  privateSubnetIds: z
+    .array(subnetId)
+    .min(2, "the internal load balancer needs private subnets in at least two availability zones"),
+  /** Earlier versions put an internet-facing load balancer here: named to explain the move. */
+  publicSubnetIds: z
+    .never({
+      error:
+        "no longer used: the load balancer is internal and lives in privateSubnetIds (see docs/image-private-origin.md)",
+    })
+    .optional(),
 });
 
 const ecs = z
@@ -55,7 +71,7 @@ const ecs = z
       .string()
       .regex(/^[a-z0-9][\w.:/@-]*$/i, "must be a container image reference (registry/repository:tag or @digest)")
       .optional(),
-    /** @default a VPC created for the service (two public subnets, no NAT gateway) */
+    /** @default a VPC created for the service (two private subnets for the ALB, two public ones for the tasks, no NAT gateway) */
     vpc: existingVpc.optional(),
   })
   .superRefine((ecs, ctx) => {
@@ -84,6 +100,17 @@ const ecs = z
       });
     }
   });
+
+const encoderSetting = (key: keyof typeof ENCODER_VARIABLES) =>
+  z.int().min(ENCODER_VARIABLES[key].min).max(ENCODER_VARIABLES[key].max).default(DEFAULT_ENCODER_SETTINGS[key]);
+
+/** WebP and AVIF output when a request sets no quality (a `quality` action overrides the quality). */
+const encoding = z.strictObject({
+  webpQuality: encoderSetting("webpQuality"),
+  webpEffort: encoderSetting("webpEffort"),
+  avifQuality: encoderSetting("avifQuality"),
+  avifEffort: encoderSetting("avifEffort"),
+});
 
 /** An existing bucket (not managed by s3-edge) that gets its own image distribution. */
 const extraSourceBucket = z.strictObject({
@@ -114,6 +141,7 @@ export const imageSection = z.strictObject({
    * distribution's cache key includes the normalized Accept class).
    */
   autoFormat: z.boolean().default(true),
+  encoding: encoding.prefault({}),
   /** Seconds after which a request's work is abandoned and its slot freed (both variants). */
   deadlineSeconds: z
     .int()

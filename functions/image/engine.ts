@@ -23,6 +23,8 @@ import {
   type Box,
   type Size,
 } from "./geometry";
+import { DEFAULT_ENCODER_SETTINGS, type EncoderSettings } from "./encoders";
+import { fontFamily } from "./fonts";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
 import { checkWork } from "./work";
@@ -30,6 +32,8 @@ import { checkWork } from "./work";
 export interface EngineOptions {
   /** Overrides of the spec's limits. */
   readonly limits?: Partial<ImageLimits>;
+  /** Overrides of DEFAULT_ENCODER_SETTINGS. */
+  readonly encoders?: Partial<EncoderSettings>;
   /** Choose AVIF or WebP from `Accept` when the request has no `format` action. @default false */
   readonly autoFormat?: boolean;
 }
@@ -52,7 +56,7 @@ export interface ProcessResult {
   readonly varyAccept: boolean;
 }
 
-/** Output quality when the request has no `quality` action (capped by a JPEG source's own). */
+/** JPEG and TIFF output quality when the request has no `quality` action (capped by a JPEG source's own). */
 export const DEFAULT_QUALITY = 85;
 
 const SOURCE_FORMATS: Partial<Record<string, OutputFormat>> = {
@@ -107,10 +111,12 @@ interface Raster extends Size {
 
 export class ImageEngine {
   readonly limits: ImageLimits;
+  readonly encoders: EncoderSettings;
   private readonly autoFormat: boolean;
 
   constructor(options: EngineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.encoders = { ...DEFAULT_ENCODER_SETTINGS, ...options.encoders };
     this.autoFormat = options.autoFormat ?? false;
   }
 
@@ -201,8 +207,11 @@ export class ImageEngine {
     deadline?.check();
 
     const sourceQuality = sourceFormat === "jpeg" ? estimateJpegQuality(source) : undefined;
+    const { webpQuality, webpEffort, avifQuality, avifEffort } = this.encoders;
+    const defaultQuality = format === "webp" ? webpQuality : format === "avif" ? avifQuality : DEFAULT_QUALITY;
     const body = await pipeline.encode(format, {
-      quality: outputQuality(findLast(actions, "quality"), sourceQuality),
+      quality: outputQuality(findLast(actions, "quality"), sourceQuality, defaultQuality),
+      effort: format === "avif" ? avifEffort : webpEffort,
       progressive: findLast(actions, "interlace")?.enabled ?? false,
       delay: keepFrames ? metadata.delay : undefined,
       loop: keepFrames ? metadata.loop : undefined,
@@ -442,9 +451,9 @@ class Pipeline {
 
   async encode(
     format: OutputFormat,
-    options: { quality: number; progressive: boolean; delay?: number[]; loop?: number },
+    options: { quality: number; effort: number; progressive: boolean; delay?: number[]; loop?: number },
   ): Promise<Buffer> {
-    const { quality, progressive, delay, loop } = options;
+    const { quality, effort, progressive, delay, loop } = options;
     const animation = { delay, loop };
     this.image.timeout(this.timeout());
     switch (format) {
@@ -455,13 +464,13 @@ class Pipeline {
         // Lossless: sharp's quality on PNG turns on palette quantization.
         return this.image.png({ palette: false }).toBuffer();
       case "webp":
-        return this.image.webp({ quality, ...animation }).toBuffer();
+        return this.image.webp({ quality, effort, ...animation }).toBuffer();
       case "gif":
         return this.image.gif(animation).toBuffer();
       case "tiff":
         return this.image.tiff({ quality }).toBuffer();
       case "avif":
-        return this.image.avif({ quality }).toBuffer();
+        return this.image.avif({ quality, effort }).toBuffer();
     }
   }
 }
@@ -470,12 +479,13 @@ class Pipeline {
 export function outputQuality(
   action: { q?: number; Q?: number } | undefined,
   sourceQuality: number | undefined,
+  defaultQuality = DEFAULT_QUALITY,
 ): number {
   const cap = (value: number) => (sourceQuality === undefined ? value : Math.min(value, sourceQuality));
   if (action?.Q !== undefined) return cap(action.Q);
   if (action?.q !== undefined)
     return sourceQuality === undefined ? action.q : roundHalfUp((sourceQuality * action.q) / 100);
-  return cap(DEFAULT_QUALITY);
+  return cap(defaultQuality);
 }
 
 /** Automatic format: AVIF, then WebP when `Accept` names them; AVIF is not used for animations. */
@@ -541,39 +551,45 @@ function mask(size: Size, opaqueOutput: boolean, radius: number): OverlayOptions
 const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
 
-/** Side of the median window libvips' trim applies before it looks for the edges. */
-const TRIM_WINDOW = 3;
-
 /**
- * Text watermark: an SVG rendered by librsvg (fonts through fontconfig), trimmed to its ink, then
- * rotated. The canvas is estimated from the font size and scaled down when it would exceed the image.
+ * Text watermark: sharp's own text rendering (Pango through fontconfig, with the fonts of
+ * ./fonts.ts), sized to the text's layout, its shadow drawn a step down and right, then rotated.
+ * The font size is scaled down when the text would be far larger than the image.
  */
 async function renderText(text: TextWatermark, base: Size): Promise<Raster> {
   const characters = Array.from(text.text).length;
-  const estimate = (size: number) => ({
-    width: Math.ceil(characters * size * 1.2 + size),
-    height: Math.ceil(size * 2),
-  });
+  const estimate = (size: number) => ({ width: characters * size * 1.2 + size, height: size * 2 });
   const natural = estimate(text.size);
   const scale = Math.min(1, (2 * base.width) / natural.width, (2 * base.height) / natural.height);
   const size = Math.max(1, Math.floor(text.size * scale));
-  const canvas = estimate(size);
-  const family = escapeXml(text.font ? `'${text.font}', sans-serif` : "sans-serif");
-  const attributes = `x="${Math.ceil(size / 2)}" y="${Math.ceil(size * 1.4)}" font-family="${family}" font-size="${size}"`;
-  const shift = Math.max(1, Math.round(size / 20));
-  const shadow =
-    text.shadow > 0
-      ? `<text ${attributes} dx="${shift}" dy="${shift}" fill="#000" fill-opacity="${text.shadow / 100}">${escapeXml(text.text)}</text>`
-      : "";
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${canvas.width}" height="${canvas.height}">` +
-    `${shadow}<text ${attributes} fill="#${text.color}">${escapeXml(text.text)}</text></svg>`;
-  const rendered = sharp(Buffer.from(svg));
-  // libvips' trim runs a 3×3 median first: a canvas thinner than that (tiny font sizes) stays as drawn.
-  const trimmable = canvas.width >= TRIM_WINDOW && canvas.height >= TRIM_WINDOW;
-  const trimmed = await toRaster(trimmable ? rendered.trim({ background: TRANSPARENT }) : rendered);
-  if (text.rotate % 360 === 0) return trimmed;
-  return toRaster(rawImage(trimmed).rotate(text.rotate, { background: TRANSPARENT }));
+  const font = `${fontFamily(text.font)} ${size}`;
+  const draw = (attributes: string) =>
+    toRaster(
+      sharp({
+        // dpi 72: Pango's points are then OSS's pixels.
+        text: { text: `<span ${attributes}>${escapeXml(text.text)}</span>`, font, dpi: 72, rgba: true },
+      }),
+    );
+  let mark = await draw(`foreground="#${text.color}"`);
+  if (text.shadow > 0) {
+    const shift = Math.max(1, Math.round(size / 20));
+    const shadow = await draw(`foreground="#000000" alpha="${Math.max(1, text.shadow)}%"`);
+    mark = await toRaster(
+      sharp({
+        create: { width: mark.width + shift, height: mark.height + shift, channels: 4, background: TRANSPARENT },
+      }).composite([
+        {
+          input: shadow.data,
+          raw: { width: shadow.width, height: shadow.height, channels: 4 },
+          left: shift,
+          top: shift,
+        },
+        { input: mark.data, raw: { width: mark.width, height: mark.height, channels: 4 }, left: 0, top: 0 },
+      ]),
+    );
+  }
+  if (text.rotate % 360 === 0) return mark;
+  return toRaster(rawImage(mark).rotate(text.rotate, { background: TRANSPARENT }));
 }
 
 /** Image and text side by side, `interval` apart, aligned top (0), centre (1) or bottom (2). */

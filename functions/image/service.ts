@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Action } from "./actions";
 import { Deadline } from "./deadline";
+import { encoderSettingsFromEnv } from "./encoders";
 import { ImageEngine } from "./engine";
 import { ImageError, errorXml, type ErrorCode } from "./errors";
 import { DEFAULT_DEADLINE_MS } from "./limits";
@@ -254,6 +255,7 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger, figu
     engine: new ImageEngine({
       autoFormat: env[ENVIRONMENT.autoFormat] === "true",
       limits: maxSourceBytes ? { maxSourceBytes } : {},
+      encoders: encoderSettingsFromEnv(env),
     }),
     source: new S3Source(new RegionalS3Clients(parseBucketRegions(env[ENVIRONMENT.sourceBucketRegions]))),
     styles: styleTable
