@@ -134,14 +134,15 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
   it("passes for the standalone invalidation example (buckets and distributions s3-edge does not own)", async () => {
     const input = JSON.parse(readFileSync(STANDALONE_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
     const checks = await check("standalone-invalidation", (outdir) => synthApp(input, { outdir }), true);
-    // Independent stacks: planned in any order.
+    // The invalidation stack's alarms read storage-replication's ops topics: planned after it.
     expect(checks.map((c) => ({ stack: c.stack, validate: c.validate, plan: c.plan }))).toEqual(
       expect.arrayContaining([
         { stack: "storage-replication", validate: "passed", plan: "passed" },
         { stack: "invalidation", validate: "passed", plan: "passed" },
+        { stack: "operations", validate: "passed", plan: "passed" },
       ]),
     );
-    expect(checks).toHaveLength(2);
+    expect(checks).toHaveLength(3);
     // The distributions are read from AWS: the plan stands in for them.
     expect(checks.find((c) => c.stack === "invalidation")?.fabricated).toEqual(
       expect.arrayContaining([expect.stringMatching(/^data\.aws_cloudfront_distribution\./)]),

@@ -24,6 +24,12 @@ export interface DashboardDistribution {
   readonly id: string;
 }
 
+/** An invalidation function's `service` name and the region it runs (and publishes figures) in. */
+export interface InvalidationFunctionRef {
+  readonly name: string;
+  readonly region: string;
+}
+
 export interface OperationsDashboardProps {
   readonly dashboardName: string;
   /** The region of the dashboard and of every regional metric. */
@@ -41,7 +47,7 @@ export interface OperationsDashboardProps {
   /** The `service` names of the image engines. @default no image row */
   readonly imageEngines?: readonly string[];
   /** Invalidation functions (one per distribution with automatic invalidation). */
-  readonly invalidationFunctions: readonly string[];
+  readonly invalidationFunctions: readonly InvalidationFunctionRef[];
   /** @default no object-stats figures */
   readonly objectStatsFunction?: string;
   readonly primaryBucketName: string;
@@ -179,8 +185,15 @@ export class OperationsDashboard extends Construct {
     if (props.invalidationFunctions.length > 0) {
       header("Invalidations");
       const day = 86_400;
-      const paths = props.invalidationFunctions.map((service, index) =>
-        figure(INVALIDATION_METRICS.paths, service, { id: `paths${index}`, label: `${service} paths`, period: day }),
+      // A standalone pipeline runs in its bucket's region: its figures are read there.
+      const at = (fn: InvalidationFunctionRef) => (fn.region === region ? {} : { region: fn.region });
+      const paths = props.invalidationFunctions.map((fn, index) =>
+        figure(INVALIDATION_METRICS.paths, fn.name, {
+          id: `paths${index}`,
+          label: `${fn.name} paths`,
+          period: day,
+          ...at(fn),
+        }),
       );
       const sum = props.invalidationFunctions.map((_, index) => `paths${index}`).join(" + ");
       graph(
@@ -199,14 +212,15 @@ export class OperationsDashboard extends Construct {
       );
       graph(
         "Keys, wildcards, retries, failures",
-        props.invalidationFunctions.flatMap((service) => [
-          figure(INVALIDATION_METRICS.keysSeen, service, { label: `${service} keys` }),
-          figure(INVALIDATION_METRICS.migrationWritesSkipped, service, {
-            label: `${service} migration writes skipped`,
+        props.invalidationFunctions.flatMap((fn) => [
+          figure(INVALIDATION_METRICS.keysSeen, fn.name, { label: `${fn.name} keys`, ...at(fn) }),
+          figure(INVALIDATION_METRICS.migrationWritesSkipped, fn.name, {
+            label: `${fn.name} migration writes skipped`,
+            ...at(fn),
           }),
-          figure(INVALIDATION_METRICS.wildcards, service, { label: `${service} wildcards` }),
-          figure(INVALIDATION_METRICS.retries, service, { label: `${service} retries` }),
-          figure(INVALIDATION_METRICS.failures, service, { label: `${service} failures` }),
+          figure(INVALIDATION_METRICS.wildcards, fn.name, { label: `${fn.name} wildcards`, ...at(fn) }),
+          figure(INVALIDATION_METRICS.retries, fn.name, { label: `${fn.name} retries`, ...at(fn) }),
+          figure(INVALIDATION_METRICS.failures, fn.name, { label: `${fn.name} failures`, ...at(fn) }),
         ]),
       );
     }

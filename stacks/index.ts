@@ -82,7 +82,9 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;
-  const invalidation = needsInvalidationStack(config) ? new InvalidationStack(app, config) : undefined;
+  const invalidation = needsInvalidationStack(config)
+    ? new InvalidationStack(app, config, { opsTopicArns: storageReplication.opsTopicArns })
+    : undefined;
   const operations = new OperationsStack(app, config, {
     distributions: [
       ...(cdn ? [{ label: "content", id: cdn.distribution.id }] : []),
@@ -94,8 +96,9 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
     backfill: storageReplication.backfillNames,
     imageEngines: image?.engines.map((engine) => engine.service),
     invalidationFunctions: [
-      ...(cdn ? [cdn.invalidationFunctionName] : []),
-      ...(image?.invalidations ?? []).map((i) => i.functionName),
+      ...(cdn ? [{ name: cdn.invalidationFunctionName, region: config.primaryRegion }] : []),
+      ...(image?.invalidations ?? []).map((i) => ({ name: i.functionName, region: config.primaryRegion })),
+      ...(invalidation?.functions ?? []),
     ],
     objectStatsFunction: objectStats?.functionName,
     primaryBucketName: config.storage.primaryBucketName,

@@ -4,6 +4,8 @@ import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { configureBackend } from "../constructs/backend";
+import { OperationsAlarms } from "../constructs/operations-alarms";
+import type { InvalidationFunctionRef } from "../constructs/operations-dashboard";
 import { awsProvider } from "../constructs/providers";
 
 export const INVALIDATION_STACK_ID = "invalidation";
@@ -15,12 +17,21 @@ export const needsInvalidationStack = (config: S3EdgeConfig) => config.standalon
  * Automatic invalidation for buckets and distributions that s3-edge does not own
  * (`standaloneInvalidation`): per target, the same pipeline as s3-edge's own distributions
  * (EventBridge rule of the bucket → SQS → batching, planning function), in the bucket's region,
- * where S3 delivers its events. It reads nothing from other stacks and changes neither the bucket
- * nor the distribution (it reads the distribution's ARN); the bucket's owner turns on its
- * EventBridge notifications (the `<name>_enable_eventbridge_command` output).
+ * where S3 delivers its events. It changes neither the bucket nor the distribution (it reads the
+ * distribution's ARN); the bucket's owner turns on its EventBridge notifications (the
+ * `<name>_enable_eventbridge_command` output). Its alarms (dead letters, errors, failed
+ * invalidations) notify the ops topic of the target's region, from storage-replication.
  */
+export interface InvalidationStackProps {
+  /** Region → ops topic ARN; covers every target region (see `opsTopicRegions`). */
+  readonly opsTopicArns: Readonly<Record<string, string>>;
+}
+
 export class InvalidationStack extends TerraformStack {
-  constructor(scope: Construct, config: S3EdgeConfig) {
+  /** The planning functions and their regions, for the dashboard. */
+  readonly functions: InvalidationFunctionRef[] = [];
+
+  constructor(scope: Construct, config: S3EdgeConfig, props: InvalidationStackProps) {
     const id = INVALIDATION_STACK_ID;
     super(scope, id);
     configureBackend(this, id, config.backend);
@@ -57,6 +68,16 @@ export class InvalidationStack extends TerraformStack {
         architecture: config.lambda.architecture,
         logRetentionDays: config.lambda.logRetentionDays,
       });
+      const functionName = pipeline.function.function.functionNameInput!;
+      this.functions.push({ name: functionName, region: target.region });
+      const alarms = new OperationsAlarms(this, `${target.name}-alarms`, {
+        provider: providerFor(target.region),
+        topicArn: props.opsTopicArns[target.region],
+        thresholds: config.operations.alarmThresholds,
+      });
+      alarms.functionsIn(pipeline);
+      alarms.deadLetterQueue(target.name, pipeline.deadLetterQueue.nameInput!, "Changes that could not be invalidated");
+      alarms.invalidationFailures(target.name, functionName);
       const output = target.name.replace(/-/g, "_");
       new TerraformOutput(this, `${output}_dead_letter_queue_url`, { value: pipeline.deadLetterQueue.url });
       new TerraformOutput(this, `${output}_enable_eventbridge_command`, {

@@ -3,7 +3,11 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { configureBackend } from "../constructs/backend";
-import { OperationsDashboard, type DashboardDistribution } from "../constructs/operations-dashboard";
+import {
+  OperationsDashboard,
+  type DashboardDistribution,
+  type InvalidationFunctionRef,
+} from "../constructs/operations-dashboard";
 import { awsProvider } from "../constructs/providers";
 
 export const OPERATIONS_STACK_ID = "operations";
@@ -17,7 +21,7 @@ export interface OperationsStackProps {
     readonly workerFunctionName: string;
   };
   readonly imageEngines?: readonly string[];
-  readonly invalidationFunctions: readonly string[];
+  readonly invalidationFunctions: readonly InvalidationFunctionRef[];
   readonly objectStatsFunction?: string;
   readonly primaryBucketName: string;
 }

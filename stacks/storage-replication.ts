@@ -15,15 +15,15 @@ import { GCS_XML_API_DOMAIN } from "./contracts";
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
 /**
- * Regions that have alarms, so an ops topic: the primary region, and us-east-1 where CloudFront
- * publishes the metrics of the cdn and image distributions.
+ * Regions that have alarms, so an ops topic: the primary region, us-east-1 where CloudFront
+ * publishes the metrics of the cdn and image distributions, and the regions of the standalone
+ * invalidation pipelines (each lives in its bucket's region).
  */
 export function opsTopicRegions(config: S3EdgeConfig): string[] {
-  const regions = [config.primaryRegion];
-  if ((config.cdn.enabled || config.image.enabled) && !regions.includes(CLOUDFRONT_METRICS_REGION)) {
-    regions.push(CLOUDFRONT_METRICS_REGION);
-  }
-  return regions;
+  const regions = new Set([config.primaryRegion]);
+  if (config.cdn.enabled || config.image.enabled) regions.add(CLOUDFRONT_METRICS_REGION);
+  for (const target of config.standaloneInvalidation) regions.add(target.region);
+  return [...regions];
 }
 
 /** What other stacks need to know about a bucket. Token fields travel through remote state. */
