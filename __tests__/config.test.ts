@@ -51,6 +51,41 @@ describe("built-in defaults", () => {
     expect(partial.domain).toMatchObject({ contentHostname: "cdn.acme.test", imageHostname: "img.acme.test" });
   });
 
+  it("read a legacy origin without kind as GCS, and fill each kind's defaults", () => {
+    expect(parseConfig({ legacyOrigin: { bucket: "acme-legacy" } }).legacyOrigin).toMatchObject({
+      kind: "gcs",
+      bucket: "acme-legacy",
+      access: "public",
+    });
+    expect(
+      parseConfig({
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "oss-eu-central-1.aliyuncs.com",
+          bucket: "acme",
+          region: "eu-central-1",
+        },
+      }).legacyOrigin,
+    ).toEqual({
+      kind: "s3-compatible",
+      endpoint: "oss-eu-central-1.aliyuncs.com",
+      bucket: "acme",
+      region: "eu-central-1",
+      addressing: "virtual-hosted",
+      access: "private",
+      backfill: { batchSize: 5, maxConcurrency: 20, workerMemoryMb: 1024 },
+    });
+    expect(
+      parseConfig({ legacyOrigin: { kind: "https", domain: "static.acme.test", pathPrefix: "/assets/v1" } })
+        .legacyOrigin,
+    ).toEqual({
+      kind: "https",
+      domain: "static.acme.test",
+      pathPrefix: "/assets/v1",
+      backfill: { batchSize: 5, maxConcurrency: 20, workerMemoryMb: 1024 },
+    });
+  });
+
   it("switch optional parts off with null", () => {
     const config = parseConfig({ domain: null, legacyOrigin: null });
     expect(config.domain).toBeNull();
@@ -210,7 +245,105 @@ describe("invalid config names the field and the reason", () => {
     [
       "a private GCS origin without the signer",
       { legacyOrigin: { bucket: "demo-legacy", access: "private", project: "demo-project" }, edge: { enabled: false } },
-      /^edge\.enabled: must be true while the cdn fails over to a private GCS bucket/,
+      /^edge\.enabled: must be true while the cdn fails over to a private legacy bucket/,
+    ],
+    [
+      "a private S3-compatible origin without the signer",
+      {
+        legacyOrigin: { kind: "s3-compatible", endpoint: "s3.wasabisys.com", bucket: "media", region: "us-east-1" },
+        edge: { enabled: false },
+      },
+      /^edge\.enabled: must be true while the cdn fails over to a private legacy bucket/,
+    ],
+    [
+      "unknown legacy origin kind",
+      { legacyOrigin: { kind: "ftp" } },
+      /^legacyOrigin\.kind: must be one of gcs, s3-compatible, https/,
+    ],
+    [
+      "S3-compatible origin without a signing region",
+      { legacyOrigin: { kind: "s3-compatible", endpoint: "s3.wasabisys.com", bucket: "media" } },
+      /^legacyOrigin\.region: is required \(the SigV4 signing region\)/,
+    ],
+    [
+      "S3-compatible endpoint with a scheme",
+      {
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "https://s3.wasabisys.com",
+          bucket: "media",
+          region: "us-east-1",
+        },
+      },
+      /^legacyOrigin\.endpoint: /,
+    ],
+    [
+      "S3-compatible bucket name with upper case",
+      { legacyOrigin: { kind: "s3-compatible", endpoint: "s3.wasabisys.com", bucket: "Media", region: "us-east-1" } },
+      /^legacyOrigin\.bucket: must be 3 to 63 lowercase letters/,
+    ],
+    [
+      "dotted bucket with virtual-hosted addressing",
+      {
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "s3.wasabisys.com",
+          bucket: "media.acme",
+          region: "us-east-1",
+        },
+      },
+      /^legacyOrigin\.addressing: must be "path" for the bucket "media\.acme"/,
+    ],
+    [
+      "credentials secret for a public S3-compatible bucket",
+      {
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "s3.wasabisys.com",
+          bucket: "media",
+          region: "us-east-1",
+          access: "public",
+          credentialsSecret: "acme/wasabi",
+        },
+      },
+      /^legacyOrigin\.credentialsSecret: must be absent when access is "public"/,
+    ],
+    [
+      "credentials secret that is neither a name nor an ARN",
+      {
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "s3.wasabisys.com",
+          bucket: "media",
+          region: "us-east-1",
+          credentialsSecret: "arn:aws:iam::123456789012:user/x y",
+        },
+      },
+      /^legacyOrigin\.credentialsSecret: must be a Secrets Manager secret name or ARN/,
+    ],
+    [
+      "keys in config instead of a secret",
+      {
+        legacyOrigin: {
+          kind: "s3-compatible",
+          endpoint: "s3.wasabisys.com",
+          bucket: "media",
+          region: "us-east-1",
+          secretAccessKey: "plaintext",
+        },
+      },
+      /^legacyOrigin\.secretAccessKey: unknown field/,
+    ],
+    [
+      "HTTPS origin prefix with a trailing slash",
+      { legacyOrigin: { kind: "https", domain: "static.acme.test", pathPrefix: "/assets/" } },
+      /^legacyOrigin\.pathPrefix: must start with a slash, not end with one/,
+    ],
+    ["HTTPS origin without a domain", { legacyOrigin: { kind: "https" } }, /^legacyOrigin\.domain: /],
+    [
+      "GCS fields on an HTTPS origin",
+      { legacyOrigin: { kind: "https", domain: "static.acme.test", bucket: "media" } },
+      /^legacyOrigin\.bucket: unknown field/,
     ],
   ];
 

@@ -16,6 +16,7 @@ Object.assign(globalThis, {
   __GCS_HMAC_SECRET_ID__: "s3edge/gcs-hmac",
   __GCS_HMAC_SECRET_REGION__: "us-east-1",
   __LEGACY_ORIGIN_DOMAIN__: "127.0.0.1",
+  __LEGACY_SIGNING_REGION__: "auto",
 });
 const secrets = mockClient(SecretsManagerClient);
 let handler: (event: CloudFrontRequestEvent) => Promise<CloudFrontRequestResult>;
@@ -184,7 +185,7 @@ it("signs a GCS-bound request with SigV4 over the bucket path and the URI", asyn
 
   // A fixed signing date gives a reproducible signature (the core is pure).
   const at = new Date("2025-04-01T10:00:00Z");
-  const again = await signForGcs(gcsRequest("/photos/a%20b%2Bc.jpg"), S3RVER_CREDENTIALS, at);
+  const again = await signForGcs(gcsRequest("/photos/a%20b%2Bc.jpg"), S3RVER_CREDENTIALS, "auto", at);
   expect(again.headers["x-amz-date"][0].value).toBe("20250401T100000Z");
   expect(verifySigV4(again, host, S3RVER_CREDENTIALS.secretAccessKey)).toBe(true);
 });

@@ -102,8 +102,7 @@ describe("the rules catch what they are meant to", () => {
         const pipeline = new BackfillPipeline(stack, "backfill", {
           namePrefix: "rules",
           destination: { name: "rules-bucket", arn: "arn:aws:s3:::rules-bucket", region: "us-east-2" },
-          sourceBucket: "rules-legacy",
-          sourceEndpoint: "https://storage.googleapis.com",
+          source: { api: "s3", endpoint: "https://storage.googleapis.com", bucket: "rules-legacy" },
           hmacKey: { accessId: "GOOG1ERULES", secret: "rules" },
           secretReplicaRegions: ["us-east-1"],
           bundler: new FunctionBundler(bundleDir),

@@ -5,7 +5,7 @@ import { cdnSection } from "./sections/cdn";
 import { edgeSection } from "./sections/edge";
 import { imageSection } from "./sections/image";
 import { standaloneInvalidationSection } from "./sections/invalidation";
-import { legacyOriginSection } from "./sections/legacy-origin";
+import { isPrivateLegacyOrigin, legacyOriginSection } from "./sections/legacy-origin";
 import { objectStatsSection } from "./sections/object-stats";
 import { operationsSection } from "./sections/operations";
 
@@ -128,7 +128,7 @@ export const configSchema = z
     lambda: lambda.prefault({}),
     /** Custom domain; null serves from the CloudFront domain only (no dns-cert stack). */
     domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }),
-    /** Legacy Google Cloud Storage origin; null when there is nothing to migrate from. */
+    /** The legacy origin (GCS by default, S3-compatible or HTTPS by `kind`); null when there is nothing to migrate from. */
     legacyOrigin: legacyOriginSection.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
     edge: edgeSection.prefault({}),
     cdn: cdnSection.prefault({}),
@@ -139,9 +139,10 @@ export const configSchema = z
     standaloneInvalidation: standaloneInvalidationSection.default([]),
   })
   .superRefine((config, ctx) => {
-    // CloudFront's requests to a private GCS bucket are signed by the edge stack's gcs-signer.
+    // CloudFront's requests to a private legacy bucket are signed by the edge stack's gcs-signer.
     if (
-      config.legacyOrigin?.access === "private" &&
+      config.legacyOrigin &&
+      isPrivateLegacyOrigin(config.legacyOrigin) &&
       !config.edge.enabled &&
       config.cdn.enabled &&
       config.cdn.failover === "auto"
@@ -150,7 +151,7 @@ export const configSchema = z
         code: "custom",
         path: ["edge", "enabled"],
         message:
-          'must be true while the cdn fails over to a private GCS bucket (the edge stack signs those requests); or set cdn.failover to "replica"',
+          'must be true while the cdn fails over to a private legacy bucket (the edge stack signs those requests); or set cdn.failover to "replica"',
       });
     }
     if (config.primaryRegion === config.replicaRegion) {
@@ -245,7 +246,7 @@ export const configSchema = z
         });
       }
     });
-    if (config.legacyOrigin && !config.legacyOrigin.project) {
+    if (config.legacyOrigin?.kind === "gcs" && !config.legacyOrigin.project) {
       const { create, access } = config.legacyOrigin;
       const needs = [
         ...(create ? ["legacyOrigin.create is true (the bucket is created in that project)"] : []),
@@ -313,3 +314,10 @@ export type EncryptionConfig = S3EdgeConfig["storage"]["encryption"];
 export type ImageConfig = S3EdgeConfig["image"];
 export type InvalidationConfig = S3EdgeConfig["cdn"]["invalidation"];
 export type StandaloneInvalidationTarget = S3EdgeConfig["standaloneInvalidation"][number];
+export type {
+  GcsOriginConfig,
+  HttpsOriginConfig,
+  LegacyOriginConfig,
+  S3CompatibleOriginConfig,
+} from "./sections/legacy-origin";
+export { isPrivateLegacyOrigin, legacyCredentialsSecretName } from "./sections/legacy-origin";

@@ -23,6 +23,7 @@ import {
   JOBS_TTL_ATTRIBUTE,
   JOBS_UPDATED_AT_ATTRIBUTE,
 } from "../functions/shared/backfill-jobs-table";
+import type { LegacySourceSettings } from "../functions/shared/legacy-source";
 import type { FunctionBundler } from "./bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
@@ -63,16 +64,24 @@ export interface BackfillPipelineProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
   readonly destination: BackfillDestination;
-  /** The GCS bucket objects are copied from. */
-  readonly sourceBucket: string;
-  /** GCS's S3-compatible XML API endpoint. */
-  readonly sourceEndpoint: string;
+  /** How the worker reads the legacy origin (see stacks/legacy-origin.ts). */
+  readonly source: LegacySourceSettings;
+  /** The origin as descriptions name it (`gs://bucket`). @default the bucket, else the endpoint */
+  readonly sourceLabel?: string;
   /**
    * A private GCS bucket's HMAC key: stored in Secrets Manager, read by the worker (and by the
-   * Lambda@Edge signer through a replica). Absent: the bucket is public and read anonymously.
-   * @default public bucket
+   * Lambda@Edge signer through a replica).
+   * @default no key from Terraform
    */
   readonly hmacKey?: GcsHmacKey;
+  /**
+   * A private S3-compatible store's key, never in Terraform: a secret that exists (`existing`:
+   * name or ARN, in `region`), or one this construct creates empty (`createEmpty`: its name, with
+   * the replicas of `secretReplicaRegions`) for the operator to fill with `aws secretsmanager
+   * put-secret-value`. Without it and `hmacKey`, the origin is read anonymously.
+   * @default anonymous reads
+   */
+  readonly sourceKeySecret?: { readonly existing: string; readonly region: string } | { readonly createEmpty: string };
   /**
    * Regions that get a replica of the HMAC secret (us-east-1 for Lambda@Edge).
    * @default none
@@ -112,10 +121,12 @@ export class BackfillPipeline extends Construct {
   readonly sweeper: BundledFunction;
   /** Schedule ticks EventBridge could not deliver to the sweeper. */
   readonly sweeperDeadLetterQueue: SqsQueue;
-  /** Private buckets only. */
+  /** The key secret this construct created (private GCS, or an S3-compatible store without a named secret). */
   readonly hmacSecret?: SecretsmanagerSecret;
-  /** `<namePrefix>/gcs-hmac` (private buckets only). */
+  /** That secret's name: `<namePrefix>/gcs-hmac`, or the `createEmpty` name. */
   readonly hmacSecretName?: string;
+  /** A key secret named in config (`sourceKeySecret.existing`): the worker reads it where it is. */
+  readonly externalSecret?: { readonly id: string; readonly region: string; readonly resourceArn: string };
 
   constructor(scope: Construct, id: string, props: BackfillPipelineProps) {
     super(scope, id);
@@ -178,11 +189,35 @@ export class BackfillPipeline extends Construct {
     });
     const statusIndexArn = `${this.jobsTable.arn}/index/${JOBS_STATUS_INDEX}`;
 
+    const label = props.sourceLabel ?? props.source.bucket ?? props.source.endpoint;
+    const keySecret = props.sourceKeySecret;
+    if (keySecret && "existing" in keySecret) {
+      const { existing, region } = keySecret;
+      this.externalSecret = {
+        id: existing,
+        region,
+        // Secrets Manager appends 6 random characters to a name.
+        resourceArn: existing.startsWith("arn:")
+          ? existing
+          : `arn:aws:secretsmanager:${region}:${accountId.asString}:secret:${existing}-*`,
+      };
+    } else if (keySecret) {
+      // No value in Terraform: the operator puts the key in (docs/migration.md), so it never sits in state.
+      this.hmacSecretName = keySecret.createEmpty;
+      this.hmacSecret = new SecretsmanagerSecret(this, "source-key", {
+        name: this.hmacSecretName,
+        description: `s3-edge: read-only key of ${label} ({"accessKeyId":"...","secretAccessKey":"..."}), filled by the operator`,
+        recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
+        replica: props.secretReplicaRegions?.length
+          ? props.secretReplicaRegions.map((region) => ({ region }))
+          : undefined,
+      });
+    }
     if (props.hmacKey) {
       this.hmacSecretName = `${namePrefix}/gcs-hmac`;
       this.hmacSecret = new SecretsmanagerSecret(this, "gcs-hmac", {
         name: this.hmacSecretName,
-        description: `s3-edge: HMAC key of the read-only service account of gs://${props.sourceBucket}`,
+        description: `s3-edge: HMAC key of the read-only service account of ${label}`,
         recoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
         replica: props.secretReplicaRegions?.length
           ? props.secretReplicaRegions.map((region) => ({ region }))
@@ -200,25 +235,40 @@ export class BackfillPipeline extends Construct {
       logRetentionDays: props.logRetentionDays,
       bundler: props.bundler,
     };
+    const { source } = props;
     const environment = {
       DESTINATION_BUCKET: destination.name,
-      SOURCE_BUCKET: props.sourceBucket,
-      SOURCE_ENDPOINT: props.sourceEndpoint,
+      SOURCE_API: source.api,
+      SOURCE_ENDPOINT: source.endpoint,
+      ...(source.bucket ? { SOURCE_BUCKET: source.bucket } : {}),
+      ...(source.region ? { SOURCE_REGION: source.region } : {}),
+      ...(source.addressing ? { SOURCE_ADDRESSING: source.addressing } : {}),
       JOBS_TABLE: this.jobsTable.name,
       QUEUE_URL: this.queue.url,
     };
+    const secretRead: { env: Record<string, string>; resource: string } | undefined = this.hmacSecret
+      ? { env: { SOURCE_CREDENTIALS_SECRET_ID: this.hmacSecret.arn }, resource: this.hmacSecret.arn }
+      : this.externalSecret
+        ? {
+            env: {
+              SOURCE_CREDENTIALS_SECRET_ID: this.externalSecret.id,
+              SOURCE_CREDENTIALS_SECRET_REGION: this.externalSecret.region,
+            },
+            resource: this.externalSecret.resourceArn,
+          }
+        : undefined;
     const objectsArn = `${destination.arn}/*`;
 
     this.worker = new BundledFunction(this, "worker", {
       ...common,
       name: "backfill-worker",
       functionName: `${namePrefix}-backfill-worker`,
-      description: `s3-edge: copies objects from gs://${props.sourceBucket} into ${destination.name}`,
+      description: `s3-edge: copies objects from ${label} into ${destination.name}`,
       memorySize: props.workerMemoryMb ?? DEFAULT_BACKFILL_WORKER_MEMORY_MB,
       timeout: BACKFILL_WORKER_TIMEOUT_SECONDS,
       environment: {
         ...environment,
-        ...(this.hmacSecret ? { SOURCE_CREDENTIALS_SECRET_ID: this.hmacSecret.arn } : {}),
+        ...secretRead?.env,
         POWERTOOLS_SERVICE_NAME: "backfill-worker",
       },
       policyStatements: [
@@ -250,13 +300,13 @@ export class BackfillPipeline extends Construct {
           ],
           Resource: this.queue.arn,
         },
-        ...(this.hmacSecret
+        ...(secretRead
           ? [
               {
-                Sid: "ReadGcsHmacKey",
+                Sid: "ReadSourceKey",
                 Effect: "Allow",
                 Action: "secretsmanager:GetSecretValue",
-                Resource: this.hmacSecret.arn,
+                Resource: secretRead.resource,
               } as const,
             ]
           : []),

@@ -105,7 +105,7 @@ export class ContentDistribution extends Construct {
       });
     }
     const toLegacy = this.failoverTarget === "legacy";
-    // The edge functions work on GCS responses and requests: they belong to the GCS failover only.
+    // The edge functions work on legacy-origin responses and requests: they belong to that failover only.
     const associations = toLegacy ? (props.edgeAssociations ?? []) : [];
 
     const cachePolicy = new CloudfrontCachePolicy(this, "cache-policy", {

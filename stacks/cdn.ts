@@ -10,17 +10,13 @@ import { OperationsAlarms } from "../constructs/operations-alarms";
 import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
 import { configureBackend } from "../constructs/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
+import { legacyOriginEndpoint } from "./legacy-origin";
 import { ContentDistribution } from "../constructs/content-distribution";
 import { policyDocument } from "../constructs/iam";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { awsProvider } from "../constructs/providers";
 import { cloudFrontDecryptStatement } from "../constructs/secure-bucket";
-import {
-  legacyOriginEndpoint,
-  type DomainCertificate,
-  type EdgeAttachments,
-  type LegacyOriginEndpoint,
-} from "./contracts";
+import { type DomainCertificate, type EdgeAttachments, type LegacyOriginEndpoint } from "./contracts";
 import type { BucketReference } from "./storage-replication";
 
 export const CDN_STACK_ID = "cdn";
@@ -88,7 +84,7 @@ export class CdnStack extends TerraformStack {
     });
 
     const legacyOrigin: LegacyOriginEndpoint | undefined =
-      props.edge?.legacyOrigin ?? (config.legacyOrigin ? legacyOriginEndpoint(config.legacyOrigin.bucket) : undefined);
+      props.edge?.legacyOrigin ?? (config.legacyOrigin ? legacyOriginEndpoint(config.legacyOrigin) : undefined);
     const domain = config.domain;
     if (domain && !props.certificate) {
       throw new Error("CdnStack: config has a domain but no certificate was given (the dns-cert stack's)");

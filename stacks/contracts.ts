@@ -12,19 +12,19 @@ export interface EdgeFunctionAssociation {
   readonly includeBody: boolean;
 }
 
-/** The legacy Google Cloud Storage origin as CloudFront reaches it (XML API, HTTPS only). */
+/** The legacy origin as CloudFront reaches it (HTTPS only): derived from `legacyOrigin` by stacks/legacy-origin.ts. */
 export interface LegacyOriginEndpoint {
-  /** `storage.googleapis.com` */
+  /** `storage.googleapis.com`, `<bucket>.<endpoint>` (virtual-hosted), `<endpoint>` (path-style), or the HTTPS origin's domain. */
   readonly domainName: string;
-  /** `/<bucket>`: path-style addressing, which works for every bucket name. */
-  readonly originPath: string;
+  /** `/<bucket>` (path-style addressing), the HTTPS origin's path prefix, or absent. */
+  readonly originPath?: string;
 }
 
 /** What the `edge` stack gives the distributions that attach its functions. */
 export interface EdgeAttachments {
   /** Functions of the default (back-to-origin) behaviour. */
   readonly associations: readonly EdgeFunctionAssociation[];
-  /** The GCS origin the functions work with; absent when no legacy origin is configured. */
+  /** The legacy origin the functions work with; absent when no legacy origin is configured. */
   readonly legacyOrigin?: LegacyOriginEndpoint;
 }
 
@@ -38,8 +38,3 @@ export interface DomainCertificate {
 
 /** GCS's S3-compatible XML API endpoint. */
 export const GCS_XML_API_DOMAIN = "storage.googleapis.com";
-
-/** The CloudFront origin of a GCS bucket, derived from the bucket name in config. */
-export function legacyOriginEndpoint(bucket: string): LegacyOriginEndpoint {
-  return { domainName: GCS_XML_API_DOMAIN, originPath: `/${bucket}` };
-}

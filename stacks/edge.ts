@@ -5,13 +5,9 @@ import type { S3EdgeConfig } from "../config";
 import { configureBackend } from "../constructs/backend";
 import { EDGE_FUNCTION_REGION, EdgeFunction } from "../constructs/edge-function";
 import { awsProvider } from "../constructs/providers";
-import {
-  GCS_XML_API_DOMAIN,
-  legacyOriginEndpoint,
-  type EdgeAttachments,
-  type EdgeFunctionAssociation,
-  type LegacyOriginEndpoint,
-} from "./contracts";
+import { isPrivateLegacyOrigin } from "../config";
+import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "./contracts";
+import { legacyOriginEndpoint, legacyOriginLabel, legacySigningRegion } from "./legacy-origin";
 import type { BackfillReference } from "./storage-replication";
 
 export const EDGE_STACK_ID = "edge";
@@ -22,15 +18,15 @@ export function needsEdgeStack(config: S3EdgeConfig): boolean {
 }
 
 export interface EdgeStackProps {
-  /** The backfill queue (and the HMAC secret of a private bucket) from storage-replication. */
+  /** The backfill queue (and the key secret of a private bucket) from storage-replication. */
   readonly backfill: BackfillReference;
 }
 
 /**
  * The Lambda@Edge functions of the back-to-origin flow, in us-east-1: `backfill-notify`
- * (origin-response: queues a copy job when GCS served an object) and, for a private GCS bucket,
- * `gcs-signer` (origin-request: signs requests to GCS with the reader's HMAC key). The `cdn`
- * stack attaches them through `attachments`.
+ * (origin-response: queues a copy job when the legacy origin served an object) and, for a private
+ * GCS or S3-compatible bucket, `gcs-signer` (origin-request: signs requests to the store with the
+ * reader's key, SigV4 in the store's region). The `cdn` stack attaches them through `attachments`.
  */
 export class EdgeStack extends TerraformStack implements EdgeAttachments {
   readonly associations: readonly EdgeFunctionAssociation[];
@@ -38,7 +34,7 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
   /** What a distribution needs to attach the functions (this stack's own fields, as one value). */
   readonly attachments: EdgeAttachments;
   readonly notify: EdgeFunction;
-  /** Private GCS buckets only. */
+  /** Private GCS and S3-compatible buckets only. */
   readonly signer?: EdgeFunction;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: EdgeStackProps) {
@@ -52,6 +48,8 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
     const provider = awsProvider(this, "aws", { region: EDGE_FUNCTION_REGION, tags: config.tags, stackId: id });
     const accountId = new DataAwsCallerIdentity(this, "account").accountId;
     const { backfill } = props;
+    const endpoint = legacyOriginEndpoint(origin);
+    const label = legacyOriginLabel(origin);
     const common = {
       provider,
       accountId,
@@ -65,12 +63,12 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
       ...common,
       name: "backfill-notify",
       functionName: `${config.namePrefix}-backfill-notify`,
-      description: `s3-edge: queues a backfill job when gs://${origin.bucket} served an object`,
+      description: `s3-edge: queues a backfill job when ${label} served an object`,
       eventType: "origin-response",
       constants: {
         __BACKFILL_QUEUE_NAME__: backfill.queueName,
         __BACKFILL_QUEUE_REGION__: backfill.region,
-        __LEGACY_ORIGIN_DOMAIN__: GCS_XML_API_DOMAIN,
+        __LEGACY_ORIGIN_DOMAIN__: endpoint.domainName,
       },
       policyStatements: [
         { Sid: "QueueBackfillJobs", Effect: "Allow", Action: "sqs:SendMessage", Resource: backfill.queueArn },
@@ -78,28 +76,32 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
     });
     const functions = [this.notify];
 
-    if (origin.access === "private") {
+    if (isPrivateLegacyOrigin(origin)) {
       const secret = backfill.hmacSecret;
-      if (!secret) throw new Error("edge: a private legacy origin needs the HMAC secret from storage-replication");
-      const secretRegion = EDGE_FUNCTION_REGION;
+      if (!secret) throw new Error("edge: a private legacy origin needs the key secret from storage-replication");
+      // s3-edge's own secrets have a us-east-1 replica; a secret named in config is read where it lives.
+      const secretRegion = secret.externalRegion ?? EDGE_FUNCTION_REGION;
       this.signer = new EdgeFunction(this, "gcs-signer", {
         ...common,
         name: "gcs-signer",
         functionName: `${config.namePrefix}-gcs-signer`,
-        description: `s3-edge: signs requests to gs://${origin.bucket} with the reader's HMAC key`,
+        description: `s3-edge: signs requests to ${label} with the reader's key`,
         eventType: "origin-request",
         constants: {
           __GCS_HMAC_SECRET_ID__: secret.name,
           __GCS_HMAC_SECRET_REGION__: secretRegion,
-          __LEGACY_ORIGIN_DOMAIN__: GCS_XML_API_DOMAIN,
+          __LEGACY_ORIGIN_DOMAIN__: endpoint.domainName,
+          __LEGACY_SIGNING_REGION__: legacySigningRegion(origin),
         },
         policyStatements: [
           {
             Sid: "ReadGcsHmacKey",
             Effect: "Allow",
             Action: "secretsmanager:GetSecretValue",
-            // The us-east-1 copy only; Secrets Manager appends 6 random characters to the name.
-            Resource: `arn:aws:secretsmanager:${secretRegion}:${accountId}:secret:${secret.name}-*`,
+            // One copy only (us-east-1 for s3-edge's own); Secrets Manager appends 6 random characters to a name.
+            Resource: secret.name.startsWith("arn:")
+              ? secret.name
+              : `arn:aws:secretsmanager:${secretRegion}:${accountId}:secret:${secret.name}-*`,
           },
         ],
       });
@@ -107,7 +109,7 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
     }
 
     this.associations = functions.map((fn) => fn.association);
-    this.legacyOrigin = legacyOriginEndpoint(origin.bucket);
+    this.legacyOrigin = endpoint;
     this.attachments = { associations: this.associations, legacyOrigin: this.legacyOrigin };
     for (const fn of functions) {
       const name = fn.node.id.replace(/-/g, "_");

@@ -5,7 +5,7 @@ import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucke
 import { StorageHmacKey } from "@cdktf/provider-google/lib/storage-hmac-key";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import type { S3EdgeConfig } from "../config";
+import type { GcsOriginConfig, S3EdgeConfig } from "../config";
 import type { GcsHmacKey } from "../constructs/backfill-pipeline";
 import { configureBackend } from "../constructs/backend";
 
@@ -16,12 +16,12 @@ export const GCS_READER_ROLE = "roles/storage.objectViewer";
 const SERVICE_ACCOUNT_ID_MAX = 30;
 const SERVICE_ACCOUNT_SUFFIX = "-gcs-reader";
 
-type LegacyOrigin = NonNullable<S3EdgeConfig["legacyOrigin"]>;
+type LegacyOrigin = GcsOriginConfig;
 
 /** Whether the config asks for google resources (a private bucket's reader, or a bucket to create). */
 export function needsGcsOriginStack(config: S3EdgeConfig): boolean {
   const origin = config.legacyOrigin;
-  return !!origin && (origin.access === "private" || origin.create);
+  return origin?.kind === "gcs" && (origin.access === "private" || origin.create);
 }
 
 /**
@@ -41,7 +41,7 @@ export class GcsOriginStack extends TerraformStack {
     const id = GCS_ORIGIN_STACK_ID;
     super(scope, id);
     const origin = config.legacyOrigin;
-    if (!origin || !origin.project) {
+    if (origin?.kind !== "gcs" || !origin.project) {
       // The config schema requires a project whenever this stack is needed.
       throw new Error("gcs-origin: needs legacyOrigin with a project");
     }

@@ -10,7 +10,8 @@ import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { OpsTopics } from "../constructs/ops-topic";
 import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
-import { GCS_XML_API_DOMAIN } from "./contracts";
+import { legacyCredentialsSecretName } from "../config";
+import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
@@ -53,14 +54,16 @@ export interface BackfillReference {
   readonly queueUrl: string;
   /** The primary region, a literal. */
   readonly region: string;
-  /** Private GCS buckets only. */
+  /** Private GCS and S3-compatible buckets only: the secret holding the store's key. */
   readonly hmacSecret?: {
-    /** `<namePrefix>/gcs-hmac`, a literal. */
+    /** `<namePrefix>/gcs-hmac`, `<namePrefix>/legacy-origin-credentials`, or the name or ARN from config: a literal. */
     readonly name: string;
-    /** ARN in the primary region. */
+    /** ARN in the primary region (an ARN pattern for a secret named in config). */
     readonly arn: string;
     /** Regions holding a replica (us-east-1, unless that is the primary region). */
     readonly replicaRegions: readonly string[];
+    /** A secret named in config lives here, and has no replica of s3-edge's. */
+    readonly externalRegion?: string;
   };
 }
 
@@ -181,7 +184,7 @@ export class StorageReplicationStack extends TerraformStack {
 
     const { legacyOrigin } = config;
     if (!legacyOrigin) return;
-    if (legacyOrigin.access === "private" && !props.gcsHmacKey) {
+    if (legacyOrigin.kind === "gcs" && legacyOrigin.access === "private" && !props.gcsHmacKey) {
       throw new Error("storage-replication: a private legacy origin needs the gcs-origin stack's HMAC key");
     }
     // The Lambda@Edge signer reads the secret in us-east-1.
@@ -189,9 +192,10 @@ export class StorageReplicationStack extends TerraformStack {
     const pipeline = new BackfillPipeline(this, "backfill", {
       namePrefix: config.namePrefix,
       destination: this.primary,
-      sourceBucket: legacyOrigin.bucket,
-      sourceEndpoint: `https://${GCS_XML_API_DOMAIN}`,
-      hmacKey: legacyOrigin.access === "private" ? props.gcsHmacKey : undefined,
+      source: legacySourceSettings(legacyOrigin),
+      sourceLabel: legacyOriginLabel(legacyOrigin),
+      hmacKey: legacyOrigin.kind === "gcs" && legacyOrigin.access === "private" ? props.gcsHmacKey : undefined,
+      sourceKeySecret: sourceKeySecret(config),
       secretReplicaRegions,
       runtime: config.lambda.runtime,
       architecture: config.lambda.architecture,
@@ -225,14 +229,38 @@ export class StorageReplicationStack extends TerraformStack {
       hmacSecret:
         pipeline.hmacSecret && pipeline.hmacSecretName
           ? { name: pipeline.hmacSecretName, arn: pipeline.hmacSecret.arn, replicaRegions: secretReplicaRegions }
-          : undefined,
+          : pipeline.externalSecret
+            ? {
+                name: pipeline.externalSecret.id,
+                arn: pipeline.externalSecret.resourceArn,
+                replicaRegions: [],
+                externalRegion: pipeline.externalSecret.region,
+              }
+            : undefined,
     };
     new TerraformOutput(this, "backfill_queue_url", { value: pipeline.queue.url });
     new TerraformOutput(this, "backfill_queue_arn", { value: pipeline.queue.arn });
     new TerraformOutput(this, "backfill_dead_letter_queue_url", { value: pipeline.deadLetterQueue.url });
     new TerraformOutput(this, "backfill_jobs_table_name", { value: pipeline.jobsTable.name });
-    if (pipeline.hmacSecret) new TerraformOutput(this, "gcs_hmac_secret_arn", { value: pipeline.hmacSecret.arn });
+    if (pipeline.hmacSecret && legacyOrigin.kind === "gcs") {
+      new TerraformOutput(this, "gcs_hmac_secret_arn", { value: pipeline.hmacSecret.arn });
+    }
+    if (legacyOrigin.kind === "s3-compatible" && pipeline.hmacSecretName) {
+      // The secret is created empty: the operator fills it (docs/migration.md).
+      new TerraformOutput(this, "legacy_origin_credentials_secret_name", { value: pipeline.hmacSecretName });
+    }
   }
+}
+
+/** A private S3-compatible store's key: the secret named in config (read where it lives), else one created empty. */
+function sourceKeySecret(
+  config: S3EdgeConfig,
+): { readonly existing: string; readonly region: string } | { readonly createEmpty: string } | undefined {
+  const origin = config.legacyOrigin;
+  if (origin?.kind !== "s3-compatible" || origin.access !== "private") return undefined;
+  if (!origin.credentialsSecret) return { createEmpty: legacyCredentialsSecretName(config.namePrefix) };
+  const arnRegion = origin.credentialsSecret.startsWith("arn:") ? origin.credentialsSecret.split(":")[3] : undefined;
+  return { existing: origin.credentialsSecret, region: arnRegion ?? config.primaryRegion };
 }
 
 function bucketEncryption(encryption: EncryptionConfig, role: "primary" | "replica"): BucketEncryption {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { gcsBucketName } from "../primitives";
+import { gcsBucketName, hostname } from "../primitives";
 
 /** Messages the backfill worker takes from the queue at once (SQS event source mappings allow 10 without a batching window). */
 export const DEFAULT_BACKFILL_BATCH_SIZE = 5;
@@ -9,6 +9,8 @@ export const DEFAULT_BACKFILL_MAX_CONCURRENCY = 20;
 export const DEFAULT_BACKFILL_WORKER_MEMORY_MB = 1024;
 /** Where a bucket that s3-edge creates lives (a GCS multi-region). */
 export const DEFAULT_GCS_LOCATION = "US";
+/** How an S3-compatible bucket is addressed when config does not say: what most stores (and OSS only) serve. */
+export const DEFAULT_S3_COMPATIBLE_ADDRESSING = "virtual-hosted";
 
 const backfill = z.strictObject({
   /** Copy jobs per worker invocation (1-10). */
@@ -27,8 +29,28 @@ const backfill = z.strictObject({
   workerMemoryMb: z.int().min(128).max(10_240).default(DEFAULT_BACKFILL_WORKER_MEMORY_MB),
 });
 
-/** The legacy Google Cloud Storage origin (back-to-origin migration). */
-export const legacyOriginSection = z.strictObject({
+/** Name of the secret s3-edge creates (empty) for an S3-compatible store's key when none is named. */
+export const legacyCredentialsSecretName = (namePrefix: string) => `${namePrefix}/legacy-origin-credentials`;
+
+/** A Secrets Manager secret by name, or by full ARN (which may be in another region). */
+const secretReference = z
+  .string()
+  .regex(
+    /^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/,
+    "must be a Secrets Manager secret name or ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)",
+  );
+
+/** A bucket name as S3-compatible stores accept it (3-63 lowercase letters, digits, dots, hyphens). */
+const compatibleBucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be 3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit",
+  );
+
+/** The legacy Google Cloud Storage bucket (the default kind: a config without `kind` is this). */
+const gcsOrigin = z.strictObject({
+  kind: z.literal("gcs"),
   /** The Google Cloud Storage bucket that is the origin of record. */
   bucket: gcsBucketName,
   /** `private`: requests to GCS are signed with an HMAC key of a read-only service account. */
@@ -48,3 +70,89 @@ export const legacyOriginSection = z.strictObject({
   /** The queue and workers that copy objects from GCS into the primary bucket. */
   backfill: backfill.prefault({}),
 });
+
+/** A bucket of any store that speaks the S3 API (Alibaba OSS, Cloudflare R2, Wasabi, MinIO, ...), over HTTPS. */
+const s3CompatibleOrigin = z.strictObject({
+  kind: z.literal("s3-compatible"),
+  /** The store's API host, without scheme or bucket (`oss-eu-central-1.aliyuncs.com`, `<account>.r2.cloudflarestorage.com`). */
+  endpoint: hostname,
+  bucket: compatibleBucketName,
+  /** `virtual-hosted`: `https://<bucket>.<endpoint>/<key>`; `path`: `https://<endpoint>/<bucket>/<key>`. */
+  addressing: z.enum(["virtual-hosted", "path"]).default(DEFAULT_S3_COMPATIBLE_ADDRESSING),
+  /** The region in SigV4's credential scope (`auto` for R2, `us-east-1` for MinIO, the bucket's region elsewhere). */
+  region: z
+    .string({ error: (issue) => (issue.input === undefined ? "is required (the SigV4 signing region)" : undefined) })
+    .regex(
+      /^[a-z0-9][a-z0-9-]{0,47}$/,
+      "must be the SigV4 signing region the store expects (lowercase, such as us-east-1 or auto)",
+    ),
+  /** `private`: every request is signed with the key in `credentialsSecret`; `public`: anonymous reads. */
+  access: z.enum(["public", "private"]).default("private"),
+  /**
+   * The secret (name or ARN) holding `{"accessKeyId":"...","secretAccessKey":"..."}` of a read-only
+   * key. Absent for a private store: s3-edge creates `<namePrefix>/legacy-origin-credentials` empty,
+   * to be filled with `aws secretsmanager put-secret-value` (docs/migration.md).
+   */
+  credentialsSecret: secretReference.optional(),
+  backfill: backfill.prefault({}),
+});
+
+/** A public HTTPS origin (any web server or CDN): objects are fetched, never listed. */
+const httpsOrigin = z.strictObject({
+  kind: z.literal("https"),
+  /** The origin's host name. */
+  domain: hostname,
+  /** Path before every key (`/assets`: the key `a/b.jpg` is `https://<domain>/assets/a/b.jpg`). */
+  pathPrefix: z
+    .string()
+    .regex(
+      /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/,
+      "must start with a slash, not end with one, and hold only URL path characters",
+    )
+    .optional(),
+  backfill: backfill.prefault({}),
+});
+
+export const LEGACY_ORIGIN_KINDS = ["gcs", "s3-compatible", "https"] as const;
+
+/** The legacy origin the content is migrated from: a GCS bucket (default), an S3-compatible bucket, or an HTTPS origin. */
+export const legacyOriginSection = z
+  .preprocess(
+    // Configs written before `kind` existed describe a GCS bucket.
+    (value) =>
+      value && typeof value === "object" && !Array.isArray(value) && !("kind" in value)
+        ? { kind: "gcs", ...value }
+        : value,
+    z.discriminatedUnion("kind", [gcsOrigin, s3CompatibleOrigin, httpsOrigin], {
+      error: (issue) =>
+        issue.code === "invalid_union" ? `must be one of ${LEGACY_ORIGIN_KINDS.join(", ")}` : undefined,
+    }),
+  )
+  .superRefine((origin, ctx) => {
+    if (origin.kind !== "s3-compatible") return;
+    if (origin.access === "public" && origin.credentialsSecret) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["credentialsSecret"],
+        message: 'must be absent when access is "public" (public reads are anonymous)',
+      });
+    }
+    // A dotted bucket name in the host name does not match the store's wildcard TLS certificate.
+    if (origin.addressing === "virtual-hosted" && origin.bucket.includes(".")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["addressing"],
+        message: `must be "path" for the bucket "${origin.bucket}": a dotted name breaks TLS with virtual-hosted addressing`,
+      });
+    }
+  });
+
+export type LegacyOriginConfig = z.output<typeof legacyOriginSection>;
+export type GcsOriginConfig = Extract<LegacyOriginConfig, { kind: "gcs" }>;
+export type S3CompatibleOriginConfig = Extract<LegacyOriginConfig, { kind: "s3-compatible" }>;
+export type HttpsOriginConfig = Extract<LegacyOriginConfig, { kind: "https" }>;
+
+/** Whether requests to the origin are signed (a private GCS or S3-compatible bucket). */
+export function isPrivateLegacyOrigin(origin: LegacyOriginConfig): boolean {
+  return origin.kind !== "https" && origin.access === "private";
+}

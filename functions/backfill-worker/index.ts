@@ -11,9 +11,9 @@ import { JobStore } from "../shared/backfill-jobs";
 import { backfillMessageSchema } from "../shared/backfill-messages";
 import { MemoryBudget } from "../shared/copy/budget";
 import { CopyEngine } from "../shared/copy/engine";
-import { createSourceClient, ObjectSource } from "../shared/copy/source";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
 import { JobQueue } from "../shared/job-queue";
+import { openLegacySource } from "../shared/legacy-source";
 import { createMetrics, publishFigures } from "../shared/metrics";
 import { BackfillFigures } from "./figures";
 import { BackfillWorker } from "./worker";
@@ -21,12 +21,21 @@ import { BackfillWorker } from "./worker";
 const env = readEnv(workerEnvSchema, process.env);
 const logger = new Logger({ serviceName: "backfill-worker" });
 const metrics = createMetrics();
-const hmacKey = env.SOURCE_CREDENTIALS_SECRET_ID
-  ? cachedHmacKey(new SecretsManagerClient({}), env.SOURCE_CREDENTIALS_SECRET_ID)
+const sourceKey = env.SOURCE_CREDENTIALS_SECRET_ID
+  ? cachedHmacKey(
+      new SecretsManagerClient({ region: env.SOURCE_CREDENTIALS_SECRET_REGION }),
+      env.SOURCE_CREDENTIALS_SECRET_ID,
+    )
   : undefined;
-const source = new ObjectSource(
-  createSourceClient({ endpoint: env.SOURCE_ENDPOINT, credentials: hmacKey && (() => hmacKey()) }),
-  env.SOURCE_BUCKET,
+const source = openLegacySource(
+  {
+    api: env.SOURCE_API,
+    endpoint: env.SOURCE_ENDPOINT,
+    bucket: env.SOURCE_BUCKET,
+    region: env.SOURCE_REGION,
+    addressing: env.SOURCE_ADDRESSING,
+  },
+  { credentials: sourceKey && (() => sourceKey()) },
 );
 const jobs = new JobStore(
   DynamoDBDocumentClient.from(new DynamoDBClient({})),

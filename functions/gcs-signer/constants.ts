@@ -2,6 +2,7 @@ import { compileTimeConstant } from "../shared/compile-time";
 
 declare const __GCS_HMAC_SECRET_ID__: string | undefined;
 declare const __GCS_HMAC_SECRET_REGION__: string | undefined;
+declare const __LEGACY_SIGNING_REGION__: string | undefined;
 
 export const GCS_HMAC_SECRET_ID = compileTimeConstant(
   "__GCS_HMAC_SECRET_ID__",
@@ -10,4 +11,9 @@ export const GCS_HMAC_SECRET_ID = compileTimeConstant(
 export const GCS_HMAC_SECRET_REGION = compileTimeConstant(
   "__GCS_HMAC_SECRET_REGION__",
   typeof __GCS_HMAC_SECRET_REGION__ === "undefined" ? undefined : __GCS_HMAC_SECRET_REGION__,
+);
+/** SigV4's signing region of the store: `auto` for GCS, the configured region for an S3-compatible store. */
+export const LEGACY_SIGNING_REGION = compileTimeConstant(
+  "__LEGACY_SIGNING_REGION__",
+  typeof __LEGACY_SIGNING_REGION__ === "undefined" ? undefined : __LEGACY_SIGNING_REGION__,
 );

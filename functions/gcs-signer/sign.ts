@@ -1,7 +1,6 @@
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { CloudFrontHeaders, CloudFrontRequest } from "aws-lambda";
-import { GCS_SIGNING_REGION } from "../shared/gcs";
 import type { HmacKey } from "../shared/gcs-hmac-key";
 
 /** SHA-256 of the empty payload of a GET or HEAD. */
@@ -11,15 +10,18 @@ const SIGNED_METHODS = new Set(["GET", "HEAD"]);
 const SIGNING_HEADERS = ["authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"];
 
 /**
- * Signs a CloudFront origin request for GCS's XML API with AWS SigV4 and a GCS HMAC key
- * (service `s3`, region `auto`: see GCS_SIGNING_REGION). The signed path is the origin path
- * (`/<bucket>`) followed by the URI as CloudFront sends it, already percent-encoded (S3-style
+ * Signs a CloudFront origin request for a store's S3 API (GCS's XML API with a GCS HMAC key and
+ * region `auto`, see GCS_SIGNING_REGION in functions/shared/gcs.ts; or an S3-compatible store in
+ * its region) with AWS SigV4, service `s3`. The signed host is the origin's domain (`<bucket>.<endpoint>`
+ * with virtual-hosted addressing), the signed path the origin path (`/<bucket>` path-style, empty
+ * virtual-hosted) followed by the URI as CloudFront sends it, already percent-encoded (S3-style
  * signing does not encode it again). Only `host`, `x-amz-date` and `x-amz-content-sha256` are
  * signed: CloudFront adds and rewrites other headers (Via, X-Amz-Cf-Id, ...) after this function.
  */
 export async function signForGcs(
   request: CloudFrontRequest,
   key: HmacKey,
+  region: string,
   now = new Date(),
 ): Promise<CloudFrontRequest> {
   const origin = request.origin?.custom;
@@ -28,7 +30,7 @@ export async function signForGcs(
   const host = origin.port && origin.port !== defaultPort ? `${origin.domainName}:${origin.port}` : origin.domainName;
   const signer = new SignatureV4({
     service: "s3",
-    region: GCS_SIGNING_REGION,
+    region,
     credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
     sha256: Sha256,
     uriEscapePath: false,

@@ -14,7 +14,7 @@ import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./ch
 import { CopyError, isNotFound, writeError } from "./errors";
 import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
-import type { ObjectSource, SourceObject } from "./source";
+import type { ObjectReader, SourceObject } from "./source";
 
 /** S3's largest object. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
@@ -162,7 +162,7 @@ export class CopyEngine {
   readonly uploadConcurrency: number;
 
   constructor(
-    readonly source: ObjectSource,
+    readonly source: ObjectReader,
     private readonly destination: S3Client,
     readonly bucket: string,
     private readonly options: CopyEngineOptions = {},

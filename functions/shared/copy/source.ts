@@ -1,9 +1,16 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
+import type { SourceAddressing } from "../legacy-source";
 
 /** Headers copied from the source object to the destination as they are. */
 export interface ContentHeaders {
@@ -38,28 +45,50 @@ export interface SourceListing {
 type RawHeaders = Record<string, string>;
 const RAW_HEADERS = Symbol("rawHeaders");
 
+/**
+ * What the copy engine reads objects from: a bucket behind an S3 API (`ObjectSource`) or a plain
+ * HTTP origin (`HttpObjectSource`, functions/shared/copy/http-source.ts).
+ */
+export interface ObjectReader {
+  /** The source as messages name it (`bucket`, or the origin's base URL). */
+  readonly name: string;
+  head(key: string): Promise<SourceObject>;
+  readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer>;
+  /** Every object under `prefix`, page by page; sources that cannot list throw. */
+  list(prefix?: string): AsyncGenerator<SourceListing[]>;
+}
+
 /** Where and how to reach the source bucket. Anonymous when `credentials` is absent (public buckets). */
 export interface SourceClientOptions {
+  /** The store's API endpoint (scheme and host, no bucket). @default GCS's XML API */
   readonly endpoint?: string;
+  /** The region of SigV4's credential scope. @default GCS_SIGNING_REGION (`auto`) */
+  readonly region?: string;
+  /** `path`: `<endpoint>/<bucket>/<key>`; `virtual-hosted`: `<bucket>.<endpoint host>/<key>`. @default "path" */
+  readonly addressing?: SourceAddressing;
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** SDK attempts per request (retries with backoff on throttling and 5xx). @default 5 */
   readonly maxAttempts?: number;
+  /** The SDK's HTTP handler (sockets, DNS). @default the SDK's */
+  readonly requestHandler?: S3ClientConfig["requestHandler"];
 }
 
 /**
- * An S3 client for GCS's XML API: path-style, `auto` region, no flexible checksums (GCS does not
- * speak aws-chunked), `Accept-Encoding: gzip` so that gzip-stored objects come back as stored
- * bytes rather than transcoded (their hashes and Range offsets refer to the stored bytes), and the
- * raw response headers kept on the output because the SDK drops `x-goog-*`.
+ * An S3 client for a legacy store's S3 API (GCS's XML API by default: path-style, `auto` region):
+ * no flexible checksums (GCS and most S3-compatible stores do not speak aws-chunked),
+ * `Accept-Encoding: gzip` so that gzip-stored GCS objects come back as stored bytes rather than
+ * transcoded (their hashes and Range offsets refer to the stored bytes), and the raw response
+ * headers kept on the output because the SDK drops `x-goog-*`.
  */
 export function createSourceClient(options: SourceClientOptions): S3Client {
   const client = new S3Client({
     endpoint: options.endpoint ?? DEFAULT_SOURCE_ENDPOINT,
-    region: GCS_SIGNING_REGION,
-    forcePathStyle: true,
+    region: options.region ?? GCS_SIGNING_REGION,
+    forcePathStyle: (options.addressing ?? "path") === "path",
     maxAttempts: options.maxAttempts ?? 5,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    ...(options.requestHandler ? { requestHandler: options.requestHandler } : {}),
     ...(options.credentials
       ? { credentials: options.credentials }
       : {
@@ -93,18 +122,22 @@ function rawHeadersOf(output: object): RawHeaders {
 }
 
 /** Header values arrive as latin1 (one character per byte): GCS sends UTF-8 metadata as its raw bytes. */
-function utf8HeaderValue(value: string): string {
+export function utf8HeaderValue(value: string): string {
   if (!/[\x80-\xff]/.test(value)) return value;
   const decoded = Buffer.from(value, "latin1").toString("utf8");
   return decoded.includes("\ufffd") ? value : decoded;
 }
 
-/** Reads objects of one source bucket. */
-export class ObjectSource {
+/** Reads objects of one source bucket through its S3 API. */
+export class ObjectSource implements ObjectReader {
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
   ) {}
+
+  get name(): string {
+    return this.bucket;
+  }
 
   async head(key: string): Promise<SourceObject> {
     let output;
