@@ -1,11 +1,17 @@
 /**
- * npm run migrate -- --source-bucket NAME [--source-endpoint URL] --bucket NAME [--prefix P]
- *                    [--concurrency N] [--dry-run] [--enqueue [--queue-url URL]] [--progress-interval S]
+ * npm run migrate -- (--source-bucket NAME [--source-endpoint URL] [--source-region R]
+ *                    [--source-addressing path|virtual-hosted] [--source-secret ID] | --source-url URL)
+ *                    --bucket NAME [--prefix P] [--keys-from FILE] [--concurrency N] [--dry-run]
+ *                    [--enqueue [--queue-url URL]] [--progress-interval S]
  *
- * Bulk migration from GCS (read through its S3-compatible XML API) into an S3 bucket, with the
- * copy engine the backfill worker uses. Source credentials: SOURCE_ACCESS_KEY_ID /
- * SOURCE_SECRET_ACCESS_KEY (a GCS HMAC key), anonymous when absent. The destination uses the AWS
- * SDK's standard configuration (AWS_REGION, credentials, AWS_ENDPOINT_URL_S3, ...).
+ * Bulk migration from the legacy store into an S3 bucket, with the copy engine the backfill worker
+ * uses. The store is a bucket behind an S3 API (GCS's XML API by default; any S3-compatible store
+ * with --source-endpoint, its SigV4 --source-region and --source-addressing) or, with --source-url,
+ * a public HTTP(S) origin, which cannot be listed: --keys-from names the keys (one a line). Source
+ * credentials: --source-secret (a Secrets Manager secret `{"accessKeyId","secretAccessKey"}`, as
+ * the worker reads), else SOURCE_ACCESS_KEY_ID / SOURCE_SECRET_ACCESS_KEY, anonymous when absent.
+ * The destination uses the AWS SDK's standard configuration (AWS_REGION, credentials,
+ * AWS_ENDPOINT_URL_S3, ...).
  *
  * Progress goes to stderr; the last line on stdout is a JSON summary. Exit code 1 when anything
  * failed, 2 on bad usage. Re-running resumes: objects already copied are skipped. Writes are
@@ -13,23 +19,35 @@
  * counted as `newerInS3` (not a failure); the migration's own copy of a changed source is `replaced`.
  */
 import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
 import { MemoryBudget } from "../functions/shared/copy/budget";
 import { CopyEngine } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
-import { createSourceClient, ObjectSource, type SourceListing } from "../functions/shared/copy/source";
-import { DEFAULT_SOURCE_ENDPOINT } from "../functions/shared/gcs";
+import type { SourceListing } from "../functions/shared/copy/source";
+import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../functions/shared/gcs";
+import { cachedHmacKey } from "../functions/shared/gcs-hmac-key";
+import {
+  openLegacySource,
+  SOURCE_ADDRESSINGS,
+  type LegacySourceSettings,
+  type SourceAddressing,
+} from "../functions/shared/legacy-source";
 import { JobQueue } from "../functions/shared/job-queue";
 
 const USAGE =
-  "usage: npm run migrate -- --source-bucket NAME [--source-endpoint URL] --bucket NAME [--prefix P] " +
-  "[--concurrency N] [--dry-run] [--enqueue [--queue-url URL]] [--progress-interval SECONDS]";
+  "usage: npm run migrate -- (--source-bucket NAME [--source-endpoint URL] [--source-region R] " +
+  "[--source-addressing path|virtual-hosted] [--source-secret ID] | --source-url URL) --bucket NAME [--prefix P] " +
+  "[--keys-from FILE] [--concurrency N] [--dry-run] [--enqueue [--queue-url URL]] [--progress-interval SECONDS]";
 
 interface Options {
-  readonly sourceBucket: string;
-  readonly sourceEndpoint: string;
+  readonly source: LegacySourceSettings;
+  readonly sourceSecret?: string;
+  readonly keysFrom?: string;
   readonly bucket: string;
   readonly prefix?: string;
   readonly concurrency: number;
@@ -47,6 +65,11 @@ function parseOptions(argv: string[]): Options {
     options: {
       "source-bucket": { type: "string" },
       "source-endpoint": { type: "string", default: DEFAULT_SOURCE_ENDPOINT },
+      "source-region": { type: "string", default: GCS_SIGNING_REGION },
+      "source-addressing": { type: "string", default: "path" },
+      "source-secret": { type: "string" },
+      "source-url": { type: "string" },
+      "keys-from": { type: "string" },
       bucket: { type: "string" },
       prefix: { type: "string" },
       concurrency: { type: "string", default: "8" },
@@ -59,15 +82,33 @@ function parseOptions(argv: string[]): Options {
   });
   const concurrency = Number(values.concurrency);
   const interval = Number(values["progress-interval"]);
-  if (!values["source-bucket"]) throw new UsageError("--source-bucket is required");
+  const sourceUrl = values["source-url"];
+  if (!values["source-bucket"] === !sourceUrl) throw new UsageError("give one of --source-bucket and --source-url");
+  if (sourceUrl && !/^https?:\/\/[^/]/.test(sourceUrl)) throw new UsageError("--source-url must be an http(s) URL");
+  if (sourceUrl && !values["keys-from"]) {
+    throw new UsageError("--source-url needs --keys-from (an HTTP origin cannot be listed)");
+  }
+  const addressing = values["source-addressing"];
+  if (!(SOURCE_ADDRESSINGS as readonly string[]).includes(addressing)) {
+    throw new UsageError(`--source-addressing must be one of ${SOURCE_ADDRESSINGS.join(", ")}`);
+  }
   if (!values.bucket && !values.enqueue) throw new UsageError("--bucket is required");
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UsageError("--concurrency must be a positive integer");
   if (!(interval > 0)) throw new UsageError("--progress-interval must be a positive number of seconds");
   if (values.enqueue && !values["queue-url"]) throw new UsageError("--enqueue needs --queue-url or BACKFILL_QUEUE_URL");
   return {
-    sourceBucket: values["source-bucket"],
-    sourceEndpoint: values["source-endpoint"],
+    source: sourceUrl
+      ? { api: "http", endpoint: sourceUrl }
+      : {
+          api: "s3",
+          endpoint: values["source-endpoint"],
+          bucket: values["source-bucket"],
+          region: values["source-region"],
+          addressing: addressing as SourceAddressing,
+        },
+    sourceSecret: values["source-secret"],
+    keysFrom: values["keys-from"],
     bucket: values.bucket ?? "",
     prefix: values.prefix,
     concurrency,
@@ -76,6 +117,21 @@ function parseOptions(argv: string[]): Options {
     queueUrl: values["queue-url"],
     progressIntervalMs: interval * 1000,
   };
+}
+
+/** Keys from a file, one a line (blank lines skipped), in pages like a listing; sizes come from each HEAD. */
+async function* keysFrom(file: string, prefix?: string): AsyncGenerator<SourceListing[]> {
+  let page: SourceListing[] = [];
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    const key = line.replace(/^\/+/, "");
+    if (!key || (prefix && !key.startsWith(prefix))) continue;
+    page.push({ key, size: 0 });
+    if (page.length === 1000) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }
 
 interface Tally {
@@ -122,13 +178,19 @@ async function main(): Promise<number> {
   }
   const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
   const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
-  const source = new ObjectSource(
-    createSourceClient({
-      endpoint: options.sourceEndpoint,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-    }),
-    options.sourceBucket,
-  );
+  const secretKey = options.sourceSecret
+    ? cachedHmacKey(
+        new SecretsManagerClient({ region: options.sourceSecret.split(":")[3] || undefined }),
+        options.sourceSecret,
+      )
+    : undefined;
+  const source = openLegacySource(options.source, {
+    credentials: secretKey
+      ? () => secretKey()
+      : accessKeyId && secretAccessKey
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
+  });
   const tty = process.stderr.isTTY;
   const engine = new CopyEngine(source, new S3Client({ maxAttempts: 5 }), options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
@@ -203,7 +265,8 @@ async function main(): Promise<number> {
 
   const inFlight = new Set<Promise<void>>();
   try {
-    for await (const page of source.list(options.prefix)) {
+    const listing = options.keysFrom ? keysFrom(options.keysFrom, options.prefix) : source.list(options.prefix);
+    for await (const page of listing) {
       tally.listed += page.length;
       tally.listedBytes += page.reduce((sum, entry) => sum + entry.size, 0);
       if (queue) {
