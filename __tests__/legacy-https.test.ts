@@ -16,6 +16,10 @@ import { copyJobFor } from "../functions/backfill-notify/notify";
 import { CopyError } from "../functions/shared/copy/errors";
 import { HttpObjectSource } from "../functions/shared/copy/http-source";
 import { openLegacySource } from "../functions/shared/legacy-source";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runMigrate } from "./support/migrate-cli";
 import {
   bytes,
   startJobsTable,
@@ -110,7 +114,7 @@ function sqsEvent(bodies: readonly object[]): SQSEvent {
 
 beforeAll(async () => {
   useLocalAwsEnv();
-  [origin, s3, dynamo] = await Promise.all([startOrigin(), startS3(["primary"]), startJobsTable(TABLE)]);
+  [origin, s3, dynamo] = await Promise.all([startOrigin(), startS3(["primary", "cli-copies"]), startJobsTable(TABLE)]);
   originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
@@ -215,4 +219,23 @@ it("the notify function queues copies for the origin's responses", () => {
     size: 70_000,
   });
   expect(copyJobFor(request("other.acme.test"), response, "static.acme.test")).toBeUndefined();
+});
+
+it("npm run migrate copies the keys a file names from the origin, and names the ones it cannot find", async () => {
+  const keys = join(mkdtempSync(join(tmpdir(), "keys-")), "keys.txt");
+  writeFileSync(keys, "css/site.css\n/img/a b.jpg\n\nold/ranges.bin\nmissing.txt\n");
+  const run = await runMigrate(
+    ["--source-url", `${originUrl}${PREFIX}`, "--keys-from", keys, "--bucket", "cli-copies"],
+    { AWS_ENDPOINT_URL_S3: s3.endpoint },
+  );
+  expect(run.summary).toMatchObject({ copied: 3, failed: 1 });
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain("failed: missing.txt: source-not-found");
+  for (const [key, object] of objects) {
+    const copied = await s3.client.send(new GetObjectCommand({ Bucket: "cli-copies", Key: key }));
+    expect(Buffer.from(await copied.Body!.transformToByteArray()).equals(object.body)).toBe(true);
+  }
+  const listing = await runMigrate(["--source-url", originUrl, "--bucket", "cli-copies"], {});
+  expect(listing.code).toBe(2);
+  expect(listing.stderr).toContain("--source-url needs --keys-from");
 });

@@ -16,6 +16,7 @@ import { copyJobFor } from "../functions/backfill-notify/notify";
 import { signForGcs } from "../functions/gcs-signer/sign";
 import { CopyEngine } from "../functions/shared/copy/engine";
 import { openLegacySource } from "../functions/shared/legacy-source";
+import { runMigrate } from "./support/migrate-cli";
 import {
   bytes,
   startJobsTable,
@@ -72,7 +73,7 @@ beforeAll(async () => {
   undoRouting = routeStoreHostsToLoopback();
   [store, s3, dynamo] = await Promise.all([
     startS3CompatibleStore({ buckets: ["legacy"], region: STORE_REGION, credentials: STORE_KEY }),
-    startS3(["primary", "path-copies"]),
+    startS3(["primary", "path-copies", "cli-copies"]),
     startJobsTable(TABLE),
   ]);
   await store.backend.client.send(
@@ -263,4 +264,23 @@ it("the notify function queues copies for the store's responses only", () => {
   expect(
     copyJobFor(originRequest("storage.googleapis.com", "/legacy", "/img/a.png"), response, domain),
   ).toBeUndefined();
+});
+
+it("npm run migrate copies the store path-style with its region and key, and fails every read signed for another region", async () => {
+  const base = ["--source-endpoint", `http://127.0.0.1:${store.port}`, "--source-bucket", "legacy"];
+  const env = {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    SOURCE_ACCESS_KEY_ID: STORE_KEY.accessKeyId,
+    SOURCE_SECRET_ACCESS_KEY: STORE_KEY.secretAccessKey,
+  };
+  const run = await runMigrate([...base, "--source-region", STORE_REGION, "--bucket", "cli-copies"], env);
+  expect(run.code).toBe(0);
+  expect(run.summary).toMatchObject({ copied: 2, failed: 0, bytes: SMALL.length + LARGE.length });
+  const copied = await s3.client.send(new GetObjectCommand({ Bucket: "cli-copies", Key: "img/cat 1.png" }));
+  expect(Buffer.from(await copied.Body!.transformToByteArray()).equals(SMALL)).toBe(true);
+  expect(store.requests.some((request) => request.method === "GET" && request.path === "/legacy/")).toBe(true);
+
+  const wrong = await runMigrate([...base, "--bucket", "cli-copies"], env);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stderr).toMatch(/migration stopped: .*region 'auto' is wrong/);
 });

@@ -172,7 +172,7 @@ it("names each failed key with its reason and exits non-zero", async () => {
 it("rejects bad usage with exit code 2", async () => {
   const run = await migrate(["--bucket", "dest"]);
   expect(run.code).toBe(2);
-  expect(run.stderr).toContain("--source-bucket is required");
+  expect(run.stderr).toContain("--source-bucket is required (or --source-url for an HTTP origin)");
 });
 
 it("--enqueue sends copy jobs to the backfill queue instead of copying", async () => {

@@ -83,7 +83,10 @@ function parseOptions(argv: string[]): Options {
   const concurrency = Number(values.concurrency);
   const interval = Number(values["progress-interval"]);
   const sourceUrl = values["source-url"];
-  if (!values["source-bucket"] === !sourceUrl) throw new UsageError("give one of --source-bucket and --source-url");
+  if (!values["source-bucket"] && !sourceUrl) {
+    throw new UsageError("--source-bucket is required (or --source-url for an HTTP origin)");
+  }
+  if (values["source-bucket"] && sourceUrl) throw new UsageError("give --source-bucket or --source-url, not both");
   if (sourceUrl && !/^https?:\/\/[^/]/.test(sourceUrl)) throw new UsageError("--source-url must be an http(s) URL");
   if (sourceUrl && !values["keys-from"]) {
     throw new UsageError("--source-url needs --keys-from (an HTTP origin cannot be listed)");
