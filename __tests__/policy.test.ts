@@ -31,12 +31,14 @@ import { assumeRolePolicy, policyDocument } from "../constructs/iam";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket } from "../constructs/secure-bucket";
 import { policyViolations } from "./support/policy-checks";
-import { fullConfigInput, synthApp, type StackJson } from "./support/synth";
+import { exampleConfigInput, fullConfigInput, synthApp, type StackJson } from "./support/synth";
 
 describe("every stack of the app follows the security rules", () => {
   it.each([
     ["default config", {}],
     ["full example config", fullConfigInput()],
+    ["S3-compatible origin example", exampleConfigInput("s3-compatible-origin")],
+    ["HTTPS origin example", exampleConfigInput("https-origin")],
     [
       "SSE-KMS with existing keys",
       {

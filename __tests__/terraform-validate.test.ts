@@ -10,7 +10,7 @@ import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
-import { FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
+import { exampleConfigInput, FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
 
 const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
   image: {
@@ -41,11 +41,22 @@ if (unavailable) {
 }
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
-const COMMON_STACKS = [CONSUMER_STACK_ID, "cdn", "dns-cert", "image", "object-stats", "operations", "storage-replication"];
+const COMMON_STACKS = [
+  CONSUMER_STACK_ID,
+  "cdn",
+  "dns-cert",
+  "image",
+  "object-stats",
+  "operations",
+  "storage-replication",
+];
 const EXPECTED_STACKS: Record<string, string[]> = {
   default: [...COMMON_STACKS, "edge"].sort(),
   full: [...COMMON_STACKS, "edge", "gcs-origin"].sort(),
   "edge-off-ecs": [...COMMON_STACKS].sort(),
+  // No domain, no image service, no object statistics: what the legacy-origin examples leave.
+  "s3-compatible-origin": [CONSUMER_STACK_ID, "cdn", "edge", "operations", "storage-replication"].sort(),
+  "https-origin": [CONSUMER_STACK_ID, "cdn", "edge", "operations", "storage-replication"].sort(),
 };
 
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
@@ -110,6 +121,8 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
   it.each([
     ["full", fullConfigInput()],
     ["edge-off-ecs", { ...ECS_IN_EXISTING_VPC, edge: { enabled: false } }],
+    ["s3-compatible-origin", exampleConfigInput("s3-compatible-origin")],
+    ["https-origin", exampleConfigInput("https-origin")],
   ] as const)(
     "validates every stack of the %s config",
     async (label, input) => {

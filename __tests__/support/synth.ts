@@ -31,6 +31,11 @@ export function fullConfigInput(): S3EdgeConfigInput {
   return JSON.parse(readFileSync(FULL_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
 }
 
+/** `examples/<name>.config.json`. */
+export function exampleConfigInput(name: string): S3EdgeConfigInput {
+  return JSON.parse(readFileSync(join(FULL_CONFIG_FILE, "..", `${name}.config.json`), "utf8")) as S3EdgeConfigInput;
+}
+
 export interface SynthOptions {
   /** Adds test-only stacks (a consumer of cross-stack values, say) before synth. */
   readonly extend?: (app: App, stacks: S3EdgeStacks, config: S3EdgeConfig) => void;
