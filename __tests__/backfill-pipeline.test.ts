@@ -125,8 +125,11 @@ describe("backfill pipeline with the default (public GCS) config", () => {
     expect((worker.environment as { variables: Record<string, string> }).variables).toEqual({
       NODE_OPTIONS: "--enable-source-maps",
       DESTINATION_BUCKET: ref("aws_s3_bucket", "primary/bucket", "bucket"),
+      SOURCE_API: "s3",
       SOURCE_BUCKET: "s3edge-example-legacy",
       SOURCE_ENDPOINT: "https://storage.googleapis.com",
+      SOURCE_REGION: "auto",
+      SOURCE_ADDRESSING: "path",
       JOBS_TABLE: ref("aws_dynamodb_table", "backfill/jobs", "name"),
       QUEUE_URL: ref("aws_sqs_queue", "backfill/queue", "url"),
       POWERTOOLS_SERVICE_NAME: "backfill-worker",
@@ -282,7 +285,7 @@ describe("backfill pipeline with the full (private GCS, SSE-KMS) config", () => 
           Resource: referenceTo(json, "aws_kms_key", "primary/key", "arn"),
           Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
         },
-        { Sid: "ReadGcsHmacKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+        { Sid: "ReadSourceKey", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
       ]),
     );
     const worker = resourceAt(json, "aws_lambda_function", "backfill/worker/function");
