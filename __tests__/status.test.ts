@@ -2,7 +2,7 @@
  * npm run status against stand-ins: Terraform state files written here (local backend) or stored
  * in s3rver (S3 backend), the jobs table in dynalite, CloudWatch and SQS mocked at the SDK boundary.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type S3EdgeConfigInput } from "../config";
-import { jobCountsMigrationStatus } from "../scripts/status/migration";
+import { migrationStatus } from "../scripts/status/migration";
 import {
   deploymentStatus,
   formatStatus,
@@ -63,7 +63,11 @@ function deps(config = parseConfig({ backend: { type: "local", directory: dir } 
     readState: stateReader(config.backend, "/"),
     cloudWatch: (region) => new CloudWatchClient({ region }),
     sqs: (region) => new SQSClient({ region }),
-    migration: jobCountsMigrationStatus(DynamoDBDocumentClient.from(dynamo.client)),
+    migration: migrationStatus({
+      documents: DynamoDBDocumentClient.from(dynamo.client),
+      sqs: new SQSClient({ region: "us-east-2" }),
+      cloudWatch: new CloudWatchClient({ region: "us-east-2" }),
+    }),
   };
 }
 
@@ -101,6 +105,7 @@ beforeEach(() => {
             },
       );
   });
+  cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
   sqs.on(ListQueuesCommand).resolves({
     QueueUrls: [`${QUEUE_BASE}/s3edge-example-backfill`, `${QUEUE_BASE}/s3edge-example-backfill-dlq`],
   });
@@ -148,7 +153,14 @@ describe("npm run status", () => {
         { name: "s3edge-example-backfill", deadLetter: false, visible: 120, inFlight: 8 },
         { name: "s3edge-example-backfill-dlq", deadLetter: true, visible: 3, inFlight: 0 },
       ],
-      migration: { jobsTable: TABLE, inProgress: 1, doneLastHour: 2, failed: 1 },
+      migration: {
+        jobsTable: TABLE,
+        copied: { lastHour: { objects: 2, bytes: 0, outcomes: { copied: 2 } } },
+        inProgress: { objects: 1, bytes: 0 },
+        retrying: { objects: 0, due: 0 },
+        failed: { objects: 1, byReason: { other: 1 } },
+        queue: { name: "s3edge-example-backfill", waiting: 120, inFlight: 8, delayed: 0 },
+      },
     });
     const text = formatStatus(report);
     expect(text).toContain("alarms: 3 (1 in ALARM)");

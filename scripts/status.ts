@@ -13,7 +13,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config";
-import { jobCountsMigrationStatus } from "./status/migration";
+import { migrationStatus } from "./status/migration";
 import { deploymentStatus, formatStatus, stateReader, StatusError } from "./status/report";
 
 async function main(): Promise<number> {
@@ -34,9 +34,11 @@ async function main(): Promise<number> {
       readState: stateReader(config.backend, process.cwd()),
       cloudWatch: clients((region) => new CloudWatchClient({ region })),
       sqs: clients((region) => new SQSClient({ region })),
-      migration: jobCountsMigrationStatus(
-        DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.primaryRegion })),
-      ),
+      migration: migrationStatus({
+        documents: DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.primaryRegion })),
+        sqs: new SQSClient({ region: config.primaryRegion }),
+        cloudWatch: new CloudWatchClient({ region: config.primaryRegion }),
+      }),
     });
     console.log(json ? JSON.stringify(report, null, 2) : formatStatus(report));
     return report.alarms.some((alarm) => alarm.state === "ALARM") ? 3 : 0;

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { BackendConfig, S3EdgeConfig } from "../../config";
 import { CLOUDFRONT_METRICS_REGION } from "../../config/aws-facts";
+import { formatMigration, isMigrationReport } from "./migration";
 
 /** Why there is no report: nothing deployed (exit 1) or no AWS credentials (exit 2). */
 export class StatusError extends Error {
@@ -30,7 +31,7 @@ export type StateReader = (stackId: string) => Promise<{ outputs: Record<string,
 
 /**
  * The migration section: a report of the backfill's progress, or undefined when there is none.
- * `npm run migrate:status`'s core plugs in here; `jobCounts` (below) is the fallback.
+ * `migrationStatus` (scripts/status/migration.ts), the core of `npm run migrate:status`, plugs in here.
  */
 export type MigrationStatus = (context: {
   readonly config: S3EdgeConfig;
@@ -122,7 +123,7 @@ export function stateReader(backend: BackendConfig, projectRoot: string, s3?: S3
 }
 
 /** A clear StatusError when the SDK found no credentials or they were refused. */
-function credentialsProblem(error: unknown): StatusError | undefined {
+export function credentialsProblem(error: unknown): StatusError | undefined {
   const name = (error as Error)?.name ?? "";
   if (
     name === "CredentialsProviderError" ||
@@ -138,10 +139,11 @@ function credentialsProblem(error: unknown): StatusError | undefined {
   return undefined;
 }
 
-export async function deploymentStatus(config: S3EdgeConfig, deps: StatusDependencies): Promise<StatusReport> {
+/** The outputs of every stack that has a state; StatusError (exit 1) when storage-replication was never applied. */
+export async function deployedOutputs(config: S3EdgeConfig, readState: StateReader): Promise<StackOutputs> {
   const outputs: Record<string, Record<string, unknown>> = {};
   for (const stackId of STACK_IDS) {
-    const state = await deps.readState(stackId);
+    const state = await readState(stackId);
     if (state) {
       outputs[stackId] = Object.fromEntries(
         Object.entries(state.outputs ?? {}).map(([name, output]) => [name, output.value]),
@@ -156,6 +158,11 @@ export async function deploymentStatus(config: S3EdgeConfig, deps: StatusDepende
       1,
     );
   }
+  return outputs;
+}
+
+export async function deploymentStatus(config: S3EdgeConfig, deps: StatusDependencies): Promise<StatusReport> {
+  const outputs = await deployedOutputs(config, deps.readState);
   const endpoints: Record<string, string> = {};
   for (const [stack, output, label] of ENDPOINT_OUTPUTS) {
     const value = outputs[stack]?.[output];
@@ -251,7 +258,10 @@ export function formatStatus(report: StatusReport): string {
     const warn = queue.deadLetter && queue.visible > 0 ? "  <- failed messages wait here" : "";
     lines.push(`  ${queue.name.padEnd(48)} ${String(queue.visible).padStart(8)} / ${queue.inFlight}${warn}`);
   }
-  if (report.migration !== undefined) lines.push("", "migration:", indent(JSON.stringify(report.migration, null, 2)));
+  if (isMigrationReport(report.migration)) lines.push("", formatMigration(report.migration));
+  else if (report.migration !== undefined) {
+    lines.push("", "migration:", indent(JSON.stringify(report.migration, null, 2)));
+  }
   return lines.join("\n");
 }
 
