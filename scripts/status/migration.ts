@@ -348,7 +348,9 @@ const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 export function formatMigration(report: MigrationReport): string {
   const line = (label: string, text: string) => `  ${label.padEnd(18)} ${text}`;
   const { copied, inProgress, retrying, failed, queue, deadLetterQueue, inventory } = report;
+  const largestFirst = ([a, an]: [string, number], [b, bn]: [string, number]) => bn - an || (a < b ? -1 : 1);
   const outcomes = Object.entries(copied.lastHour.outcomes)
+    .sort(largestFirst)
     .map(([outcome, n]) => `${outcome} ${count(n)}`)
     .join(", ");
   const lines = [
@@ -372,7 +374,7 @@ export function formatMigration(report: MigrationReport): string {
       `${count(failed.objects)}` +
         (failed.objects > 0
           ? `: ${Object.entries(failed.byReason)
-              .sort(([, a], [, b]) => b - a)
+              .sort(largestFirst)
               .map(([reason, n]) => `${reason} ${count(n)}`)
               .join(", ")}`
           : ""),
