@@ -7,9 +7,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontRequestResult } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { signForGcs } from "../functions/gcs-signer/sign";
+import { verifySigV4 as verify } from "./support/sigv4";
 import { S3RVER_CREDENTIALS, startS3, useLocalAwsEnv, type LocalS3 } from "./support/backfill-servers";
 
 Object.assign(globalThis, {
@@ -48,53 +48,18 @@ function gcsRequest(uri: string, querystring = ""): CloudFrontRequest {
   };
 }
 
-const rfc3986 = (value: string) =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/**
- * An independent SigV4 check, written from AWS's specification (s3rver does not verify v4
- * signatures): recomputes the signature of the request as the origin receives it.
- */
+/** The request as the origin receives it (origin path + URI), checked by the independent verifier. */
 function verifySigV4(request: CloudFrontRequest, host: string, secretAccessKey: string): boolean {
-  const header = (name: string) => request.headers[name]?.[0]?.value ?? "";
-  const match =
-    /Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=(\w+)/.exec(
-      header("authorization"),
-    );
-  if (!match) return false;
-  const [, date, region, service, signedHeaders, signature] = match;
-  const query = request.querystring
-    .split("&")
-    .filter(Boolean)
-    .map((pair) =>
-      pair
-        .split("=")
-        .map((part) => rfc3986(decodeURIComponent(part)))
-        .join("="),
-    )
-    .sort()
-    .join("&");
-  const canonicalHeaders = signedHeaders
-    .split(";")
-    .map((name) => `${name}:${name === "host" ? host : header(name).trim()}\n`)
-    .join("");
-  const canonicalRequest = [
-    request.method,
-    `${request.origin!.custom!.path}${request.uri}`,
-    query,
-    canonicalHeaders,
-    signedHeaders,
-    header("x-amz-content-sha256"),
-  ].join("\n");
-  const stringToSign = [
-    "AWS4-HMAC-SHA256",
-    header("x-amz-date"),
-    `${date}/${region}/${service}/aws4_request`,
-    createHash("sha256").update(canonicalRequest).digest("hex"),
-  ].join("\n");
-  let key: Buffer = Buffer.from(`AWS4${secretAccessKey}`);
-  for (const part of [date, region, service, "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
-  return createHmac("sha256", key).update(stringToSign).digest("hex") === signature;
+  const header = (name: string) => (name === "host" ? host : (request.headers[name]?.[0]?.value ?? ""));
+  return verify(
+    {
+      method: request.method,
+      path: `${request.origin!.custom!.path}${request.uri}`,
+      querystring: request.querystring,
+      header,
+    },
+    secretAccessKey,
+  ).valid;
 }
 
 const eventFor = (request: CloudFrontRequest): CloudFrontRequestEvent => ({
