@@ -19,33 +19,28 @@ export const sweeperEnvSchema = z.object({
 });
 
 /** What the worker needs; the size thresholds are optional overrides. */
-export const workerEnvSchema = sweeperEnvSchema
-  .extend({
-    /** `s3`: an S3 API (GCS, S3-compatible stores); `http`: a public HTTP(S) origin. */
-    SOURCE_API: z.enum(SOURCE_APIS).default("s3"),
-    /** The S3 API endpoint, or the HTTP origin's base URL (path prefix included). */
-    SOURCE_ENDPOINT: z.url().default(DEFAULT_SOURCE_ENDPOINT),
-    /** The bucket (S3 APIs only). */
-    SOURCE_BUCKET: z.string().min(1).optional(),
-    /** SigV4 signing region (S3 APIs only). */
-    SOURCE_REGION: z.string().min(1).default(GCS_SIGNING_REGION),
-    SOURCE_ADDRESSING: z.enum(SOURCE_ADDRESSINGS).default("path"),
-    /** The secret with the store's key (`{"accessKeyId","secretAccessKey"}`); absent for anonymous reads. */
-    SOURCE_CREDENTIALS_SECRET_ID: z.string().min(1).optional(),
-    /** Where that secret lives. @default the function's region */
-    SOURCE_CREDENTIALS_SECRET_REGION: z.string().min(1).optional(),
-    MULTIPART_THRESHOLD_BYTES: positive.default(DEFAULT_MULTIPART_THRESHOLD),
-    PART_SIZE_BYTES: positive.default(DEFAULT_PART_SIZE),
-    FAN_OUT_THRESHOLD_BYTES: positive.default(DEFAULT_FAN_OUT_THRESHOLD),
-    /** Set by Lambda: the function's memory (MB), of which the copies' buffers may take half. */
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: positive.default(1024),
-    /** Overrides the buffer budget (bytes); tests scale it down with the part size. */
-    BUFFER_BUDGET_BYTES: positive.optional(),
-  })
-  .refine((env) => env.SOURCE_API === "http" || env.SOURCE_BUCKET, {
-    path: ["SOURCE_BUCKET"],
-    message: "is required when SOURCE_API is s3",
-  });
+export const workerEnvSchema = sweeperEnvSchema.extend({
+  /** `s3`: an S3 API (GCS, S3-compatible stores); `http`: a public HTTP(S) origin. */
+  SOURCE_API: z.enum(SOURCE_APIS).default("s3"),
+  /** The S3 API endpoint, or the HTTP origin's base URL (path prefix included). */
+  SOURCE_ENDPOINT: z.url().default(DEFAULT_SOURCE_ENDPOINT),
+  /** The bucket (S3 APIs only). */
+  SOURCE_BUCKET: z.string().min(1).optional(),
+  /** SigV4 signing region (S3 APIs only). */
+  SOURCE_REGION: z.string().min(1).default(GCS_SIGNING_REGION),
+  SOURCE_ADDRESSING: z.enum(SOURCE_ADDRESSINGS).default("path"),
+  /** The secret with the store's key (`{"accessKeyId","secretAccessKey"}`); absent for anonymous reads. */
+  SOURCE_CREDENTIALS_SECRET_ID: z.string().min(1).optional(),
+  /** Where that secret lives. @default the function's region */
+  SOURCE_CREDENTIALS_SECRET_REGION: z.string().min(1).optional(),
+  MULTIPART_THRESHOLD_BYTES: positive.default(DEFAULT_MULTIPART_THRESHOLD),
+  PART_SIZE_BYTES: positive.default(DEFAULT_PART_SIZE),
+  FAN_OUT_THRESHOLD_BYTES: positive.default(DEFAULT_FAN_OUT_THRESHOLD),
+  /** Set by Lambda: the function's memory (MB), of which the copies' buffers may take half. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: positive.default(1024),
+  /** Overrides the buffer budget (bytes); tests scale it down with the part size. */
+  BUFFER_BUDGET_BYTES: positive.optional(),
+});
 
 /** Object bytes a worker invocation may hold: half the function's memory (the rest is Node, the SDK, sockets). */
 export function bufferBudgetFor(functionMemoryMb: number): number {

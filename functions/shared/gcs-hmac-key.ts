@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
-/** A GCS HMAC key as stored in Secrets Manager (`{"accessKeyId":"GOOG1E...","secretAccessKey":"..."}`). */
+/** A legacy store's key as stored in Secrets Manager: a GCS HMAC key (`{"accessKeyId":"GOOG1E...","secretAccessKey":"..."}`) or an S3-compatible access key. */
 export interface HmacKey {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;

@@ -36,7 +36,7 @@ export interface OpenSourceOptions {
 /** The reader of the legacy origin the settings describe. */
 export function openLegacySource(settings: LegacySourceSettings, options: OpenSourceOptions = {}): ObjectReader {
   if (settings.api === "http") return new HttpObjectSource(settings.endpoint);
-  if (!settings.bucket) throw new Error("an S3 API source needs a bucket");
+  if (!settings.bucket) throw new Error("an S3 API source needs a bucket (SOURCE_BUCKET, --source-bucket)");
   return new ObjectSource(
     createSourceClient({
       endpoint: settings.endpoint,
