@@ -2,6 +2,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 /** The bucket statements every s3-edge bucket carries: no plain HTTP, no TLS older than 1.2. */
 export function transportSecurityStatements(bucketArn: string): PolicyStatement[] {
@@ -32,11 +33,12 @@ export function transportSecurityStatements(bucketArn: string): PolicyStatement[
  * missing key answers 404 rather than 403) only when asked for.
  */
 export function cloudFrontReadStatements(
+  cloudFrontPrincipal: string,
   bucketArn: string,
   distributionArns: readonly string[],
   allowListBucket: boolean,
 ): PolicyStatement[] {
-  const principal = { Service: "cloudfront.amazonaws.com" };
+  const principal = { Service: cloudFrontPrincipal };
   const condition = { StringEquals: { "AWS:SourceArn": [...distributionArns] } };
   const statements: PolicyStatement[] = [
     {
@@ -102,7 +104,7 @@ export class BucketPolicy extends Construct {
       policy: policyDocument([
         ...transportSecurityStatements(props.bucketArn),
         ...(readers.length > 0
-          ? cloudFrontReadStatements(props.bucketArn, readers, props.allowListBucket ?? false)
+          ? cloudFrontReadStatements(Partition.of(this).servicePrincipal("cloudfront"), props.bucketArn, readers, props.allowListBucket ?? false)
           : []),
       ]),
       dependsOn: props.dependsOn,

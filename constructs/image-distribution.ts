@@ -11,6 +11,7 @@ import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
 import type { DomainCertificate } from "../stacks/contracts";
 import type { PolicyStatement } from "./iam";
 import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
+import { Partition } from "./partition";
 
 /** The viewer-request function that normalizes Accept (plain JavaScript, as CloudFront runs it). */
 export const ACCEPT_FUNCTION_FILE = join(PROJECT_ROOT, "functions", "image-accept", "index.js");
@@ -204,7 +205,7 @@ export class ImageDistribution extends Construct {
     return {
       Sid: "S3EdgeImageDistributionRead",
       Effect: "Allow",
-      Principal: { Service: "cloudfront.amazonaws.com" },
+      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
       Action: "s3:GetObject",
       Resource: `${this.bucket.arn}/*`,
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
@@ -217,7 +218,7 @@ export class ImageDistribution extends Construct {
     return {
       Sid: "S3EdgeImageDistributionDecrypt",
       Effect: "Allow",
-      Principal: { Service: "cloudfront.amazonaws.com" },
+      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
       Action: "kms:Decrypt",
       Resource: "*",
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },

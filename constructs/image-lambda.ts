@@ -12,6 +12,7 @@ import { BundledFunction } from "./bundled-function";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
+import { Partition } from "./partition";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
 /** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
@@ -85,7 +86,7 @@ export class ImageLambda extends Construct {
         // fontconfig sees the shipped fonts only (functions/image/fonts.ts).
         [FONTCONFIG_FILE_VARIABLE]: join(LAMBDA_TASK_ROOT, FONTS_FOLDER, FONTS_CONF),
       },
-      policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
+      policyStatements: engineReadStatements(Partition.of(this), props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
       assets: [{ directory: imageFonts(), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
     });
@@ -114,14 +115,14 @@ export class ImageLambda extends Construct {
       functionName: this.fn.function.functionName,
       action: "lambda:InvokeFunctionUrl",
       functionUrlAuthType: "AWS_IAM",
-      principal: "cloudfront.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("cloudfront"),
       sourceArn: distributionArn,
       statementId: `cloudfront-url-${id}`,
     });
     new LambdaPermission(this, `${id}-invoke`, {
       functionName: this.fn.function.functionName,
       action: "lambda:InvokeFunction",
-      principal: "cloudfront.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("cloudfront"),
       sourceArn: distributionArn,
       statementId: `cloudfront-invoke-${id}`,
     });

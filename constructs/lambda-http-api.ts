@@ -8,6 +8,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
+import { Partition } from "./partition";
 
 /** Who may call the routes: SigV4-signed IAM callers, or bearer tokens of an OpenID Connect issuer. */
 export type HttpApiAuthorization =
@@ -109,8 +110,8 @@ export class LambdaHttpApi extends Construct {
         statementId: `AllowHttpApi${index}`,
         action: "lambda:InvokeFunction",
         functionName: props.handler.functionName,
-        principal: "apigateway.amazonaws.com",
-        // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method><path>
+        principal: Partition.of(this).servicePrincipal("apigateway"),
+        // arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/<method><path>
         sourceArn: `${this.api.executionArn}/*/${method}${path}`,
       });
     });
@@ -131,7 +132,7 @@ export class LambdaHttpApi extends Construct {
     });
   }
 
-  /** `https://<api id>.execute-api.<region>.amazonaws.com` */
+  /** `https://<api id>.execute-api.<region>.<dns suffix>` */
   get endpoint(): string {
     return this.api.apiEndpoint;
   }

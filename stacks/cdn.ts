@@ -22,6 +22,7 @@ import {
   type LegacyOriginEndpoint,
 } from "./contracts";
 import type { BucketReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const CDN_STACK_ID = "cdn";
 
@@ -172,7 +173,7 @@ export class CdnStack extends TerraformStack {
       new TerraformOutput(this, "kms_key_policy_statement_for_cloudfront", {
         description:
           "Add this statement to the policy of each existing KMS key of the buckets, so CloudFront can decrypt",
-        value: policyDocument([cloudFrontDecryptStatement(account, `arn:aws:cloudfront::${account}:distribution/*`)]),
+        value: policyDocument([cloudFrontDecryptStatement(Partition.of(this), account)]),
       });
     }
   }

@@ -14,6 +14,7 @@ import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
 import { StyleTable } from "../constructs/style-table";
 import type { DomainCertificate } from "./contracts";
 import type { BucketReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const IMAGE_STACK_ID = "image";
 
@@ -86,12 +87,13 @@ export class ImageStack extends TerraformStack {
     const name = `${config.namePrefix}-image`;
 
     const primary = props.primaryBucket;
+    const partition = Partition.of(this);
     const sources: ImageSourceBucket[] = [
       { ...primary, owned: true, hostname: config.domain?.imageHostname },
       ...image.extraSourceBuckets.map((bucket) => ({
         name: bucket.name,
-        arn: `arn:aws:s3:::${bucket.name}`,
-        regionalDomainName: `${bucket.name}.s3.${bucket.region}.amazonaws.com`,
+        arn: partition.bucketArn(bucket.name),
+        regionalDomainName: `${bucket.name}.${partition.serviceDomain("s3", bucket.region)}`,
         region: bucket.region,
         kmsKeyArn: bucket.kmsKeyArn,
         owned: false,
