@@ -200,10 +200,8 @@ function range(from: number, to: number, step: number): number[] {
  * CloudFront publishes its metrics (and Lambda@Edge is managed) in us-east-1 only: alarms on a
  * distribution live there. Source:
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html
- * China: `CLOUDFRONT_HOME_REGIONS["aws-cn"]`; use `cloudFrontMetricsRegion(primaryRegion)`.
+ * China: `CLOUDFRONT_HOME_REGIONS["aws-cn"]`.
  */
-export const CLOUDFRONT_METRICS_REGION = CLOUDFRONT_HOME_REGIONS.aws;
-
 /** Where the CloudFront metrics of a deployment in `primaryRegion`'s partition are. */
 export function cloudFrontMetricsRegion(primaryRegion: string): string {
   return CLOUDFRONT_HOME_REGIONS[partitionOfRegion(primaryRegion)];

@@ -10,9 +10,15 @@ import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
 import { Partition } from "./partition";
 
-/** Who may call the routes: SigV4-signed IAM callers, or bearer tokens of an OpenID Connect issuer. */
+/**
+ * Who may call the routes: SigV4-signed IAM callers, bearer tokens of an OpenID Connect issuer, or
+ * anyone (`open`: only for a public origin, such as CloudFront China's image origin, which cannot
+ * sign its requests; throttling and the function's reserved concurrency bound it).
+ */
 export type HttpApiAuthorization =
-  { readonly type: "iam" } | { readonly type: "jwt"; readonly issuer: string; readonly audience: readonly string[] };
+  | { readonly type: "iam" }
+  | { readonly type: "jwt"; readonly issuer: string; readonly audience: readonly string[] }
+  | { readonly type: "open" };
 
 export interface HttpApiCors {
   /** None turns CORS off. */
@@ -102,7 +108,7 @@ export class LambdaHttpApi extends Construct {
         apiId: this.api.id,
         routeKey,
         target: `integrations/${integration.id}`,
-        authorizationType: authorizer ? "JWT" : "AWS_IAM",
+        authorizationType: authorizer ? "JWT" : props.authorization.type === "open" ? "NONE" : "AWS_IAM",
         authorizerId: authorizer?.id,
       });
       const [method, path] = routeKey.split(" ");
