@@ -31,6 +31,12 @@ export function fullConfigInput(): S3EdgeConfigInput {
   return JSON.parse(readFileSync(FULL_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
 }
 
+export const CHINA_CONFIG_FILE = join(__dirname, "..", "..", "examples", "china.config.json");
+
+export function chinaConfigInput(): S3EdgeConfigInput {
+  return JSON.parse(readFileSync(CHINA_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+}
+
 export interface SynthOptions {
   /** Adds test-only stacks (a consumer of cross-stack values, say) before synth. */
   readonly extend?: (app: App, stacks: S3EdgeStacks, config: S3EdgeConfig) => void;
