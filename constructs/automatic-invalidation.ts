@@ -187,7 +187,9 @@ export class AutomaticInvalidation extends Construct {
     new SqsQueuePolicy(this, "dlq-policy", {
       provider,
       queueUrl: this.deadLetterQueue.url,
-      policy: policyDocument([eventBridgeDeadLetterStatement(Partition.of(this), this.deadLetterQueue.arn, this.rule.arn)]),
+      policy: policyDocument([
+        eventBridgeDeadLetterStatement(Partition.of(this), this.deadLetterQueue.arn, this.rule.arn),
+      ]),
     });
     new CloudwatchEventTarget(this, "target", {
       provider,

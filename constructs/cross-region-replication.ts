@@ -51,7 +51,9 @@ export class CrossRegionReplication extends Construct {
       name: props.roleName,
       description: "s3-edge: S3 cross-region replication",
       // Confused-deputy guard: S3 may assume the role only on behalf of the source bucket.
-      assumeRolePolicy: assumeRolePolicy([Partition.of(this).servicePrincipal("s3")], { ArnLike: { "aws:SourceArn": sourceArn } }),
+      assumeRolePolicy: assumeRolePolicy([Partition.of(this).servicePrincipal("s3")], {
+        ArnLike: { "aws:SourceArn": sourceArn },
+      }),
     });
 
     const statements: PolicyStatement[] = [
@@ -75,7 +77,16 @@ export class CrossRegionReplication extends Construct {
       },
     ];
     if (source.kmsKeyArn) {
-      statements.push(kmsThroughS3(Partition.of(this), "DecryptSource", ["kms:Decrypt"], source.kmsKeyArn, props.sourceRegion, sourceArn));
+      statements.push(
+        kmsThroughS3(
+          Partition.of(this),
+          "DecryptSource",
+          ["kms:Decrypt"],
+          source.kmsKeyArn,
+          props.sourceRegion,
+          sourceArn,
+        ),
+      );
     }
     if (destination.kmsKeyArn) {
       statements.push(

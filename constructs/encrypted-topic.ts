@@ -127,7 +127,12 @@ export class EncryptedTopic extends Construct {
   }
 }
 
-function topicStatements(partition: Partition, topicArn: string, accountRoot: string, props: EncryptedTopicProps): PolicyStatement[] {
+function topicStatements(
+  partition: Partition,
+  topicArn: string,
+  accountRoot: string,
+  props: EncryptedTopicProps,
+): PolicyStatement[] {
   const subscribers = props.subscriberPrincipals ?? [];
   const accounts = subscribers.filter((principal) => /^\d{12}$/.test(principal));
   const arns = subscribers.filter((principal) => principal.startsWith("arn:"));

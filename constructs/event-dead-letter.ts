@@ -5,7 +5,11 @@ import type { Partition } from "./partition";
  * The queue-policy statement that lets EventBridge put the events a rule could not deliver into
  * `queueArn` (its target's `dead_letter_config`), for that rule only.
  */
-export function eventBridgeDeadLetterStatement(partition: Partition, queueArn: string, ruleArn: string): PolicyStatement {
+export function eventBridgeDeadLetterStatement(
+  partition: Partition,
+  queueArn: string,
+  ruleArn: string,
+): PolicyStatement {
   return {
     Sid: "EventBridgeUndeliverableEvents",
     Effect: "Allow",

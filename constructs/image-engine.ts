@@ -89,7 +89,9 @@ export function engineReadStatements(
             Resource: encrypted.map((b) => b.kmsKeyArn!),
             // Only for S3 reads, not for anything else the key protects.
             Condition: {
-              StringEquals: { "kms:ViaService": [...new Set(encrypted.map((b) => partition.serviceDomain("s3", b.region)))] },
+              StringEquals: {
+                "kms:ViaService": [...new Set(encrypted.map((b) => partition.serviceDomain("s3", b.region)))],
+              },
             },
           },
         ]
