@@ -110,7 +110,7 @@ describe("config: one partition per deployment", () => {
 describe("the China example synthesizes for the aws-cn partition", () => {
   let app: SynthesizedApp;
   beforeAll(() => {
-    app = synthApp(chinaConfigInput());
+    app = synthApp(chinaConfigInput(), { rawPartition: true });
   });
   const distributionOf = (stack: StackJson, index = 0) => resourcesOf(stack, "aws_cloudfront_distribution")[index][1];
 
@@ -228,5 +228,30 @@ describe("the China example synthesizes for the aws-cn partition", () => {
     expect(Object.keys(app.stacks["storage-replication"].output ?? {})).toEqual(
       expect.arrayContaining(["ops_topic_arn_cn_north_1", "ops_topic_arn_cn_northwest_1"]),
     );
+  });
+});
+
+describe("China without CloudFront from s3-edge: storage and the standalone invalidation of a distribution it does not own", () => {
+  it("synthesizes with partition values only and passes the policy checks", () => {
+    const app = synthApp(
+      {
+        ...CHINA_REGIONS,
+        domain: null,
+        legacyOrigin: null,
+        cdn: { enabled: false },
+        image: { enabled: false },
+        objectStats: { enabled: false },
+        standaloneInvalidation: [{ name: "site", bucket: "acme-cn-site", distributionId: "E2QWRUHEXAMPLE" }],
+      },
+      { rawPartition: true },
+    );
+    expect(Object.keys(app.stacks).sort()).toEqual(["invalidation", "operations", "storage-replication"]);
+    expect(policyViolations(app.stacks)).toEqual([]);
+    for (const [id, stack] of Object.entries(app.stacks)) {
+      expect({ id, found: JSON.stringify(stack).match(/arn:aws:|amazonaws\.com(?!\.cn)|us-east-1/g) }).toEqual({
+        id,
+        found: null,
+      });
+    }
   });
 });
