@@ -13,6 +13,7 @@ import {
   type LegacyOriginEndpoint,
 } from "./contracts";
 import type { BackfillReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const EDGE_STACK_ID = "edge";
 
@@ -99,7 +100,7 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
             Effect: "Allow",
             Action: "secretsmanager:GetSecretValue",
             // The us-east-1 copy only; Secrets Manager appends 6 random characters to the name.
-            Resource: `arn:aws:secretsmanager:${secretRegion}:${accountId}:secret:${secret.name}-*`,
+            Resource: Partition.of(this).arn("secretsmanager", secretRegion, accountId, `secret:${secret.name}-*`),
           },
         ],
       });
