@@ -11,7 +11,7 @@ import { BundleError, FunctionBundler } from "../constructs/bundle";
 import { BundledFunction } from "../constructs/bundled-function";
 import { awsProvider } from "../constructs/providers";
 import { parsePolicy } from "./support/policy-checks";
-import { logicalName, referenceTo, resourceAt, type StackJson } from "./support/synth";
+import { logicalName, referenceTo, resolveGlobalPartition, resourceAt, type StackJson } from "./support/synth";
 
 const SAMPLE_ENTRY = join(__dirname, "fixtures", "functions", "sample", "index.ts");
 
@@ -185,7 +185,7 @@ describe("BundledFunction", () => {
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
   const bundler = new FunctionBundler(outDir);
   const stack = stackWithSample(Testing.app(), "functions", bundler);
-  const text = Testing.synth(stack);
+  const text = resolveGlobalPartition(Testing.synth(stack));
   const json = JSON.parse(text) as StackJson;
   const lambda = resourceAt(json, "aws_lambda_function", "sample/function");
 
@@ -256,7 +256,7 @@ describe("BundledFunction", () => {
       createsLogGroups: true,
       bundler,
     });
-    const bare = JSON.parse(Testing.synth(stack)) as StackJson;
+    const bare = JSON.parse(resolveGlobalPartition(Testing.synth(stack))) as StackJson;
     const fn = resourceAt(bare, "aws_lambda_function", "edge/function");
     expect(fn).not.toHaveProperty("environment");
     expect(fn.publish).toBe(true);

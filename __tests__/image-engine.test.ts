@@ -309,6 +309,15 @@ describe("format, quality, interlace", () => {
     expect(negotiateFormat("image/avif,image/webp", "gif", true)).toBe("webp");
     expect(negotiateFormat(undefined, "png", false)).toBe("png");
   });
+
+  test("reads a viewer's raw Accept as well (China: no normalising function), honouring q=0", () => {
+    const chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+    expect(negotiateFormat(chrome, "jpeg", false)).toBe("avif");
+    expect(negotiateFormat("image/webp, image/avif;q=0, */*;q=0.5", "jpeg", false)).toBe("webp");
+    expect(negotiateFormat("IMAGE/WEBP;q=0.9,*/*;q=0.1", "png", false)).toBe("webp");
+    expect(negotiateFormat("image/avif;q=0,image/webp;q=0", "png", false)).toBe("png");
+    expect(negotiateFormat("image/avif-sequence,text/html", "png", false)).toBe("png");
+  });
 });
 
 describe("watermark", () => {

@@ -81,7 +81,9 @@ describe("a hostile request and a request past its deadline beside ordinary ones
     expect(abandoned.status).toBe(503);
     expect(abandoned.body).toContain("<Code>ServiceUnavailable</Code>");
     expect(abandoned.body).toMatch(/deadline; its work was abandoned/);
-    expect(image.load()).toEqual({ active: 0, queued: 0 });
+    // The processing slot is held until libvips has stopped, at most a second after the answer.
+    await until(() => image.load().active === 0);
+    expect(image.load()).toEqual({ active: 0, reading: 0, queued: 0 });
     // libvips stopped too: no pipeline keeps the CPU after the answer.
     const stopBy = Date.now() + 5000;
     while (sharp.counters().process > 0 && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 50));
@@ -103,12 +105,12 @@ describe("clients that disconnect", () => {
       },
     };
     const service = new ImageService({ ...props, source: stalled });
-    const image = createImageServer({ service, logger, maxConcurrency: 1, maxQueue: 4 });
+    const image = createImageServer({ service, logger, maxConcurrency: 1, maxSources: 1, maxQueue: 4 });
     const base = await listen(image.server);
     try {
       const first = new AbortController();
       const holding = fetch(`${base}${ORDINARY}`, { signal: first.signal }).catch(() => "aborted");
-      await until(() => image.load().active === 1);
+      await until(() => image.load().reading === 1);
       const second = new AbortController();
       const queued = fetch(`${base}${ORDINARY}`, { signal: second.signal }).catch(() => "aborted");
       await until(() => image.load().queued === 1);
@@ -116,15 +118,81 @@ describe("clients that disconnect", () => {
       second.abort();
       expect(await queued).toBe("aborted");
       await until(() => image.load().queued === 0);
-      expect(image.load()).toEqual({ active: 1, queued: 0 });
+      expect(image.load()).toEqual({ active: 0, reading: 1, queued: 0 });
 
       first.abort();
       expect(await holding).toBe("aborted");
-      await until(() => image.load().active === 0);
+      await until(() => image.load().reading === 0);
       const next = await fetch(`${base}${ORDINARY}`);
       expect(next.status).toBe(200);
       expect(reads).toEqual(["cat.jpg", "cat.jpg"]); // the queued one never read its source
     } finally {
+      await image.shutdown();
+    }
+  });
+});
+
+describe("slots", () => {
+  test("a slow source read holds no processing slot: the next request is processed meanwhile", async () => {
+    const props = servicePropsFromEnv(process.env, logger);
+    let stall = true;
+    // The first read waits until the test lets it go; later reads go straight to s3rver.
+    let letGo!: () => void;
+    const stalledUntil = new Promise<void>((resolve) => (letGo = resolve));
+    const slowFirst: ImageSource = {
+      get: async (bucket, key, maxBytes, signal) => {
+        if (stall) {
+          stall = false;
+          await stalledUntil;
+        }
+        return props.source.get(bucket, key, maxBytes, signal);
+      },
+    };
+    const service = new ImageService({ ...props, source: slowFirst });
+    // One processing slot: before, the stalled read held it and the second request waited behind it.
+    const image = createImageServer({ service, logger, maxConcurrency: 1, maxQueue: 0 });
+    const base = await listen(image.server);
+    try {
+      const slow = fetch(`${base}${ORDINARY}`);
+      await until(() => image.load().reading === 1);
+      const fast = await fetch(`${base}${ORDINARY}`);
+      expect(fast.status).toBe(200);
+      expect(image.load()).toEqual({ active: 0, reading: 1, queued: 0 });
+      letGo();
+      expect((await slow).status).toBe(200);
+      expect(image.load()).toEqual({ active: 0, reading: 0, queued: 0 });
+    } finally {
+      letGo();
+      await image.shutdown();
+    }
+  });
+
+  test("the sources held in memory are bounded: past them requests queue, past the queue 503", async () => {
+    const props = servicePropsFromEnv(process.env, logger);
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const gated: ImageSource = {
+      get: async (...args) => {
+        await gate;
+        return props.source.get(...args);
+      },
+    };
+    const service = new ImageService({ ...props, source: gated });
+    const image = createImageServer({ service, logger, maxConcurrency: 1, maxSources: 2, maxQueue: 1 });
+    const base = await listen(image.server);
+    try {
+      const held = [fetch(`${base}${ORDINARY}`), fetch(`${base}${ORDINARY}`)];
+      await until(() => image.load().reading === 2);
+      const waiting = fetch(`${base}${ORDINARY}`);
+      await until(() => image.load().queued === 1);
+      const refused = await fetch(`${base}${ORDINARY}`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      letGo();
+      expect((await Promise.all([...held, waiting])).map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(image.load()).toEqual({ active: 0, reading: 0, queued: 0 });
+    } finally {
+      letGo();
       await image.shutdown();
     }
   });

@@ -171,7 +171,7 @@ describe("bounded concurrency", () => {
       },
     };
     const service = new ImageService({ ...props, source: gated });
-    const image = createImageServer({ service, logger, maxConcurrency: 1, maxQueue: 1 });
+    const image = createImageServer({ service, logger, maxConcurrency: 1, maxSources: 1, maxQueue: 1 });
     const base = await listen(image.server);
     const url = `${base}/photos/cat.jpg?x-oss-process=image/resize,w_10`;
     try {
@@ -213,6 +213,7 @@ describe("image server figures", () => {
       service: new ImageService({ ...props, source: gated }),
       logger,
       maxConcurrency: 1,
+      maxSources: 1,
       maxQueue: 0,
       metrics,
     });

@@ -31,7 +31,7 @@ import { assumeRolePolicy, policyDocument } from "../constructs/iam";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket } from "../constructs/secure-bucket";
 import { policyViolations } from "./support/policy-checks";
-import { exampleConfigInput, fullConfigInput, synthApp, type StackJson } from "./support/synth";
+import { chinaConfigInput, exampleConfigInput, fullConfigInput, synthApp, type StackJson } from "./support/synth";
 
 describe("every stack of the app follows the security rules", () => {
   it.each([
@@ -39,6 +39,7 @@ describe("every stack of the app follows the security rules", () => {
     ["full example config", fullConfigInput()],
     ["S3-compatible origin example", exampleConfigInput("s3-compatible-origin")],
     ["HTTPS origin example", exampleConfigInput("https-origin")],
+    ["China example config", chinaConfigInput()],
     [
       "SSE-KMS with existing keys",
       {
@@ -63,9 +64,9 @@ describe("the rules catch what they are meant to", () => {
   afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
   const sample = join(__dirname, "fixtures", "functions", "sample", "index.ts");
 
-  function violationsOf(build: (stack: TerraformStack) => void) {
+  function violationsOf(build: (stack: TerraformStack) => void, region = "us-east-2") {
     const stack = new TerraformStack(Testing.app(), "rules");
-    awsProvider(stack, "aws", { region: "us-east-2", tags: {}, stackId: "rules" });
+    awsProvider(stack, "aws", { region, tags: {}, stackId: "rules" });
     build(stack);
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
     return policyViolations({ rules: json })
@@ -380,5 +381,27 @@ describe("the rules catch what they are meant to", () => {
         "cloudfront-https: a cache behaviour lets viewers use plain HTTP",
       ].sort(),
     );
+  });
+
+  it("lets a China stack use an OAI, and flags a global-partition ARN or endpoint written into it", () => {
+    const found = violationsOf((stack) => {
+      new CloudfrontOriginAccessIdentity(stack, "oai", {});
+      new S3BucketPolicy(stack, "policy", {
+        bucket: "b",
+        policy: policyDocument([
+          {
+            Sid: "Literal",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: "arn:aws:s3:::b/*",
+            Condition: { StringEquals: { "kms:ViaService": "s3.cn-north-1.amazonaws.com" } },
+          },
+        ]),
+      });
+    }, "cn-north-1");
+    expect(found).toEqual([
+      "partition-literal: writes arn:aws:, amazonaws.com in the aws-cn partition (build ARNs and domains from aws_partition)",
+    ]);
   });
 });

@@ -10,14 +10,21 @@ import { Testing } from "cdktf";
 import { parseConfig, type S3EdgeConfigInput } from "../config";
 import { StorageReplicationStack } from "../stacks/storage-replication";
 import { parsePolicy, type Statement } from "./support/policy-checks";
-import { fullConfigInput, referenceTo, resourceAt, resourcesOf, type StackJson } from "./support/synth";
+import {
+  fullConfigInput,
+  referenceTo,
+  resolveGlobalPartition,
+  resourceAt,
+  resourcesOf,
+  type StackJson,
+} from "./support/synth";
 
 /** Stands in for the gcs-origin stack's remote-state values when the config's bucket is private. */
 const TEST_HMAC_KEY = { accessId: "GOOG1ETESTACCESSID", secret: "test-secret-value" };
 
 function synth(input: S3EdgeConfigInput = {}): { text: string; json: StackJson } {
   const stack = new StorageReplicationStack(Testing.app(), parseConfig(input), { gcsHmacKey: TEST_HMAC_KEY });
-  const text = Testing.synth(stack);
+  const text = resolveGlobalPartition(Testing.synth(stack));
   return { text, json: JSON.parse(text) as StackJson };
 }
 

@@ -10,7 +10,7 @@ import { awsProvider } from "../constructs/providers";
 import { awsProviderVersion } from "../scripts/provider-version";
 import { checkSynthesizedStacks, findToolchain, type StackCheck } from "../scripts/terraform-check";
 import { addConsumerStack, CONSUMER_STACK_ID } from "./support/cross-stack";
-import { exampleConfigInput, FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
+import { chinaConfigInput, exampleConfigInput, FULL_CONFIG_FILE, fullConfigInput, synthApp } from "./support/synth";
 
 const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
   image: {
@@ -57,6 +57,8 @@ const EXPECTED_STACKS: Record<string, string[]> = {
   // No domain, no image service, no object statistics: what the legacy-origin examples leave.
   "s3-compatible-origin": [CONSUMER_STACK_ID, "cdn", "edge", "operations", "storage-replication"].sort(),
   "https-origin": [CONSUMER_STACK_ID, "cdn", "edge", "operations", "storage-replication"].sort(),
+  // aws-cn: no dns-cert (no ACM for CloudFront, DNS at the Chinese registrar), no edge (no Lambda@Edge).
+  china: ["cdn", "image", "object-stats", "operations", "storage-replication"],
 };
 
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
@@ -159,6 +161,24 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
     // The distributions are read from AWS: the plan stands in for them.
     expect(checks.find((c) => c.stack === "invalidation")?.fabricated).toEqual(
       expect.arrayContaining([expect.stringMatching(/^data\.aws_cloudfront_distribution\./)]),
+    );
+  }, 900_000);
+
+  it("plans every stack of the China example offline: aws-cn providers, partition data sources, no credentials", async () => {
+    const checks = await check("china", (outdir) => synthApp(chinaConfigInput(), { outdir }), true);
+    expect(checks.map((c) => c.stack).sort()).toEqual(EXPECTED_STACKS.china);
+    for (const stack of checks) {
+      expect({ stack: stack.stack, validate: stack.validate, plan: stack.plan }).toEqual({
+        stack: stack.stack,
+        validate: "passed",
+        plan: "passed",
+      });
+    }
+    // The cdn reads the image stack's origin access identity (its bucket-policy principal).
+    expect(checks.find((c) => c.stack === "cdn")?.fabricated).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^image outputs \(\d+: aws_cloudfront_origin_access_identity\.iam_arn\)$/),
+      ]),
     );
   }, 900_000);
 

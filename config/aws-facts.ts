@@ -4,8 +4,8 @@
  */
 
 /**
- * Commercial AWS regions (partition `aws`). GovCloud and China use other partitions and ARN
- * formats, which s3-edge does not support.
+ * Commercial AWS regions (partition `aws`). GovCloud uses another partition, which s3-edge does not
+ * support; China is `AWS_CN_REGIONS`.
  * Source: https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
  */
 export const AWS_REGIONS = [
@@ -44,6 +44,34 @@ export const AWS_REGIONS = [
   "us-west-1",
   "us-west-2",
 ] as const;
+
+/**
+ * The AWS China regions (partition `aws-cn`): Beijing and Ningxia, operated by Sinnet and NWCD.
+ * Source: https://docs.amazonaws.cn/en_us/aws/latest/userguide/services.html
+ */
+export const AWS_CN_REGIONS = ["cn-north-1", "cn-northwest-1"] as const;
+
+/** Every region a deployment may use; all of one deployment's regions share a partition. */
+export const SUPPORTED_REGIONS = [...AWS_REGIONS, ...AWS_CN_REGIONS] as const;
+export type SupportedRegion = (typeof SUPPORTED_REGIONS)[number];
+
+export type PartitionName = "aws" | "aws-cn";
+
+/** The partition of a region: what its ARNs say (`arn:aws:` or `arn:aws-cn:`). */
+export function partitionOfRegion(region: string): PartitionName {
+  return (AWS_CN_REGIONS as readonly string[]).includes(region) ? "aws-cn" : "aws";
+}
+
+/**
+ * Where each partition's CloudFront lives: its API, its CloudWatch metrics and (global partition)
+ * Lambda@Edge and the vended access logs. CloudFront China is signed and served from Ningxia
+ * (`cloudfront.cn-northwest-1.amazonaws.com.cn`, the SDKs' endpoint rules), where its metrics are
+ * published. Source: docs/china.md.
+ */
+export const CLOUDFRONT_HOME_REGIONS: Readonly<Record<PartitionName, string>> = {
+  aws: "us-east-1",
+  "aws-cn": "cn-northwest-1",
+};
 
 /**
  * Regions in which CloudFront offers Origin Shield.
@@ -172,8 +200,12 @@ function range(from: number, to: number, step: number): number[] {
  * CloudFront publishes its metrics (and Lambda@Edge is managed) in us-east-1 only: alarms on a
  * distribution live there. Source:
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html
+ * China: `CLOUDFRONT_HOME_REGIONS["aws-cn"]`.
  */
-export const CLOUDFRONT_METRICS_REGION = "us-east-1";
+/** Where the CloudFront metrics of a deployment in `primaryRegion`'s partition are. */
+export function cloudFrontMetricsRegion(primaryRegion: string): string {
+  return CLOUDFRONT_HOME_REGIONS[partitionOfRegion(primaryRegion)];
+}
 
 /**
  * CloudFront invalidation prices: the first 1,000 paths a month are free, then this much per path

@@ -1,12 +1,15 @@
 import { z } from "zod";
-import { AWS_REGIONS, gcsBucketNameProblem, hostnameProblem, s3BucketNameProblem } from "./aws-facts";
+import { SUPPORTED_REGIONS, gcsBucketNameProblem, hostnameProblem, s3BucketNameProblem } from "./aws-facts";
 
-export const region = z.enum(AWS_REGIONS, {
+export const region = z.enum(SUPPORTED_REGIONS, {
   error: (issue) =>
     issue.input === undefined
       ? "is required"
-      : `"${String(issue.input)}" is not an AWS region (partition aws); expected one of ${AWS_REGIONS.join(", ")}`,
+      : `"${String(issue.input)}" is not an AWS region s3-edge supports (partitions aws and aws-cn); expected one of ${SUPPORTED_REGIONS.join(", ")}`,
 });
+
+/** `aws` or `aws-cn` in an ARN: the partition is checked against the regions separately. */
+export const ARN_PARTITION = "aws(?:-cn)?";
 
 export const fromProblem = (problem: (value: string) => string | undefined, what: string) =>
   z.string().superRefine((value, ctx) => {
@@ -21,8 +24,8 @@ export const hostname = fromProblem(hostnameProblem, "domain name");
 export const kmsKeyArn = z
   .string()
   .regex(
-    /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+    new RegExp(`^arn:${ARN_PARTITION}:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$`),
+    "must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)",
   );
 
 /** Every stack's feature switch: on in the built-in example. */

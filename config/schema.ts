@@ -1,7 +1,15 @@
 import { z } from "zod";
-import { LOG_RETENTION_DAYS, NODE_RUNTIMES, ORIGIN_SHIELD_REGIONS, s3BucketNameProblem } from "./aws-facts";
+import {
+  LOG_RETENTION_DAYS,
+  NODE_RUNTIMES,
+  ORIGIN_SHIELD_REGIONS,
+  partitionOfRegion,
+  s3BucketNameProblem,
+} from "./aws-facts";
+import { chinaProblems } from "./china-rules";
 import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
 import { cdnSection } from "./sections/cdn";
+import { chinaSection } from "./sections/china";
 import { edgeSection } from "./sections/edge";
 import { imageSection } from "./sections/image";
 import { standaloneInvalidationSection } from "./sections/invalidation";
@@ -137,10 +145,17 @@ export const configSchema = z
     operations: operationsSection.prefault({}),
     /** Buckets and distributions s3-edge does not own, invalidated by the `invalidation` stack. */
     standaloneInvalidation: standaloneInvalidationSection.default([]),
+    /** CloudFront in the China regions (aws-cn): certificate and ICP aliases; null elsewhere. */
+    china: chinaSection.nullable().default(null),
   })
   .superRefine((config, ctx) => {
+    // One partition per deployment, and what CloudFront China does not offer (config/china-rules.ts).
+    const partitionIssues = chinaProblems(config);
+    for (const issue of partitionIssues) ctx.addIssue({ code: "custom", ...issue });
+    const inChina = partitionOfRegion(config.primaryRegion) === "aws-cn";
     // CloudFront's requests to a private legacy bucket are signed by the edge stack's gcs-signer.
     if (
+      !inChina &&
       config.legacyOrigin &&
       isPrivateLegacyOrigin(config.legacyOrigin) &&
       !config.edge.enabled &&
@@ -162,7 +177,7 @@ export const configSchema = z
       });
     }
     const shieldRegion = config.cdn.originShieldRegion ?? config.primaryRegion;
-    if (config.cdn.enabled && !(ORIGIN_SHIELD_REGIONS as readonly string[]).includes(shieldRegion)) {
+    if (!inChina && config.cdn.enabled && !(ORIGIN_SHIELD_REGIONS as readonly string[]).includes(shieldRegion)) {
       ctx.addIssue({
         code: "custom",
         path: ["cdn", "originShieldRegion"],
@@ -265,6 +280,8 @@ export const configSchema = z
   })
   .transform((config) => ({
     ...config,
+    /** `aws` or `aws-cn`: the partition of every region of the deployment. */
+    partition: partitionOfRegion(config.primaryRegion),
     storage: {
       ...config.storage,
       primaryBucketName: primaryBucketName(config),
@@ -313,6 +330,7 @@ export type BackendConfig = S3EdgeConfig["backend"];
 export type EncryptionConfig = S3EdgeConfig["storage"]["encryption"];
 export type ImageConfig = S3EdgeConfig["image"];
 export type InvalidationConfig = S3EdgeConfig["cdn"]["invalidation"];
+export type ChinaConfig = S3EdgeConfig["china"];
 export type StandaloneInvalidationTarget = S3EdgeConfig["standaloneInvalidation"][number];
 export type {
   GcsOriginConfig,

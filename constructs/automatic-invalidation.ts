@@ -17,6 +17,7 @@ import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "./bundle";
 import { policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 /** EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ. */
 export const EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS = 185;
@@ -99,7 +100,7 @@ export interface MigrationBucket {
 }
 
 /** Read one object version's metadata (HEAD) in the bucket the migration writes into. */
-function migrationCheckStatements(bucket: MigrationBucket): PolicyStatement[] {
+function migrationCheckStatements(partition: Partition, bucket: MigrationBucket): PolicyStatement[] {
   return [
     {
       Sid: "ReadMigrationMarker",
@@ -114,7 +115,7 @@ function migrationCheckStatements(bucket: MigrationBucket): PolicyStatement[] {
             Effect: "Allow" as const,
             Action: "kms:Decrypt",
             Resource: bucket.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `s3.${bucket.region}.amazonaws.com` } },
+            Condition: { StringEquals: { "kms:ViaService": partition.serviceDomain("s3", bucket.region) } },
           },
         ]
       : []),
@@ -176,7 +177,7 @@ export class AutomaticInvalidation extends Construct {
         {
           Sid: "EventBridgeRuleOnly",
           Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
+          Principal: { Service: Partition.of(this).servicePrincipal("events") },
           Action: "sqs:SendMessage",
           Resource: this.queue.arn,
           Condition: { ArnEquals: { "aws:SourceArn": this.rule.arn } },
@@ -186,7 +187,9 @@ export class AutomaticInvalidation extends Construct {
     new SqsQueuePolicy(this, "dlq-policy", {
       provider,
       queueUrl: this.deadLetterQueue.url,
-      policy: policyDocument([eventBridgeDeadLetterStatement(this.deadLetterQueue.arn, this.rule.arn)]),
+      policy: policyDocument([
+        eventBridgeDeadLetterStatement(Partition.of(this), this.deadLetterQueue.arn, this.rule.arn),
+      ]),
     });
     new CloudwatchEventTarget(this, "target", {
       provider,
@@ -230,7 +233,7 @@ export class AutomaticInvalidation extends Construct {
           Action: "cloudfront:CreateInvalidation",
           Resource: props.distributionArn,
         },
-        ...(props.migrationBucket ? migrationCheckStatements(props.migrationBucket) : []),
+        ...(props.migrationBucket ? migrationCheckStatements(Partition.of(this), props.migrationBucket) : []),
       ],
     });
 

@@ -28,6 +28,7 @@ import type { FunctionBundler } from "./bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
 import { policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 /** The worker's timeout; the contract with the worker code sizes its part copies to fit. */
 export const BACKFILL_WORKER_TIMEOUT_SECONDS = 300;
@@ -199,7 +200,7 @@ export class BackfillPipeline extends Construct {
         // Secrets Manager appends 6 random characters to a name.
         resourceArn: existing.startsWith("arn:")
           ? existing
-          : `arn:aws:secretsmanager:${region}:${accountId.asString}:secret:${existing}-*`,
+          : Partition.of(this).arn("secretsmanager", region, accountId.asString, `secret:${existing}-*`),
       };
     } else if (keySecret) {
       // No value in Terraform: the operator puts the key in (docs/migration.md), so it never sits in state.
@@ -280,7 +281,7 @@ export class BackfillPipeline extends Construct {
         },
         // With ListBucket, HeadObject of a missing key answers 404 instead of 403.
         { Sid: "TellMissingFromForbidden", Effect: "Allow", Action: "s3:ListBucket", Resource: destination.arn },
-        ...kmsStatements(destination),
+        ...kmsStatements(Partition.of(this), destination),
         {
           Sid: "TrackJobs",
           Effect: "Allow",
@@ -360,7 +361,7 @@ export class BackfillPipeline extends Construct {
       statementId: "AllowSweeperSchedule",
       action: "lambda:InvokeFunction",
       functionName: this.sweeper.function.functionName,
-      principal: "events.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("events"),
       sourceArn: schedule.arn,
     });
     // A tick EventBridge could not deliver is recorded here; retrying it beyond the next tick is pointless.
@@ -371,7 +372,7 @@ export class BackfillPipeline extends Construct {
     }));
     new SqsQueuePolicy(this, "sweeper-dead-letter-queue-policy", {
       queueUrl: missedTicks.url,
-      policy: policyDocument([eventBridgeDeadLetterStatement(missedTicks.arn, schedule.arn)]),
+      policy: policyDocument([eventBridgeDeadLetterStatement(Partition.of(this), missedTicks.arn, schedule.arn)]),
     });
     new CloudwatchEventTarget(this, "sweeper-target", {
       rule: schedule.name,
@@ -422,7 +423,7 @@ function sameAccountTlsOnly(queueArn: string, accountId: string): string {
 }
 
 /** SSE-KMS: the worker uses the bucket's key, and only through S3. */
-function kmsStatements(destination: BackfillDestination): PolicyStatement[] {
+function kmsStatements(partition: Partition, destination: BackfillDestination): PolicyStatement[] {
   if (!destination.kmsKeyArn) return [];
   return [
     {
@@ -430,7 +431,7 @@ function kmsStatements(destination: BackfillDestination): PolicyStatement[] {
       Effect: "Allow",
       Action: ["kms:GenerateDataKey", "kms:Decrypt"],
       Resource: destination.kmsKeyArn,
-      Condition: { StringEquals: { "kms:ViaService": `s3.${destination.region}.amazonaws.com` } },
+      Condition: { StringEquals: { "kms:ViaService": partition.serviceDomain("s3", destination.region) } },
     },
   ];
 }

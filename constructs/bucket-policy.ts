@@ -2,6 +2,8 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
+import { identityReadStatements } from "./cloudfront-china";
 
 /** The bucket statements every s3-edge bucket carries: no plain HTTP, no TLS older than 1.2. */
 export function transportSecurityStatements(bucketArn: string): PolicyStatement[] {
@@ -32,11 +34,12 @@ export function transportSecurityStatements(bucketArn: string): PolicyStatement[
  * missing key answers 404 rather than 403) only when asked for.
  */
 export function cloudFrontReadStatements(
+  cloudFrontPrincipal: string,
   bucketArn: string,
   distributionArns: readonly string[],
   allowListBucket: boolean,
 ): PolicyStatement[] {
-  const principal = { Service: "cloudfront.amazonaws.com" };
+  const principal = { Service: cloudFrontPrincipal };
   const condition = { StringEquals: { "AWS:SourceArn": [...distributionArns] } };
   const statements: PolicyStatement[] = [
     {
@@ -71,6 +74,11 @@ export interface BucketPolicyProps {
    */
   readonly readerDistributionArns?: readonly string[];
   /**
+   * Origin access identities that read the bucket (CloudFront China, which has no OAC): their IAM ARNs.
+   * @default none
+   */
+  readonly readerIdentityArns?: readonly string[];
+  /**
    * Grant the readers s3:ListBucket so that a missing key answers 404 instead of 403.
    * @default false
    */
@@ -96,13 +104,22 @@ export class BucketPolicy extends Construct {
   constructor(scope: Construct, id: string, props: BucketPolicyProps) {
     super(scope, id);
     const readers = props.readerDistributionArns ?? [];
+    const identities = props.readerIdentityArns ?? [];
     this.policy = new S3BucketPolicy(this, "policy", {
       provider: props.provider,
       bucket: props.bucketName,
       policy: policyDocument([
         ...transportSecurityStatements(props.bucketArn),
         ...(readers.length > 0
-          ? cloudFrontReadStatements(props.bucketArn, readers, props.allowListBucket ?? false)
+          ? cloudFrontReadStatements(
+              Partition.of(this).servicePrincipal("cloudfront"),
+              props.bucketArn,
+              readers,
+              props.allowListBucket ?? false,
+            )
+          : []),
+        ...(identities.length > 0
+          ? identityReadStatements(props.bucketArn, identities, props.allowListBucket ?? false)
           : []),
       ]),
       dependsOn: props.dependsOn,

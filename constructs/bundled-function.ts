@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
 import { sharedBundler, type AssetFolder, type Bundle, type FunctionBundler, type NodeModulesSpec } from "./bundle";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 export const DEFAULT_MEMORY_MB = 256;
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -73,7 +74,7 @@ export interface BundledFunctionProps {
   readonly publish?: boolean;
   /**
    * Services that may assume the execution role.
-   * @default ["lambda.amazonaws.com"]
+   * @default the partition's Lambda service principal
    */
   readonly assumedBy?: readonly string[];
   /**
@@ -128,7 +129,7 @@ export class BundledFunction extends Construct {
       provider,
       name: functionName,
       description: `s3-edge: execution role of ${functionName}`,
-      assumeRolePolicy: assumeRolePolicy(props.assumedBy ?? ["lambda.amazonaws.com"]),
+      assumeRolePolicy: assumeRolePolicy(props.assumedBy ?? [Partition.of(this).servicePrincipal("lambda")]),
     });
     const policy = new IamRolePolicy(this, "policy", {
       provider,

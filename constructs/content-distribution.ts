@@ -11,6 +11,12 @@ import { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import type { DomainCertificate, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../stacks/contracts";
 import type { BucketReference } from "../stacks/storage-replication";
+import {
+  CHINA_DISTRIBUTION_SETTINGS,
+  chinaViewerCertificate,
+  S3OriginAccessIdentity,
+  type ChinaDelivery,
+} from "./cloudfront-china";
 
 /** Origin ids inside the distribution. */
 export const ORIGIN_IDS = {
@@ -55,6 +61,13 @@ export interface ContentDistributionProps {
    * @default the cloudfront.net name only
    */
   readonly customDomain?: { readonly hostname: string; readonly certificate: DomainCertificate };
+  /**
+   * Deliver through CloudFront China: its aliases and IAM certificate, S3 read through an origin
+   * access identity, no Origin Shield and no edge functions (see constructs/cloudfront-china.ts).
+   * Excludes `customDomain`.
+   * @default the global partition's CloudFront
+   */
+  readonly china?: ChinaDelivery;
 }
 
 /**
@@ -67,23 +80,33 @@ export class ContentDistribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   /** Where the default behaviour fails over to. */
   readonly failoverTarget: "legacy" | "replica";
+  /** China only: the origin access identity the bucket policies grant reads to. */
+  readonly originAccessIdentity?: S3OriginAccessIdentity;
 
   constructor(scope: Construct, id: string, props: ContentDistributionProps) {
     super(scope, id);
-    const { cdn, primary, replica, name } = props;
+    const { cdn, primary, replica, name, china } = props;
 
-    const accessControl = new CloudfrontOriginAccessControl(this, "oac", {
-      name: `${name}-s3`,
-      description: "s3-edge: CloudFront signs every request to the S3 buckets (SigV4)",
-      originAccessControlOriginType: "s3",
-      signingBehavior: "always",
-      signingProtocol: "sigv4",
-    });
-    const originShield = { enabled: true, originShieldRegion: cdn.originShieldRegion };
+    // CloudFront China has neither origin access control nor Origin Shield.
+    const identity = (this.originAccessIdentity = china
+      ? new S3OriginAccessIdentity(this, "oai", { comment: `s3-edge: ${name} reads the S3 buckets` })
+      : undefined);
+    const accessControl = china
+      ? undefined
+      : new CloudfrontOriginAccessControl(this, "oac", {
+          name: `${name}-s3`,
+          description: "s3-edge: CloudFront signs every request to the S3 buckets (SigV4)",
+          originAccessControlOriginType: "s3",
+          signingBehavior: "always",
+          signingProtocol: "sigv4",
+        });
+    const originShield = china ? undefined : { enabled: true, originShieldRegion: cdn.originShieldRegion };
     const s3Origin = (originId: string, bucket: BucketReference): CloudfrontDistributionOrigin => ({
       originId,
       domainName: bucket.regionalDomainName,
-      originAccessControlId: accessControl.id,
+      ...(identity
+        ? { s3OriginConfig: { originAccessIdentity: identity.path } }
+        : { originAccessControlId: accessControl!.id }),
       originShield,
     });
 
@@ -106,7 +129,7 @@ export class ContentDistribution extends Construct {
     }
     const toLegacy = this.failoverTarget === "legacy";
     // The edge functions work on legacy-origin responses and requests: they belong to that failover only.
-    const associations = toLegacy ? (props.edgeAssociations ?? []) : [];
+    const associations = toLegacy && !china ? (props.edgeAssociations ?? []) : [];
 
     const cachePolicy = new CloudfrontCachePolicy(this, "cache-policy", {
       name,
@@ -158,7 +181,8 @@ export class ContentDistribution extends Construct {
       isIpv6Enabled: true,
       priceClass: cdn.priceClass,
       webAclId: cdn.webAclArn,
-      aliases: customDomain ? [customDomain.hostname] : undefined,
+      ...(china ? CHINA_DISTRIBUTION_SETTINGS : {}),
+      aliases: china ? [...china.aliases] : customDomain ? [customDomain.hostname] : undefined,
       origin: origins,
       originGroup: [
         {
@@ -190,14 +214,16 @@ export class ContentDistribution extends Construct {
         errorCachingMinTtl: cdn.errorCachingTtlSeconds,
       })),
       restrictions: { geoRestriction: { restrictionType: "none" } },
-      viewerCertificate: customDomain
-        ? {
-            acmCertificateArn: customDomain.certificate.certificateArn,
-            sslSupportMethod: "sni-only",
-            minimumProtocolVersion: MINIMUM_VIEWER_TLS,
-          }
-        : // The *.cloudfront.net certificate: CloudFront fixes its minimum protocol itself.
-          { cloudfrontDefaultCertificate: true },
+      viewerCertificate: china
+        ? chinaViewerCertificate(china)
+        : customDomain
+          ? {
+              acmCertificateArn: customDomain.certificate.certificateArn,
+              sslSupportMethod: "sni-only",
+              minimumProtocolVersion: MINIMUM_VIEWER_TLS,
+            }
+          : // The *.cloudfront.net certificate: CloudFront fixes its minimum protocol itself.
+            { cloudfrontDefaultCertificate: true },
     }));
     if (customDomain) {
       for (const type of ["A", "AAAA"]) {

@@ -5,6 +5,7 @@ import type { TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 import type { SecureBucket } from "./secure-bucket";
+import { Partition } from "./partition";
 
 /** S3 Replication Time Control's only threshold: 15 minutes. */
 export const REPLICATION_TIME_MINUTES = 15;
@@ -50,7 +51,9 @@ export class CrossRegionReplication extends Construct {
       name: props.roleName,
       description: "s3-edge: S3 cross-region replication",
       // Confused-deputy guard: S3 may assume the role only on behalf of the source bucket.
-      assumeRolePolicy: assumeRolePolicy(["s3.amazonaws.com"], { ArnLike: { "aws:SourceArn": sourceArn } }),
+      assumeRolePolicy: assumeRolePolicy([Partition.of(this).servicePrincipal("s3")], {
+        ArnLike: { "aws:SourceArn": sourceArn },
+      }),
     });
 
     const statements: PolicyStatement[] = [
@@ -74,11 +77,21 @@ export class CrossRegionReplication extends Construct {
       },
     ];
     if (source.kmsKeyArn) {
-      statements.push(kmsThroughS3("DecryptSource", ["kms:Decrypt"], source.kmsKeyArn, props.sourceRegion, sourceArn));
+      statements.push(
+        kmsThroughS3(
+          Partition.of(this),
+          "DecryptSource",
+          ["kms:Decrypt"],
+          source.kmsKeyArn,
+          props.sourceRegion,
+          sourceArn,
+        ),
+      );
     }
     if (destination.kmsKeyArn) {
       statements.push(
         kmsThroughS3(
+          Partition.of(this),
           "EncryptReplicas",
           ["kms:Encrypt", "kms:GenerateDataKey"],
           destination.kmsKeyArn,
@@ -128,6 +141,7 @@ export class CrossRegionReplication extends Construct {
 
 /** A KMS permission usable only by S3 in the given region, on objects of the given bucket. */
 function kmsThroughS3(
+  partition: Partition,
   sid: string,
   actions: readonly string[],
   keyArn: string,
@@ -140,7 +154,7 @@ function kmsThroughS3(
     Action: actions,
     Resource: keyArn,
     Condition: {
-      StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` },
+      StringEquals: { "kms:ViaService": partition.serviceDomain("s3", region) },
       // With S3 Bucket Keys the encryption context is the bucket ARN, otherwise the object ARN.
       StringLike: { "kms:EncryptionContext:aws:s3:arn": [bucketArn, `${bucketArn}/*`] },
     },

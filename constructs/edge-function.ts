@@ -6,6 +6,7 @@ import type { EdgeFunctionAssociation } from "../stacks/contracts";
 import type { FunctionBundler } from "./bundle";
 import { BundledFunction } from "./bundled-function";
 import type { PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 /** Lambda@Edge functions are created in us-east-1 only; CloudFront replicates them to its edges. */
 export const EDGE_FUNCTION_REGION = "us-east-1";
@@ -113,9 +114,10 @@ export class EdgeFunction extends Construct {
       define,
       enableSourceMaps: false,
       publish: true,
+      // Lambda@Edge exists in the aws partition only (config refuses the edge stack elsewhere).
       assumedBy: ["lambda.amazonaws.com", "edgelambda.amazonaws.com"],
       logGroupName,
-      logResources: [`arn:aws:logs:*:${props.accountId}:log-group:${logGroupName}:*`],
+      logResources: [Partition.of(this).arn("logs", "*", props.accountId, `log-group:${logGroupName}:*`)],
       createsLogGroups: true,
       logRetentionDays: props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
       policyStatements: props.policyStatements,

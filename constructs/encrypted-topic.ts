@@ -6,6 +6,7 @@ import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { policyDocument, type PolicyStatement } from "./iam";
 import { KMS_KEY_DELETION_WINDOW_DAYS } from "./secure-bucket";
+import { Partition } from "./partition";
 
 /**
  * Key administration for the account's IAM principals: what Terraform needs to manage the key,
@@ -42,8 +43,8 @@ export const TOPIC_OWNER_ACTIONS = [
 ];
 
 /** A topic's ARN from its parts, so that policies can name a topic before it exists. */
-export const snsTopicArn = (region: string, accountId: string, topicName: string) =>
-  `arn:aws:sns:${region}:${accountId}:${topicName}`;
+export const snsTopicArn = (partition: Partition, region: string, accountId: string, topicName: string) =>
+  partition.arn("sns", region, accountId, topicName);
 
 export interface EncryptedTopicProps {
   readonly topicName: string;
@@ -79,8 +80,9 @@ export class EncryptedTopic extends Construct {
   constructor(scope: Construct, id: string, props: EncryptedTopicProps) {
     super(scope, id);
     const { accountId, region, topicName } = props;
-    const accountRoot = `arn:aws:iam::${accountId}:root`;
-    const topicArn = snsTopicArn(region, accountId, topicName);
+    const partition = Partition.of(this);
+    const accountRoot = partition.accountRoot(accountId);
+    const topicArn = snsTopicArn(partition, region, accountId, topicName);
 
     this.key = new KmsKey(this, "key", {
       description: `s3-edge: encryption of SNS topic ${topicName}`,
@@ -107,7 +109,7 @@ export class EncryptedTopic extends Construct {
           // SNS decrypts messages to deliver them to subscribers.
           Sid: "SnsUsesKeyForThisTopic",
           Effect: "Allow",
-          Principal: { Service: "sns.amazonaws.com" },
+          Principal: { Service: partition.servicePrincipal("sns") },
           Action: SNS_PUBLISHER_KMS_ACTIONS,
           Resource: "*",
           Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnEquals: { "aws:SourceArn": topicArn } },
@@ -120,12 +122,17 @@ export class EncryptedTopic extends Construct {
     this.policy = new SnsTopicPolicy(this, "policy", {
       arn: this.topic.arn,
       dependsOn: props.dependsOn && [...props.dependsOn],
-      policy: policyDocument(topicStatements(this.topic.arn, accountRoot, props)),
+      policy: policyDocument(topicStatements(partition, this.topic.arn, accountRoot, props)),
     });
   }
 }
 
-function topicStatements(topicArn: string, accountRoot: string, props: EncryptedTopicProps): PolicyStatement[] {
+function topicStatements(
+  partition: Partition,
+  topicArn: string,
+  accountRoot: string,
+  props: EncryptedTopicProps,
+): PolicyStatement[] {
   const subscribers = props.subscriberPrincipals ?? [];
   const accounts = subscribers.filter((principal) => /^\d{12}$/.test(principal));
   const arns = subscribers.filter((principal) => principal.startsWith("arn:"));
@@ -151,7 +158,7 @@ function topicStatements(topicArn: string, accountRoot: string, props: Encrypted
       Effect: "Allow",
       Principal: {
         AWS: subscribers.map((principal) =>
-          principal.startsWith("arn:") ? principal : `arn:aws:iam::${principal}:root`,
+          principal.startsWith("arn:") ? principal : partition.accountRoot(principal),
         ),
       },
       Action: "sns:Subscribe",

@@ -11,6 +11,14 @@ import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
 import type { DomainCertificate } from "../stacks/contracts";
 import type { PolicyStatement } from "./iam";
 import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
+import { Partition } from "./partition";
+import {
+  CHINA_DISTRIBUTION_SETTINGS,
+  chinaViewerCertificate,
+  identityReadStatements,
+  S3OriginAccessIdentity,
+  type ChinaDelivery,
+} from "./cloudfront-china";
 
 /** The viewer-request function that normalizes Accept (plain JavaScript, as CloudFront runs it). */
 export const ACCEPT_FUNCTION_FILE = join(PROJECT_ROOT, "functions", "image-accept", "index.js");
@@ -39,6 +47,11 @@ export type ImageOrigin =
       readonly originAccessControlId: string;
     }
   | {
+      /** An API Gateway HTTP API in front of the Lambda engine (China: no Function URLs, no OAC). */
+      readonly kind: "http-api";
+      readonly domainName: string;
+    }
+  | {
       /** The ECS service's internal ALB, through a CloudFront VPC origin. */
       readonly kind: "vpc";
       /** The ALB's DNS name. */
@@ -49,13 +62,24 @@ export type ImageOrigin =
 export interface ImageDistributionDefaultsProps {
   /** Names the cache policy, function and origin access control. */
   readonly name: string;
+  /**
+   * CloudFront China: no CloudFront Functions (the cache key keeps the viewer's whole Accept
+   * header, so automatic formats stay correct at the cost of more cache variants) and an origin
+   * access identity instead of OAC.
+   * @default false
+   */
+  readonly china?: boolean;
 }
 
-/** What every image distribution of a stack shares: cache policy, Accept function, S3 OAC. */
+/**
+ * What every image distribution of a stack shares: cache policy, Accept function and S3 OAC; in
+ * China the cache policy and an origin access identity.
+ */
 export class ImageDistributionDefaults extends Construct {
   readonly cachePolicy: CloudfrontCachePolicy;
-  readonly acceptFunction: CloudfrontFunction;
-  readonly s3OriginAccessControl: CloudfrontOriginAccessControl;
+  readonly acceptFunction?: CloudfrontFunction;
+  readonly s3OriginAccessControl?: CloudfrontOriginAccessControl;
+  readonly s3OriginAccessIdentity?: S3OriginAccessIdentity;
 
   constructor(scope: Construct, id: string, props: ImageDistributionDefaultsProps) {
     super(scope, id);
@@ -73,6 +97,12 @@ export class ImageDistributionDefaults extends Construct {
         enableAcceptEncodingBrotli: true,
       },
     });
+    if (props.china) {
+      this.s3OriginAccessIdentity = new S3OriginAccessIdentity(this, "s3-oai", {
+        comment: "s3-edge: image distributions read source buckets",
+      });
+      return;
+    }
     this.acceptFunction = new CloudfrontFunction(this, "accept", {
       name: `${props.name}-image-accept`,
       comment: "s3-edge: Accept → image/avif, image/webp or */* (cache key class)",
@@ -101,6 +131,8 @@ export interface ImageDistributionProps {
    * @default none
    */
   readonly certificate?: DomainCertificate;
+  /** Deliver through CloudFront China (with `defaults` made for China); excludes `certificate`. @default global */
+  readonly china?: ChinaDelivery;
 }
 
 /**
@@ -113,11 +145,13 @@ export interface ImageDistributionProps {
 export class ImageDistribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly bucket: ImageSourceBucket;
+  private readonly defaults: ImageDistributionDefaults;
 
   constructor(scope: Construct, id: string, props: ImageDistributionProps) {
     super(scope, id);
     this.bucket = props.bucket;
-    const { bucket, imageOrigin, defaults, certificate } = props;
+    this.defaults = props.defaults;
+    const { bucket, imageOrigin, defaults, certificate, china } = props;
     const hostname = certificate ? bucket.hostname : undefined;
     const originTimeouts = {
       originReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
@@ -135,9 +169,10 @@ export class ImageDistribution extends Construct {
           originId: IMAGE_ORIGIN_ID,
           domainName: imageOrigin.domainName,
           customHeader: [{ name: SOURCE_BUCKET_HEADER, value: bucket.name }],
-          ...(imageOrigin.kind === "lambda"
-            ? {
-                originAccessControlId: imageOrigin.originAccessControlId,
+          ...(imageOrigin.kind === "vpc"
+            ? { vpcOriginConfig: { vpcOriginId: imageOrigin.vpcOriginId, ...originTimeouts } }
+            : {
+                originAccessControlId: imageOrigin.kind === "lambda" ? imageOrigin.originAccessControlId : undefined,
                 customOriginConfig: {
                   httpPort: 80,
                   httpsPort: 443,
@@ -145,13 +180,14 @@ export class ImageDistribution extends Construct {
                   originSslProtocols: ["TLSv1.2"],
                   ...originTimeouts,
                 },
-              }
-            : { vpcOriginConfig: { vpcOriginId: imageOrigin.vpcOriginId, ...originTimeouts } }),
+              }),
         },
         {
           originId: S3_ORIGIN_ID,
           domainName: bucket.regionalDomainName,
-          originAccessControlId: defaults.s3OriginAccessControl.id,
+          ...(defaults.s3OriginAccessIdentity
+            ? { s3OriginConfig: { originAccessIdentity: defaults.s3OriginAccessIdentity.path } }
+            : { originAccessControlId: defaults.s3OriginAccessControl!.id }),
         },
       ],
       originGroup: [
@@ -169,16 +205,22 @@ export class ImageDistribution extends Construct {
         cachedMethods: ["GET", "HEAD"],
         cachePolicyId: defaults.cachePolicy.id,
         compress: true,
-        functionAssociation: [{ eventType: "viewer-request", functionArn: defaults.acceptFunction.arn }],
+        functionAssociation: defaults.acceptFunction
+          ? [{ eventType: "viewer-request", functionArn: defaults.acceptFunction.arn }]
+          : undefined,
       },
       restrictions: { geoRestriction: { restrictionType: "none" } },
-      viewerCertificate: hostname
-        ? {
-            acmCertificateArn: certificate!.certificateArn,
-            sslSupportMethod: "sni-only",
-            minimumProtocolVersion: "TLSv1.2_2021",
-          }
-        : { cloudfrontDefaultCertificate: true },
+      ...(china ? CHINA_DISTRIBUTION_SETTINGS : {}),
+      ...(china ? { aliases: [...china.aliases] } : {}),
+      viewerCertificate: china
+        ? chinaViewerCertificate(china)
+        : hostname
+          ? {
+              acmCertificateArn: certificate!.certificateArn,
+              sslSupportMethod: "sni-only",
+              minimumProtocolVersion: "TLSv1.2_2021",
+            }
+          : { cloudfrontDefaultCertificate: true },
     });
     if (hostname) {
       for (const type of ALIAS_RECORD_TYPES) {
@@ -201,10 +243,12 @@ export class ImageDistribution extends Construct {
    * access control: for buckets whose policy s3-edge does not write.
    */
   readStatement(): PolicyStatement {
+    const identity = this.defaults.s3OriginAccessIdentity;
+    if (identity) return identityReadStatements(this.bucket.arn, [identity.iamArn], false)[0];
     return {
       Sid: "S3EdgeImageDistributionRead",
       Effect: "Allow",
-      Principal: { Service: "cloudfront.amazonaws.com" },
+      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
       Action: "s3:GetObject",
       Resource: `${this.bucket.arn}/*`,
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
@@ -217,7 +261,7 @@ export class ImageDistribution extends Construct {
     return {
       Sid: "S3EdgeImageDistributionDecrypt",
       Effect: "Allow",
-      Principal: { Service: "cloudfront.amazonaws.com" },
+      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
       Action: "kms:Decrypt",
       Resource: "*",
       Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },

@@ -6,6 +6,7 @@ import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } fr
 import { DEFAULT_IMAGE_DEADLINE_SECONDS } from "../config/sections/image";
 import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
 import type { PolicyStatement } from "./iam";
+import type { Partition } from "./partition";
 
 /**
  * What the image engine (Lambda handler and ECS server in `functions/image/`) is told through its
@@ -21,7 +22,7 @@ export const ENGINE_HEALTH_PATH = "/ping";
 export interface ImageSourceBucket {
   readonly name: string;
   readonly arn: string;
-  /** `<bucket>.s3.<region>.amazonaws.com`: the distribution's S3 origin. */
+  /** `<bucket>.s3.<region>.<dns suffix>`: the distribution's S3 origin. */
   readonly regionalDomainName: string;
   readonly region: string;
   /** The bucket's KMS key (SSE-KMS only): the engine needs kms:Decrypt on it. */
@@ -70,7 +71,11 @@ export function engineEnvironment(settings: EngineSettings) {
 }
 
 /** Least privilege for the engine: read objects of exactly these buckets and look styles up. */
-export function engineReadStatements(buckets: readonly ImageSourceBucket[], styleTableArn: string): PolicyStatement[] {
+export function engineReadStatements(
+  partition: Partition,
+  buckets: readonly ImageSourceBucket[],
+  styleTableArn: string,
+): PolicyStatement[] {
   const encrypted = buckets.filter((bucket) => bucket.kmsKeyArn !== undefined);
   return [
     { Sid: "ReadSourceObjects", Effect: "Allow", Action: "s3:GetObject", Resource: buckets.map((b) => `${b.arn}/*`) },
@@ -84,7 +89,9 @@ export function engineReadStatements(buckets: readonly ImageSourceBucket[], styl
             Resource: encrypted.map((b) => b.kmsKeyArn!),
             // Only for S3 reads, not for anything else the key protects.
             Condition: {
-              StringEquals: { "kms:ViaService": [...new Set(encrypted.map((b) => `s3.${b.region}.amazonaws.com`))] },
+              StringEquals: {
+                "kms:ViaService": [...new Set(encrypted.map((b) => partition.serviceDomain("s3", b.region)))],
+              },
             },
           },
         ]

@@ -9,9 +9,11 @@ import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions
 import { COMPLETE_MARKER, imageFonts } from "./font-package";
 import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
+import { LambdaHttpApi } from "./lambda-http-api";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
+import { Partition } from "./partition";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
 /** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
@@ -49,21 +51,43 @@ export interface ImageLambdaProps {
   readonly logRetentionDays?: number;
   /** Runs npm when sharp's binaries are not cached yet (tests inject one). @default npm */
   readonly runCommand?: CommandRunner;
+  /**
+   * How CloudFront reaches the function: a Function URL signed through an origin access control, or
+   * (where Function URLs are not offered: the China regions) an API Gateway HTTP API open to
+   * CloudFront's unsigned requests, bounded by its throttling and the reserved concurrency.
+   * @default "function-url"
+   */
+  readonly origin?: "function-url" | "http-api";
 }
+
+/** Routes of the HTTP API origin: what the image distributions send (origin groups fail over for GET and HEAD). */
+export const IMAGE_HTTP_API_ROUTES = ["GET /{proxy+}", "HEAD /{proxy+}"];
+/** Stage throttling of the HTTP API origin: above what the reserved concurrency serves, so it binds only direct callers. */
+export const IMAGE_HTTP_API_THROTTLING = { burstLimit: 1_000, rateLimit: 500 };
 
 /**
  * The image engine as a Lambda function, packaged with sharp's linux binaries for its
  * architecture, behind a Function URL that only CloudFront can call: the URL requires IAM auth and
  * the distributions sign their requests with an origin access control of type `lambda`. No public
- * endpoint, no API Gateway (its 30-second and 10 MB limits add nothing over the Function URL's).
+ * endpoint, no API Gateway (its 30-second and 10 MB limits add nothing over the Function URL's),
+ * except in the China regions, which offer neither Function URLs nor origin access control there:
+ * an HTTP API (same event shape, payload 2.0) is the origin (see docs/china.md).
  */
 export class ImageLambda extends Construct {
   readonly fn: BundledFunction;
-  readonly functionUrl: LambdaFunctionUrl;
-  /** The origin access control the distributions use for the Function URL origin. */
-  readonly originAccessControl: CloudfrontOriginAccessControl;
-  /** The Function URL's host name (`<id>.lambda-url.<region>.on.aws`): the distributions' origin domain. */
+  /** Present with the `function-url` origin. */
+  readonly functionUrl?: LambdaFunctionUrl;
+  /** The origin access control the distributions use for the Function URL origin (none for the HTTP API). */
+  readonly originAccessControl?: CloudfrontOriginAccessControl;
+  /** Present with the `http-api` origin. */
+  readonly httpApi?: LambdaHttpApi;
+  /**
+   * The origin's host name: the Function URL's (`<id>.lambda-url.<region>.on.aws`) or the HTTP API's
+   * (`<id>.execute-api.<region>.<dns suffix>`).
+   */
   readonly originDomainName: string;
+  /** The URL that reaches the function directly (for the stack's outputs). */
+  readonly endpoint: string;
 
   constructor(scope: Construct, id: string, props: ImageLambdaProps) {
     super(scope, id);
@@ -85,15 +109,30 @@ export class ImageLambda extends Construct {
         // fontconfig sees the shipped fonts only (functions/image/fonts.ts).
         [FONTCONFIG_FILE_VARIABLE]: join(LAMBDA_TASK_ROOT, FONTS_FOLDER, FONTS_CONF),
       },
-      policyStatements: engineReadStatements(props.sourceBuckets, props.styleTableArn),
+      policyStatements: engineReadStatements(Partition.of(this), props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
       assets: [{ directory: imageFonts(), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
     });
+    if (props.origin === "http-api") {
+      this.httpApi = new LambdaHttpApi(this, "api", {
+        apiName: props.functionName,
+        handler: this.fn.function,
+        routes: IMAGE_HTTP_API_ROUTES,
+        authorization: { type: "open" },
+        throttling: IMAGE_HTTP_API_THROTTLING,
+        cors: { allowOrigins: [], allowHeaders: [], allowCredentials: false, maxAgeSeconds: 0 },
+        accessLogRetentionDays: props.logRetentionDays,
+      });
+      this.endpoint = this.httpApi.endpoint;
+      this.originDomainName = Fn.element(Fn.split("/", this.endpoint), 2);
+      return;
+    }
     this.functionUrl = new LambdaFunctionUrl(this, "url", {
       functionName: this.fn.function.functionName,
       authorizationType: "AWS_IAM",
       invokeMode: "BUFFERED",
     });
+    this.endpoint = this.functionUrl.functionUrl;
     this.originDomainName = Fn.element(Fn.split("/", this.functionUrl.functionUrl), 2);
     this.originAccessControl = new CloudfrontOriginAccessControl(this, "oac", {
       name: props.functionName,
@@ -110,18 +149,19 @@ export class ImageLambda extends Construct {
    * distribution's ARN.
    */
   allowDistribution(id: string, distributionArn: string): void {
+    if (!this.functionUrl) return; // The HTTP API's own invoke permission covers it.
     new LambdaPermission(this, `${id}-url`, {
       functionName: this.fn.function.functionName,
       action: "lambda:InvokeFunctionUrl",
       functionUrlAuthType: "AWS_IAM",
-      principal: "cloudfront.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("cloudfront"),
       sourceArn: distributionArn,
       statementId: `cloudfront-url-${id}`,
     });
     new LambdaPermission(this, `${id}-invoke`, {
       functionName: this.fn.function.functionName,
       action: "lambda:InvokeFunction",
-      principal: "cloudfront.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("cloudfront"),
       sourceArn: distributionArn,
       statementId: `cloudfront-invoke-${id}`,
     });

@@ -28,6 +28,7 @@ import {
 } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
+import { Partition } from "./partition";
 
 /**
  * AWS-managed prefix list of the addresses CloudFront connects to origins from, VPC origins
@@ -143,7 +144,7 @@ export class ImageService extends Construct {
     this.executionRole = new IamRole(this, "execution-role", {
       name: `${name}-execution`,
       description: "s3-edge: ECS pulls the image engine and writes its logs",
-      assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"]),
+      assumeRolePolicy: assumeRolePolicy([Partition.of(this).servicePrincipal("ecs-tasks")]),
     });
     new IamRolePolicy(this, "execution-policy", {
       name: "pull-and-log",
@@ -162,12 +163,12 @@ export class ImageService extends Construct {
     this.taskRole = new IamRole(this, "task-role", {
       name: `${name}-task`,
       description: "s3-edge: the image engine reads source objects and styles",
-      assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"]),
+      assumeRolePolicy: assumeRolePolicy([Partition.of(this).servicePrincipal("ecs-tasks")]),
     });
     new IamRolePolicy(this, "task-policy", {
       name: "read-sources",
       role: this.taskRole.id,
-      policy: policyDocument(engineReadStatements(props.sourceBuckets, props.styleTableArn)),
+      policy: policyDocument(engineReadStatements(Partition.of(this), props.sourceBuckets, props.styleTableArn)),
     });
 
     // POWERTOOLS_SERVICE_NAME: the `service` dimension of the server's figures (functions/shared/metrics.ts).
@@ -373,7 +374,7 @@ export class ImageService extends Construct {
     if (imageUri === undefined) {
       return [{ Sid: "PullEngineImage", Effect: "Allow", Action: pull, Resource: this.repository.arn }];
     }
-    const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(imageUri);
+    const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(imageUri);
     if (!ecr) return [];
     const [, account, region, repository] = ecr;
     return [
@@ -381,7 +382,7 @@ export class ImageService extends Construct {
         Sid: "PullEngineImage",
         Effect: "Allow",
         Action: pull,
-        Resource: `arn:aws:ecr:${region}:${account}:repository/${repository}`,
+        Resource: Partition.of(this).arn("ecr", region, account, `repository/${repository}`),
       },
     ];
   }

@@ -8,10 +8,17 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
+import { Partition } from "./partition";
 
-/** Who may call the routes: SigV4-signed IAM callers, or bearer tokens of an OpenID Connect issuer. */
+/**
+ * Who may call the routes: SigV4-signed IAM callers, bearer tokens of an OpenID Connect issuer, or
+ * anyone (`open`: only for a public origin, such as CloudFront China's image origin, which cannot
+ * sign its requests; throttling and the function's reserved concurrency bound it).
+ */
 export type HttpApiAuthorization =
-  { readonly type: "iam" } | { readonly type: "jwt"; readonly issuer: string; readonly audience: readonly string[] };
+  | { readonly type: "iam" }
+  | { readonly type: "jwt"; readonly issuer: string; readonly audience: readonly string[] }
+  | { readonly type: "open" };
 
 export interface HttpApiCors {
   /** None turns CORS off. */
@@ -101,7 +108,7 @@ export class LambdaHttpApi extends Construct {
         apiId: this.api.id,
         routeKey,
         target: `integrations/${integration.id}`,
-        authorizationType: authorizer ? "JWT" : "AWS_IAM",
+        authorizationType: authorizer ? "JWT" : props.authorization.type === "open" ? "NONE" : "AWS_IAM",
         authorizerId: authorizer?.id,
       });
       const [method, path] = routeKey.split(" ");
@@ -109,8 +116,8 @@ export class LambdaHttpApi extends Construct {
         statementId: `AllowHttpApi${index}`,
         action: "lambda:InvokeFunction",
         functionName: props.handler.functionName,
-        principal: "apigateway.amazonaws.com",
-        // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method><path>
+        principal: Partition.of(this).servicePrincipal("apigateway"),
+        // arn:<partition>:execute-api:<region>:<account>:<api id>/<stage>/<method><path>
         sourceArn: `${this.api.executionArn}/*/${method}${path}`,
       });
     });
@@ -131,7 +138,7 @@ export class LambdaHttpApi extends Construct {
     });
   }
 
-  /** `https://<api id>.execute-api.<region>.amazonaws.com` */
+  /** `https://<api id>.execute-api.<region>.<dns suffix>` */
   get endpoint(): string {
     return this.api.apiEndpoint;
   }

@@ -17,6 +17,7 @@ import { BundledFunction } from "./bundled-function";
 import { EncryptedTopic, SNS_PUBLISHER_KMS_ACTIONS, snsTopicArn } from "./encrypted-topic";
 import { policyDocument } from "./iam";
 import { LambdaHttpApi, type HttpApiAuthorization, type HttpApiCors } from "./lambda-http-api";
+import { Partition } from "./partition";
 
 /** Async-invocation retries of the function (Lambda's maximum), then the dead-letter queue. */
 export const FUNCTION_MAXIMUM_RETRY_ATTEMPTS = 2;
@@ -95,7 +96,7 @@ export class ObjectStats extends Construct {
       sqsManagedSseEnabled: true,
     });
 
-    const topicArn = snsTopicArn(props.region, props.accountId, name);
+    const topicArn = snsTopicArn(Partition.of(this), props.region, props.accountId, name);
     this.function = new BundledFunction(this, "function", {
       name: "object-stats",
       functionName: name,
@@ -179,7 +180,7 @@ export class ObjectStats extends Construct {
           // Events EventBridge could not deliver to the function.
           Sid: "RuleTargetDeadLetters",
           Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
+          Principal: { Service: Partition.of(this).servicePrincipal("events") },
           Action: "sqs:SendMessage",
           Resource: this.deadLetterQueue.arn,
           Condition: { ArnEquals: { "aws:SourceArn": rules.map((rule) => rule.arn) } },
@@ -218,7 +219,7 @@ export class ObjectStats extends Construct {
       statementId: `AllowEventBridge-${id}`,
       action: "lambda:InvokeFunction",
       functionName: this.function.function.functionName,
-      principal: "events.amazonaws.com",
+      principal: Partition.of(this).servicePrincipal("events"),
       sourceArn: rule.arn,
     });
   }

@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import {
   CLOUDFRONT_FREE_INVALIDATION_PATHS_PER_MONTH,
   CLOUDFRONT_INVALIDATION_PATH_PRICE_USD,
-  CLOUDFRONT_METRICS_REGION,
+  cloudFrontMetricsRegion,
 } from "../config/aws-facts";
 import {
   BACKFILL_METRICS,
@@ -59,7 +59,7 @@ const HEIGHT = 6;
 /**
  * One dashboard for the deployment: delivery, migration, images, invalidations, objects. Every
  * metric is one the app creates or emits (asserted by __tests__/operations.test.ts); CloudFront's
- * widgets read us-east-1, where its metrics are.
+ * widgets read the region where its metrics are (us-east-1; cn-northwest-1 in China).
  */
 export class OperationsDashboard extends Construct {
   readonly dashboard: CloudwatchDashboard;
@@ -108,8 +108,8 @@ export class OperationsDashboard extends Construct {
       options,
     ];
 
-    header("Delivery (CloudFront, us-east-1)");
-    const cloudfront = { region: CLOUDFRONT_METRICS_REGION };
+    const cloudfront = { region: cloudFrontMetricsRegion(region) };
+    header(`Delivery (CloudFront, ${cloudfront.region})`);
     const perDistribution = (metricName: string, stat: string) =>
       props.distributions.map((d): MetricRow => [
         "AWS/CloudFront",

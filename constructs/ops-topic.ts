@@ -9,6 +9,7 @@ import { Construct } from "constructs";
 import { KMS_KEY_ADMIN_ACTIONS, SNS_PUBLISHER_KMS_ACTIONS, TOPIC_OWNER_ACTIONS } from "./encrypted-topic";
 import { policyDocument } from "./iam";
 import { KMS_KEY_DELETION_WINDOW_DAYS } from "./secure-bucket";
+import { Partition } from "./partition";
 
 export interface OpsTopicProps {
   /** `<namePrefix>-ops`: the topic, and the key alias. */
@@ -52,6 +53,7 @@ export class OpsTopic extends Construct {
       enableKeyRotation: true,
       deletionWindowInDays: KMS_KEY_DELETION_WINDOW_DAYS,
     });
+    const partition = Partition.of(this);
     const keyAccount = accountOf(this, "key-account", this.key.arn);
     new KmsKeyPolicy(this, "key-policy", {
       provider,
@@ -61,7 +63,7 @@ export class OpsTopic extends Construct {
         {
           Sid: "KeyAdministration",
           Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${keyAccount}:root` },
+          Principal: { AWS: partition.accountRoot(keyAccount) },
           Action: KMS_KEY_ADMIN_ACTIONS,
           Resource: "*",
         },
@@ -69,7 +71,7 @@ export class OpsTopic extends Construct {
           // CloudWatch encrypts the alarm notifications it publishes to the topic.
           Sid: "CloudWatchAlarmsUseKey",
           Effect: "Allow",
-          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Principal: { Service: partition.servicePrincipal("cloudwatch") },
           Action: SNS_PUBLISHER_KMS_ACTIONS,
           Resource: "*",
         },
@@ -87,18 +89,18 @@ export class OpsTopic extends Construct {
         {
           Sid: "OwnerManages",
           Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${account}:root` },
+          Principal: { AWS: partition.accountRoot(account) },
           Action: TOPIC_OWNER_ACTIONS,
           Resource: this.topic.arn,
         },
         {
           Sid: "AlarmsOfThisAccountAndRegionPublish",
           Effect: "Allow",
-          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Principal: { Service: partition.servicePrincipal("cloudwatch") },
           Action: "sns:Publish",
           Resource: this.topic.arn,
           Condition: {
-            ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:${props.region}:${account}:alarm:*` },
+            ArnLike: { "aws:SourceArn": partition.arn("cloudwatch", props.region, account, "alarm:*") },
             StringEquals: { "aws:SourceAccount": account },
           },
         },

@@ -17,6 +17,7 @@ import {
 } from "../config/schema";
 import { transportSecurityStatements } from "./bucket-policy";
 import { policyDocument, type PolicyStatement } from "./iam";
+import { Partition } from "./partition";
 
 /** Days a KMS key created for a bucket waits before deletion (the maximum, to allow recovery). */
 export const KMS_KEY_DELETION_WINDOW_DAYS = 30;
@@ -202,7 +203,7 @@ export class SecureBucket extends Construct {
       new KmsKeyPolicy(this, "key-policy", {
         provider,
         keyId: key.keyId,
-        policy: policyDocument(kmsKeyPolicyStatements(account)),
+        policy: policyDocument(kmsKeyPolicyStatements(Partition.of(this), account)),
       });
     }
     return key.arn;
@@ -216,30 +217,30 @@ export class SecureBucket extends Construct {
  * they are created after the bucket and read it, so naming them here would be a dependency cycle;
  * `aws:SourceAccount` plus the account's distribution ARN pattern is the tightest scope possible.
  */
-export function kmsKeyPolicyStatements(account: string): PolicyStatement[] {
+export function kmsKeyPolicyStatements(partition: Partition, account: string): PolicyStatement[] {
   return [
     {
       Sid: "EnableIamPolicies",
       Effect: "Allow",
-      Principal: { AWS: `arn:aws:iam::${account}:root` },
+      Principal: { AWS: partition.accountRoot(account) },
       Action: "kms:*",
       Resource: "*",
     },
-    cloudFrontDecryptStatement(account, `arn:aws:cloudfront::${account}:distribution/*`),
+    cloudFrontDecryptStatement(partition, account),
   ];
 }
 
-/** kms:Decrypt for CloudFront (OAC) on behalf of the given distributions of the account. */
-export function cloudFrontDecryptStatement(account: string, distributionArnPattern: string): PolicyStatement {
+/** kms:Decrypt for CloudFront (OAC) on behalf of the account's distributions. */
+export function cloudFrontDecryptStatement(partition: Partition, account: string): PolicyStatement {
   return {
     Sid: "AllowCloudFrontServeEncryptedObjects",
     Effect: "Allow",
-    Principal: { Service: "cloudfront.amazonaws.com" },
+    Principal: { Service: partition.servicePrincipal("cloudfront") },
     Action: "kms:Decrypt",
     Resource: "*",
     Condition: {
       StringEquals: { "aws:SourceAccount": account },
-      ArnLike: { "aws:SourceArn": distributionArnPattern },
+      ArnLike: { "aws:SourceArn": partition.arn("cloudfront", "", account, "distribution/*") },
     },
   };
 }

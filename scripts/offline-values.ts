@@ -17,6 +17,7 @@ export const LOCAL_DATA_SOURCES: ReadonlySet<string> = new Set([
   "aws_iam_policy_document",
   "aws_partition",
   "aws_region",
+  "aws_service_principal",
   "terraform_remote_state", // overridden by its own rule (the producer's outputs)
 ]);
 
@@ -159,7 +160,9 @@ function attributeValue(c: ResourceContext, attribute: string): Fabricated {
     case "aws_cloudfront_distribution.id":
       return known(cloudFrontId(c.address));
     case "aws_cloudfront_distribution.domain_name":
-      return known(`d${digest(c.address, 13, "abcdefghijklmnopqrstuvwxyz0123456789")}.cloudfront.net`);
+      return known(
+        `d${digest(c.address, 13, "abcdefghijklmnopqrstuvwxyz0123456789")}.${c.partition === "aws-cn" ? "cloudfront.cn" : "cloudfront.net"}`,
+      );
     case "aws_cloudfront_distribution.hosted_zone_id":
       return known("Z2FDTNDATAQYW2"); // CloudFront's one alias-target zone
     case "aws_acm_certificate_validation.certificate_arn":

@@ -19,14 +19,27 @@ import { checkSynthesizedStacks, checkTable, findToolchain, type StackCheck } fr
 
 const EXAMPLES_DIR = resolve(__dirname, "..", "examples");
 
+const USAGE = `npm run validate [-- --config FILE ...] [--all-examples] [--plan]
+
+  --config FILE    validate the app synthesized from FILE (repeatable); default: S3EDGE_CONFIG,
+                   else s3-edge.config.json, else the built-in example
+  --all-examples   every examples/*.config.json (the China example included)
+  --plan           also an offline terraform plan of every AWS stack in apply order, with fabricated
+                   upstream outputs and data sources (no credentials)`;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       config: { type: "string", multiple: true },
       "all-examples": { type: "boolean", default: false },
       plan: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const examples = values["all-examples"]
     ? readdirSync(EXAMPLES_DIR)
         .filter((file) => file.endsWith(".config.json"))

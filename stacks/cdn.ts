@@ -7,7 +7,8 @@ import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
+import { cloudFrontMetricsRegion } from "../config/aws-facts";
+import { cnameRecords } from "../constructs/cloudfront-china";
 import { configureBackend } from "../constructs/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { legacyOriginEndpoint } from "./legacy-origin";
@@ -18,11 +19,9 @@ import { awsProvider } from "../constructs/providers";
 import { cloudFrontDecryptStatement } from "../constructs/secure-bucket";
 import { type DomainCertificate, type EdgeAttachments, type LegacyOriginEndpoint } from "./contracts";
 import type { BucketReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const CDN_STACK_ID = "cdn";
-
-/** CloudFront v2 logging (vended logs) is configured in us-east-1 for every distribution. */
-export const CLOUDFRONT_LOGS_REGION = "us-east-1";
 
 export interface CdnStackProps {
   readonly config: S3EdgeConfig;
@@ -42,7 +41,13 @@ export interface CdnStackProps {
    * @default none
    */
   readonly additionalPrimaryReaders?: readonly string[];
-  /** Region → ops topic ARN (storage-replication's): the primary region's and us-east-1's. */
+  /**
+   * China: the origin access identities of other distributions that read the primary bucket (the
+   * image stack's), by IAM ARN.
+   * @default none
+   */
+  readonly additionalPrimaryReaderIdentities?: readonly string[];
+  /** Region → ops topic ARN (storage-replication's): the primary region's and the CloudFront metrics region's. */
   readonly opsTopicArns: Readonly<Record<string, string>>;
 }
 
@@ -66,7 +71,7 @@ export class CdnStack extends TerraformStack {
   readonly invalidationFunctionName: string;
   /** The invalidation queue and its DLQ (for the dashboard and `npm run status`). */
   readonly invalidationQueueNames: { readonly queue: string; readonly deadLetterQueue: string };
-  private usEast1?: AwsProvider;
+  private cloudFrontHome?: AwsProvider;
 
   constructor(scope: Construct, props: CdnStackProps) {
     const id = CDN_STACK_ID;
@@ -98,23 +103,30 @@ export class CdnStack extends TerraformStack {
       edgeAssociations: props.edge?.associations,
       customDomain:
         domain && props.certificate ? { hostname: domain.contentHostname, certificate: props.certificate } : undefined,
+      china: config.china
+        ? { iamCertificateId: config.china.iamCertificateId, aliases: config.china.contentAliases }
+        : undefined,
     });
     const { distribution } = content;
     this.failoverTarget = content.failoverTarget;
     this.distribution = { id: distribution.id, arn: distribution.arn, domainName: distribution.domainName };
 
     // This stack owns both buckets' policies (see bucketPolicyOwners in stacks/index.ts).
+    // China: the origin access identities are the readers (CloudFront China has no OAC).
+    const identity = content.originAccessIdentity?.iamArn;
     new BucketPolicy(this, "primary-bucket-policy", {
       bucketName: primary.name,
       bucketArn: primary.arn,
-      readerDistributionArns: [distribution.arn, ...(props.additionalPrimaryReaders ?? [])],
+      readerDistributionArns: identity ? [] : [distribution.arn, ...(props.additionalPrimaryReaders ?? [])],
+      readerIdentityArns: identity ? [identity, ...(props.additionalPrimaryReaderIdentities ?? [])] : [],
       allowListBucket: cdn.real404,
     });
     new BucketPolicy(this, "replica-bucket-policy", {
       provider: replicaProvider,
       bucketName: replica.name,
       bucketArn: replica.arn,
-      readerDistributionArns: [distribution.arn],
+      readerDistributionArns: identity ? [] : [distribution.arn],
+      readerIdentityArns: identity ? [identity] : [],
       allowListBucket: cdn.real404,
     });
 
@@ -154,13 +166,19 @@ export class CdnStack extends TerraformStack {
     );
     alarms.invalidationFailures("invalidation", this.invalidationFunctionName);
     new OperationsAlarms(this, "cloudfront-alarms", {
-      provider: this.usEast1Provider(config),
-      topicArn: props.opsTopicArns[CLOUDFRONT_METRICS_REGION],
+      provider: this.cloudFrontHomeProvider(config),
+      topicArn: props.opsTopicArns[cloudFrontMetricsRegion(config.primaryRegion)],
       thresholds: alarmThresholds,
     }).distribution5xx("content", distribution.id, name);
 
     new TerraformOutput(this, "distribution_id", { value: distribution.id });
     new TerraformOutput(this, "distribution_domain_name", { value: distribution.domainName });
+    if (config.china) {
+      new TerraformOutput(this, "dns_records", {
+        description: "Create these records at your Chinese registrar (ICP-recorded names; DNS is not managed in China)",
+        value: cnameRecords(config.china.contentAliases, distribution.domainName),
+      });
+    }
     const { encryption } = config.storage;
     if (encryption.type === "sse-kms" && (encryption.primaryKeyArn || encryption.replicaKeyArn)) {
       // s3-edge does not own existing keys: their owners add this statement to each key's policy.
@@ -168,7 +186,7 @@ export class CdnStack extends TerraformStack {
       new TerraformOutput(this, "kms_key_policy_statement_for_cloudfront", {
         description:
           "Add this statement to the policy of each existing KMS key of the buckets, so CloudFront can decrypt",
-        value: policyDocument([cloudFrontDecryptStatement(account, `arn:aws:cloudfront::${account}:distribution/*`)]),
+        value: policyDocument([cloudFrontDecryptStatement(Partition.of(this), account)]),
       });
     }
   }
@@ -179,20 +197,25 @@ export class CdnStack extends TerraformStack {
    * The group has a retention like every other log; CloudFront vended logs are configured in
    * us-east-1, where the log group must be too.
    */
-  /** us-east-1, where CloudFront's log delivery and metrics are (one provider for both). */
-  private usEast1Provider(config: S3EdgeConfig): AwsProvider {
-    this.usEast1 ??= awsProvider(this, "aws-us-east-1", {
-      region: CLOUDFRONT_LOGS_REGION,
-      alias: "us_east_1",
+  /**
+   * Where CloudFront's log delivery and metrics are (one provider for both): us-east-1, or
+   * cn-northwest-1 in China (metrics only). None when that is the primary region.
+   */
+  private cloudFrontHomeProvider(config: S3EdgeConfig): AwsProvider | undefined {
+    const region = cloudFrontMetricsRegion(config.primaryRegion);
+    if (region === config.primaryRegion) return undefined;
+    this.cloudFrontHome ??= awsProvider(this, `aws-${region}`, {
+      region,
+      alias: region.replace(/-/g, "_"),
       tags: config.tags,
       stackId: CDN_STACK_ID,
     });
-    return this.usEast1;
+    return this.cloudFrontHome;
   }
 
   private accessLogs(name: string, distributionArn: string, config: S3EdgeConfig): void {
     // us-east-1, declared explicitly: CloudFront's log delivery source exists only there.
-    const provider = this.usEast1Provider(config);
+    const provider = this.cloudFrontHomeProvider(config);
     const group = new CloudwatchLogGroup(this, "access-logs", {
       provider,
       name: `/aws/cloudfront/${name}`,

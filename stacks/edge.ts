@@ -9,6 +9,7 @@ import { isPrivateLegacyOrigin } from "../config";
 import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "./contracts";
 import { legacyOriginEndpoint, legacyOriginLabel, legacySigningRegion } from "./legacy-origin";
 import type { BackfillReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const EDGE_STACK_ID = "edge";
 
@@ -101,7 +102,7 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
             // One copy only (us-east-1 for s3-edge's own); Secrets Manager appends 6 random characters to a name.
             Resource: secret.name.startsWith("arn:")
               ? secret.name
-              : `arn:aws:secretsmanager:${secretRegion}:${accountId}:secret:${secret.name}-*`,
+              : Partition.of(this).arn("secretsmanager", secretRegion, accountId, `secret:${secret.name}-*`),
           },
         ],
       });

@@ -10,10 +10,12 @@ import { ImageLambda } from "../constructs/image-lambda";
 import { ImageService } from "../constructs/image-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { awsProvider } from "../constructs/providers";
-import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
+import { cloudFrontMetricsRegion } from "../config/aws-facts";
+import { cnameRecords } from "../constructs/cloudfront-china";
 import { StyleTable } from "../constructs/style-table";
 import type { DomainCertificate } from "./contracts";
 import type { BucketReference } from "./storage-replication";
+import { Partition } from "../constructs/partition";
 
 export const IMAGE_STACK_ID = "image";
 
@@ -32,7 +34,7 @@ export interface ImageStackProps {
    * @default false
    */
   readonly ownsPrimaryBucketPolicy?: boolean;
-  /** Region → ops topic ARN (storage-replication's): the primary region's and us-east-1's. */
+  /** Region → ops topic ARN (storage-replication's): the primary region's and the CloudFront metrics region's. */
   readonly opsTopicArns: Readonly<Record<string, string>>;
 }
 
@@ -67,8 +69,10 @@ export class ImageStack extends TerraformStack {
   readonly service?: ImageService;
   /** One per source bucket, the primary's first. */
   readonly distributions: readonly ImageDistribution[];
-  /** The distributions that read the primary bucket through OAC (for its bucket policy). */
+  /** The distributions that read the primary bucket through OAC (for its bucket policy); none in China. */
   readonly primaryReaderDistributionArns: readonly string[];
+  /** China: the origin access identity the image distributions read the primary bucket with (IAM ARNs). */
+  readonly primaryReaderIdentityArns: readonly string[];
   /** Every image distribution's id (for invalidations). */
   readonly distributionIds: readonly string[];
   /** The engines deployed (one or both variants). */
@@ -86,12 +90,13 @@ export class ImageStack extends TerraformStack {
     const name = `${config.namePrefix}-image`;
 
     const primary = props.primaryBucket;
+    const partition = Partition.of(this);
     const sources: ImageSourceBucket[] = [
       { ...primary, owned: true, hostname: config.domain?.imageHostname },
       ...image.extraSourceBuckets.map((bucket) => ({
         name: bucket.name,
-        arn: `arn:aws:s3:::${bucket.name}`,
-        regionalDomainName: `${bucket.name}.s3.${bucket.region}.amazonaws.com`,
+        arn: partition.bucketArn(bucket.name),
+        regionalDomainName: `${bucket.name}.${partition.serviceDomain("s3", bucket.region)}`,
         region: bucket.region,
         kmsKeyArn: bucket.kmsKeyArn,
         owned: false,
@@ -118,6 +123,8 @@ export class ImageStack extends TerraformStack {
         memorySize: image.lambda.memoryMb,
         reservedConcurrency: image.lambda.reservedConcurrency,
         logRetentionDays: config.lambda.logRetentionDays,
+        // China offers no Function URLs (config/china-rules.ts keeps the variant at lambda there).
+        origin: config.partition === "aws-cn" ? "http-api" : "function-url",
       });
     }
     if (image.variant !== "lambda") {
@@ -150,12 +157,15 @@ export class ImageStack extends TerraformStack {
     // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
     const imageOrigin: ImageOrigin = this.service
       ? { kind: "vpc", domainName: this.service.originDomainName, vpcOriginId: this.service.vpcOrigin.id }
-      : {
-          kind: "lambda",
-          domainName: this.lambda!.originDomainName,
-          originAccessControlId: this.lambda!.originAccessControl.id,
-        };
-    const defaults = new ImageDistributionDefaults(this, "edge", { name: config.namePrefix });
+      : this.lambda!.originAccessControl
+        ? {
+            kind: "lambda",
+            domainName: this.lambda!.originDomainName,
+            originAccessControlId: this.lambda!.originAccessControl.id,
+          }
+        : { kind: "http-api", domainName: this.lambda!.originDomainName };
+    const { china } = config;
+    const defaults = new ImageDistributionDefaults(this, "edge", { name: config.namePrefix, china: china !== null });
     this.distributions = sources.map((bucket, index) => {
       const label = index === 0 ? "primary" : `extra-${index}`;
       const distribution = new ImageDistribution(this, label, {
@@ -164,12 +174,25 @@ export class ImageStack extends TerraformStack {
         defaults,
         priceClass: config.cdn.priceClass,
         certificate: props.certificate,
+        china: china
+          ? { iamCertificateId: china.iamCertificateId, aliases: index === 0 ? china.imageAliases : [bucket.hostname!] }
+          : undefined,
       });
       if (imageOrigin.kind === "lambda") this.lambda!.allowDistribution(label, distribution.distribution.arn);
       const output = label.replace("-", "_");
       new TerraformOutput(this, `${output}_distribution_domain_name`, {
         value: distribution.distribution.domainName,
       });
+      if (china) {
+        new TerraformOutput(this, `${output}_dns_records`, {
+          description:
+            "Create these records at your Chinese registrar (ICP-recorded names; DNS is not managed in China)",
+          value: cnameRecords(
+            index === 0 ? china.imageAliases : [bucket.hostname!],
+            distribution.distribution.domainName,
+          ),
+        });
+      }
       if (!bucket.owned) {
         new TerraformOutput(this, `${output}_bucket_policy_statement`, {
           description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,
@@ -185,13 +208,16 @@ export class ImageStack extends TerraformStack {
       }
       return distribution;
     });
-    this.primaryReaderDistributionArns = [this.distributions[0].distribution.arn];
+    const identity = defaults.s3OriginAccessIdentity?.iamArn;
+    this.primaryReaderDistributionArns = identity ? [] : [this.distributions[0].distribution.arn];
+    this.primaryReaderIdentityArns = identity ? [identity] : [];
     this.distributionIds = this.distributions.map((d) => d.distribution.id);
     if (props.ownsPrimaryBucketPolicy) {
       new BucketPolicy(this, "primary-bucket-policy", {
         bucketName: primary.name,
         bucketArn: primary.arn,
         readerDistributionArns: this.primaryReaderDistributionArns,
+        readerIdentityArns: this.primaryReaderIdentityArns,
         allowListBucket: config.cdn.real404,
       });
     }
@@ -232,10 +258,10 @@ export class ImageStack extends TerraformStack {
     this.ecsService = this.service && { clusterName: name, serviceName: name };
     this.alarms(config, props.opsTopicArns);
     new TerraformOutput(this, "style_table_name", { value: this.styleTable.table.name });
-    if (this.lambda) new TerraformOutput(this, "function_url", { value: this.lambda.functionUrl.functionUrl });
+    if (this.lambda) new TerraformOutput(this, "function_url", { value: this.lambda.endpoint });
   }
 
-  /** Engine errors, 5xx share, busy rejections and missing tasks; invalidations; each distribution's 5xx (us-east-1). */
+  /** Engine errors, 5xx share, busy rejections and missing tasks; invalidations; each distribution's 5xx (CloudFront's metrics region). */
   private alarms(config: S3EdgeConfig, topicArns: Readonly<Record<string, string>>): void {
     const thresholds = config.operations.alarmThresholds;
     const alarms = new OperationsAlarms(this, "alarms", { topicArn: topicArns[config.primaryRegion], thresholds });
@@ -252,18 +278,19 @@ export class ImageStack extends TerraformStack {
       );
       alarms.invalidationFailures(`invalidation-${index}`, invalidation.functionName);
     });
-    const usEast1 =
-      config.primaryRegion === CLOUDFRONT_METRICS_REGION
+    const metricsRegion = cloudFrontMetricsRegion(config.primaryRegion);
+    const metricsProvider =
+      config.primaryRegion === metricsRegion
         ? undefined
-        : awsProvider(this, "aws-us-east-1", {
-            region: CLOUDFRONT_METRICS_REGION,
-            alias: "us_east_1",
+        : awsProvider(this, `aws-${metricsRegion}`, {
+            region: metricsRegion,
+            alias: metricsRegion.replace(/-/g, "_"),
             tags: config.tags,
             stackId: IMAGE_STACK_ID,
           });
     const cloudfront = new OperationsAlarms(this, "cloudfront-alarms", {
-      provider: usEast1,
-      topicArn: topicArns[CLOUDFRONT_METRICS_REGION],
+      provider: metricsProvider,
+      topicArn: topicArns[metricsRegion],
       thresholds,
     });
     this.distributions.forEach((distribution, index) => {

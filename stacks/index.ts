@@ -73,6 +73,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
         edge: edge?.attachments,
         certificate: dnsCert?.certificate,
         additionalPrimaryReaders: image?.primaryReaderDistributionArns,
+        additionalPrimaryReaderIdentities: image?.primaryReaderIdentityArns,
         opsTopicArns: storageReplication.opsTopicArns,
       })
     : undefined;

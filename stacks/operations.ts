@@ -2,6 +2,7 @@ import { CloudfrontMonitoringSubscription } from "@cdktf/provider-aws/lib/cloudf
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
+import type { PartitionName } from "../config/aws-facts";
 import { configureBackend } from "../constructs/backend";
 import {
   OperationsDashboard,
@@ -11,6 +12,11 @@ import {
 import { awsProvider } from "../constructs/providers";
 
 export const OPERATIONS_STACK_ID = "operations";
+
+/** The AWS console of a region: China has its own (console.amazonaws.cn). */
+export function consoleUrl(partition: PartitionName, region: string): string {
+  return partition === "aws-cn" ? "https://console.amazonaws.cn" : `https://${region}.console.aws.amazon.com`;
+}
 
 export interface OperationsStackProps {
   /** Every distribution of the deployment (cdn's and image's), ids through remote state. */
@@ -63,7 +69,7 @@ export class OperationsStack extends TerraformStack {
       });
     }
     new TerraformOutput(this, "dashboard_url", {
-      value: `https://${config.primaryRegion}.console.aws.amazon.com/cloudwatch/home?region=${config.primaryRegion}#dashboards/dashboard/${this.dashboardName}`,
+      value: `${consoleUrl(config.partition, config.primaryRegion)}/cloudwatch/home?region=${config.primaryRegion}#dashboards/dashboard/${this.dashboardName}`,
     });
   }
 }

@@ -9,20 +9,20 @@ import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket
 import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { OpsTopics } from "../constructs/ops-topic";
-import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
+import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { legacyCredentialsSecretName } from "../config";
 import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
 /**
- * Regions that have alarms, so an ops topic: the primary region, us-east-1 where CloudFront
- * publishes the metrics of the cdn and image distributions, and the regions of the standalone
+ * Regions that have alarms, so an ops topic: the primary region, the region where CloudFront
+ * publishes the metrics of the cdn and image distributions (us-east-1; cn-northwest-1 in China), and the regions of the standalone
  * invalidation pipelines (each lives in its bucket's region).
  */
 export function opsTopicRegions(config: S3EdgeConfig): string[] {
-  const regions = new Set([config.primaryRegion]);
-  if (config.cdn.enabled || config.image.enabled) regions.add(CLOUDFRONT_METRICS_REGION);
+  const regions = new Set<string>([config.primaryRegion]);
+  if (config.cdn.enabled || config.image.enabled) regions.add(cloudFrontMetricsRegion(config.primaryRegion));
   for (const target of config.standaloneInvalidation) regions.add(target.region);
   return [...regions];
 }
@@ -31,7 +31,7 @@ export function opsTopicRegions(config: S3EdgeConfig): string[] {
 export interface BucketReference {
   readonly name: string;
   readonly arn: string;
-  /** `<bucket>.s3.<region>.amazonaws.com`: the domain of a CloudFront S3 origin. */
+  /** `<bucket>.s3.<region>.<dns suffix>`: the domain of a CloudFront S3 origin. */
   readonly regionalDomainName: string;
   readonly region: string;
   /** The bucket's KMS key (SSE-KMS only): readers need kms:Decrypt on it. */
@@ -187,8 +187,9 @@ export class StorageReplicationStack extends TerraformStack {
     if (legacyOrigin.kind === "gcs" && legacyOrigin.access === "private" && !props.gcsHmacKey) {
       throw new Error("storage-replication: a private legacy origin needs the gcs-origin stack's HMAC key");
     }
-    // The Lambda@Edge signer reads the secret in us-east-1.
-    const secretReplicaRegions = config.primaryRegion === EDGE_FUNCTION_REGION ? [] : [EDGE_FUNCTION_REGION];
+    // The Lambda@Edge signer reads the secret in us-east-1 (global partition only: China has no Lambda@Edge).
+    const secretReplicaRegions =
+      config.partition !== "aws" || config.primaryRegion === EDGE_FUNCTION_REGION ? [] : [EDGE_FUNCTION_REGION];
     const pipeline = new BackfillPipeline(this, "backfill", {
       namePrefix: config.namePrefix,
       destination: this.primary,

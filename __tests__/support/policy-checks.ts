@@ -59,7 +59,13 @@ const IDENTITY_POLICY_TYPES = new Set(["aws_iam_role_policy", "aws_iam_policy"])
  * AWS's default statement that delegates the key to IAM (without it the key is unmanageable).
  */
 const KEY_POLICY_TYPES = new Set(["aws_kms_key", "aws_kms_key_policy"]);
-const ACCOUNT_ROOT = /^arn:aws:iam::(\d{12}|\$\{[^}]+\}):root$/;
+const ACCOUNT_ROOT = /^arn:(aws|aws-cn|\$\{data\.aws_partition\.[^}]+\}):iam::(\d{12}|\$\{[^}]+\}):root$/;
+
+/** A stack of the China partition: its default provider is in a China region. */
+const inChina = (stack: StackJson) => String(providerRegion(stack, undefined) ?? "").startsWith("cn-");
+
+/** What a China stack must not contain: global-partition ARNs and endpoints (China uses `arn:aws-cn:`, `amazonaws.com.cn`). */
+const GLOBAL_PARTITION_LITERALS = /arn:aws:|amazonaws\.com(?!\.cn)|cloudfront\.net/g;
 
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : ([] as string[]).concat(value);
@@ -270,7 +276,8 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
       report("event-target-dlq", "EventBridge target has no dead-letter queue: undeliverable events are dropped");
     }
 
-    if (type === "aws_cloudfront_origin_access_identity")
+    // CloudFront China offers no origin access control: an OAI is how it reads private buckets there.
+    if (type === "aws_cloudfront_origin_access_identity" && !inChina(stacks[stackId]))
       report("cloudfront-oac", "use Origin Access Control, not an OAI");
     if (type === "aws_cloudfront_distribution") {
       type Behavior = { viewer_protocol_policy?: string };
@@ -287,6 +294,17 @@ export function policyViolations(stacks: Readonly<Record<string, StackJson>>): V
   violations.push(...operationsViolations(stacks, everyResource));
 
   for (const [stackId, stack] of Object.entries(stacks)) {
+    if (inChina(stack)) {
+      const found = new Set(JSON.stringify(stack).match(GLOBAL_PARTITION_LITERALS));
+      if (found.size > 0) {
+        violations.push({
+          stack: stackId,
+          resource: "(stack)",
+          rule: "partition-literal",
+          detail: `writes ${[...found].join(", ")} in the aws-cn partition (build ARNs and domains from aws_partition)`,
+        });
+      }
+    }
     for (const [name, output] of Object.entries(stack.output ?? {})) {
       const secret = SECRET_ATTRIBUTES.find((pattern) => pattern.test(JSON.stringify(output.value)));
       if (secret && output.sensitive !== true) {

@@ -36,11 +36,39 @@ export function exampleConfigInput(name: string): S3EdgeConfigInput {
   return JSON.parse(readFileSync(join(FULL_CONFIG_FILE, "..", `${name}.config.json`), "utf8")) as S3EdgeConfigInput;
 }
 
+export const CHINA_CONFIG_FILE = join(__dirname, "..", "..", "examples", "china.config.json");
+
+export function chinaConfigInput(): S3EdgeConfigInput {
+  return JSON.parse(readFileSync(CHINA_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+}
+
 export interface SynthOptions {
   /** Adds test-only stacks (a consumer of cross-stack values, say) before synth. */
   readonly extend?: (app: App, stacks: S3EdgeStacks, config: S3EdgeConfig) => void;
   /** Synthesize here and leave the files (for terraform); a temp dir that is removed otherwise. */
   readonly outdir?: string;
+  /**
+   * Keep the partition data sources' tokens as synthesized. Otherwise, in stacks of the global
+   * partition, they read as the provider resolves them there (`arn:aws:`, `amazonaws.com`,
+   * `<service>.amazonaws.com`), so assertions show the ARNs and principals AWS will see.
+   * @default false
+   */
+  readonly rawPartition?: boolean;
+}
+
+/**
+ * A global-partition stack's JSON with the `aws_partition` and `aws_service_principal` tokens
+ * replaced by their values there (the provider computes them from the region, without AWS).
+ * China stacks are left as they are.
+ */
+export function resolveGlobalPartition(text: string): string {
+  const stack = JSON.parse(text) as StackJson;
+  const region = String(stack.provider?.aws?.find((p) => p.alias === undefined)?.region ?? "");
+  if (region.startsWith("cn-")) return text;
+  return text
+    .replace(/\$\{data\.aws_partition\.partition\.partition\}/g, "aws")
+    .replace(/\$\{data\.aws_partition\.partition\.dns_suffix\}/g, "amazonaws.com")
+    .replace(/\$\{data\.aws_service_principal\.partition-principal-([a-z0-9-]+)\.name\}/g, "$1.amazonaws.com");
 }
 
 /** Synthesizes the whole app for a config (the built-in defaults when omitted). */
@@ -54,7 +82,8 @@ export function synthApp(input: S3EdgeConfigInput = {}, options: SynthOptions = 
     app.synth();
     const stacks: Record<string, StackJson> = {};
     for (const id of readdirSync(join(outdir, "stacks"))) {
-      stacks[id] = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson;
+      const text = readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8");
+      stacks[id] = JSON.parse(options.rawPartition ? text : resolveGlobalPartition(text)) as StackJson;
     }
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as SynthesizedApp["manifest"];
     return { config, stacks, manifest };

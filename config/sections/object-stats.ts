@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { enabled, fromProblem, s3BucketName } from "../primitives";
+import { ARN_PARTITION, enabled, fromProblem, s3BucketName } from "../primitives";
 
 /** API stage limits: steady requests per second and burst (token bucket) for `GET /count`. */
 export const DEFAULT_COUNT_API_RATE_LIMIT = 10;
@@ -25,14 +25,14 @@ export const DEFAULT_DEDUPE_TTL_DAYS = 7;
 export const MIN_DEDUPE_TTL_DAYS = 2;
 
 const accountId = /^\d{12}$/;
-const iamPrincipalArn = /^arn:aws:iam::\d{12}:(root|(user|role)\/[\w+=,.@\/-]{1,512})$/;
+const iamPrincipalArn = new RegExp(`^arn:${ARN_PARTITION}:iam::\\d{12}:(root|(user|role)/[\\w+=,.@/-]{1,512})$`);
 
 /** Who may subscribe to the notification topic: an account id or an IAM user/role/root ARN. */
 const subscriberPrincipal = fromProblem(
   (value) =>
     accountId.test(value) || iamPrincipalArn.test(value)
       ? undefined
-      : "give a 12-digit AWS account id or an IAM ARN (arn:aws:iam::<account>:root, :user/<name> or :role/<name>)",
+      : "give a 12-digit AWS account id or an IAM ARN (arn:<partition>:iam::<account>:root, :user/<name> or :role/<name>)",
   "subscriber principal",
 );
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { region } from "../primitives";
+import { ARN_PARTITION, region } from "../primitives";
 
 /** Alarm thresholds: each alarm of docs/operations.md reads one of these. */
 export const DEFAULT_ALARM_THRESHOLDS = {
@@ -24,8 +24,8 @@ export const DEFAULT_ALARM_THRESHOLDS = {
 const snsTopicArn = z
   .string()
   .regex(
-    /^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
-    "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
+    new RegExp(`^arn:${ARN_PARTITION}:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}$`),
+    "must be an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
   );
 
 const thresholds = z.strictObject({

@@ -488,12 +488,30 @@ export function outputQuality(
   return cap(defaultQuality);
 }
 
-/** Automatic format: AVIF, then WebP when `Accept` names them; AVIF is not used for animations. */
+/**
+ * Automatic format: AVIF, then WebP when `Accept` names them (not with q=0); AVIF is not used for
+ * animations. Reads the normalized class of the image-accept function and, where CloudFront runs
+ * no function (China), the viewer's own header alike.
+ */
 export function negotiateFormat(accept: string | undefined, source: OutputFormat, animated: boolean): OutputFormat {
-  const accepted = (type: string) => (accept ?? "").toLowerCase().includes(type);
-  if (!animated && accepted("image/avif")) return "avif";
-  if (accepted("image/webp")) return "webp";
+  const accepted = acceptedTypes(accept ?? "");
+  if (!animated && accepted.has("image/avif")) return "avif";
+  if (accepted.has("image/webp")) return "webp";
   return source;
+}
+
+/** The media types an `Accept` header lists, without those refused with q=0. */
+function acceptedTypes(accept: string): Set<string> {
+  return new Set(
+    accept
+      .toLowerCase()
+      .split(",")
+      .flatMap((part) => {
+        const [type, ...params] = part.split(";").map((piece) => piece.trim());
+        const refused = params.some((param) => param.startsWith("q=") && parseFloat(param.slice(2)) === 0);
+        return refused || !type ? [] : [type];
+      }),
+  );
 }
 
 function findLast<T extends Action["type"]>(

@@ -2,9 +2,11 @@
  * Container variant (ECS Fargate): `node:http` on PORT (default 8080).
  *   GET /<key>?x-oss-process=...   the image
  *   GET /ping                      health check
- * At most MAX_CONCURRENCY images are processed at once (default: CPU count); up to MAX_QUEUE more
- * wait (default 64); beyond that a 503 with Retry-After. A client that disconnects gives up its
- * place in the queue or its slot at once. SIGTERM stops accepting connections, lets in-flight and
+ * At most MAX_CONCURRENCY images are processed at once (default: CPU count). A request takes its
+ * processing slot only once its source is read, so a slow S3 read leaves the CPU to others; at most
+ * MAX_SOURCES requests (default: twice MAX_CONCURRENCY) hold a source in memory, up to MAX_QUEUE
+ * more wait for their turn to read (default 64), and beyond that a 503 with Retry-After. A client
+ * that disconnects gives up its place in a queue or its slots at once. SIGTERM stops accepting connections, lets in-flight and
  * queued requests finish, then exits. Idle keep-alive connections are kept longer than the load
  * balancer's (KEEP_ALIVE_TIMEOUT_MS), so that the balancer never sends a request into a socket
  * the server is closing.
@@ -17,10 +19,13 @@ import { ALB_IDLE_TIMEOUT_SECONDS } from "./environment";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { createMetrics, publishFigures } from "../shared/metrics";
 import { ImageFigures } from "./figures";
+import { Slots } from "./slots";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_QUEUE = 64;
+/** Requests holding a source per processing slot: one being processed, one read ahead. */
+export const SOURCES_PER_PROCESSING_SLOT = 2;
 /** Seconds a client is asked to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
 /** The ALB's idle timeout: the server must keep idle connections open longer. */
@@ -35,7 +40,12 @@ export interface ImageServerOptions {
   readonly logger: Logger;
   /** Images processed at once. @default availableParallelism() */
   readonly maxConcurrency?: number;
-  /** Requests waiting for a slot before new ones get 503. @default 64 */
+  /**
+   * Requests that hold a source in memory at once (reading it, waiting for a processing slot, or
+   * processed): this bounds memory. @default SOURCES_PER_PROCESSING_SLOT × maxConcurrency
+   */
+  readonly maxSources?: number;
+  /** Requests waiting for their turn to read before new ones get 503. @default 64 */
   readonly maxQueue?: number;
   /**
    * How long an idle keep-alive connection stays open; the headers timeout is 1 s above it and the
@@ -50,12 +60,21 @@ export interface ImageServerOptions {
   readonly metrics?: Metrics;
 }
 
+export interface ServerLoad {
+  /** Images being processed. */
+  readonly active: number;
+  /** Source reads in flight. */
+  readonly reading: number;
+  /** Requests waiting, to read or to be processed. */
+  readonly queued: number;
+}
+
 export interface ImageServer {
   readonly server: Server;
   /** Stops accepting connections, waits for in-flight and queued requests, closes idle connections. */
   shutdown(): Promise<void>;
-  /** Requests being processed and waiting. */
-  load(): { active: number; queued: number };
+  /** Requests being processed, reading their source, and waiting for a slot. */
+  load(): ServerLoad;
 }
 
 export function createImageServer(options: ImageServerOptions): ImageServer {
@@ -65,10 +84,9 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
   const { metrics } = options;
   const figures = metrics && new ImageFigures(metrics);
   const flush = metrics && setInterval(() => publishFigures(metrics), METRICS_FLUSH_SECONDS * 1000).unref();
-  const waiting: Array<() => void> = [];
-  let active = 0;
+  const processing = new Slots(maxConcurrency);
+  const sources = new Slots(options.maxSources ?? SOURCES_PER_PROCESSING_SLOT * maxConcurrency);
   let closing = false;
-  let drained: (() => void) | undefined;
 
   const send = (response: ServerResponse, result: ImageResponse, head: boolean) => {
     const headers: Record<string, string> = { ...result.headers, "content-length": String(result.body.length) };
@@ -77,12 +95,11 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     response.end(head ? undefined : result.body);
   };
 
-  const release = () => {
-    active--;
-    const next = waiting.shift();
-    if (next) next();
-    else if (active === 0 && drained) drained();
-  };
+  const load = (): ServerLoad => ({
+    active: processing.busy,
+    reading: sources.busy - processing.busy - processing.queued,
+    queued: sources.queued + processing.queued,
+  });
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? "/";
@@ -103,31 +120,16 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     response.once("close", () => {
       if (!response.writableFinished) gone.abort(new Error("client disconnected"));
     });
-    if (active >= maxConcurrency) {
-      if (waiting.length >= maxQueue) {
-        const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
-        busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-        logger.warn("queue full", { requestId, path, active, queued: waiting.length });
-        figures?.busy();
-        send(response, busy, head);
-        return;
-      }
-      const admitted = await new Promise<boolean>((resolve) => {
-        const admit = () => {
-          gone.signal.removeEventListener("abort", leave);
-          resolve(true);
-        };
-        const leave = () => {
-          const at = waiting.indexOf(admit);
-          if (at !== -1) waiting.splice(at, 1);
-          resolve(false);
-        };
-        waiting.push(admit);
-        gone.signal.addEventListener("abort", leave, { once: true });
-      });
-      if (!admitted) return;
+    if (sources.full && sources.queued >= maxQueue) {
+      const busy = errorResponse(503, "ServiceUnavailable", "the image server is busy; retry shortly", requestId);
+      busy.headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+      logger.warn("queue full", { requestId, path, ...load() });
+      figures?.busy();
+      send(response, busy, head);
+      return;
     }
-    active++;
+    const release = await sources.acquire(gone.signal);
+    if (!release) return;
     try {
       if (response.destroyed) return;
       const headers = Object.fromEntries(
@@ -140,6 +142,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         headers,
         requestId,
         signal: gone.signal,
+        processingSlot: (signal) => processing.acquire(signal),
       });
       if (!response.destroyed) send(response, result, head);
     } finally {
@@ -163,7 +166,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     closing = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    if (active > 0 || waiting.length > 0) await new Promise<void>((resolve) => (drained = resolve));
+    await sources.drained();
     server.closeIdleConnections();
     await closed;
     if (metrics) {
@@ -172,7 +175,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     }
   };
 
-  return { server, shutdown, load: () => ({ active, queued: waiting.length }) };
+  return { server, shutdown, load };
 }
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
@@ -192,6 +195,7 @@ function main(): void {
     logger,
     metrics,
     maxConcurrency: positiveInteger("MAX_CONCURRENCY", process.env.MAX_CONCURRENCY) || undefined,
+    maxSources: positiveInteger("MAX_SOURCES", process.env.MAX_SOURCES) || undefined,
     maxQueue: positiveInteger("MAX_QUEUE", process.env.MAX_QUEUE),
     keepAliveTimeoutMs: positiveInteger("KEEP_ALIVE_TIMEOUT_MS", process.env.KEEP_ALIVE_TIMEOUT_MS),
   });

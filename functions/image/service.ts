@@ -39,6 +39,12 @@ export interface ImageRequest {
   readonly signal?: AbortSignal;
   /** Time the runtime still gives the request (Lambda's remaining time), when shorter than the deadline. */
   readonly timeLeftMs?: number;
+  /**
+   * Waits for a processing (CPU) slot once the source is in memory, so that a slow read holds no
+   * slot; resolves with the slot's release, or undefined when the signal aborted first.
+   * @default processing starts at once (Lambda: one request per instance)
+   */
+  readonly processingSlot?: (signal: AbortSignal) => Promise<(() => void) | undefined>;
 }
 
 export interface ImageResponse {
@@ -137,13 +143,21 @@ export class ImageService {
     const { maxSourceBytes } = this.props.engine.limits;
     const source = await this.props.source.get(bucket, key, maxSourceBytes, deadline.signal);
     this.props.figures?.sourceRead(source.length);
-    const result = await this.props.engine.process({
-      source,
-      actions,
-      accept: request.headers.accept,
-      loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes, deadline.signal),
-      deadline,
-    });
+    const release = await request.processingSlot?.(deadline.signal);
+    if (request.processingSlot && !release) throw deadline.error();
+    let result: Awaited<ReturnType<ImageEngine["process"]>>;
+    try {
+      deadline.check();
+      result = await this.props.engine.process({
+        source,
+        actions,
+        accept: request.headers.accept,
+        loadObject: (watermarkKey) => this.props.source.get(bucket, watermarkKey, maxSourceBytes, deadline.signal),
+        deadline,
+      });
+    } finally {
+      release?.();
+    }
     const headers: Record<string, string> = {
       "content-type": result.contentType,
       "cache-control": SUCCESS_CACHE_CONTROL,

@@ -9,7 +9,7 @@ import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sd
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { BackendConfig, S3EdgeConfig } from "../../config";
-import { CLOUDFRONT_METRICS_REGION } from "../../config/aws-facts";
+import { cloudFrontMetricsRegion } from "../../config/aws-facts";
 import { formatMigration, isMigrationReport } from "./migration";
 
 /** Why there is no report: nothing deployed (exit 1) or no AWS credentials (exit 2). */
@@ -172,7 +172,7 @@ export async function deploymentStatus(config: S3EdgeConfig, deps: StatusDepende
   if (outputs.image && config.domain) endpoints["images (custom domain)"] = `https://${config.domain.imageHostname}`;
 
   try {
-    const regions = [...new Set([config.primaryRegion, CLOUDFRONT_METRICS_REGION])];
+    const regions = [...new Set([config.primaryRegion, cloudFrontMetricsRegion(config.primaryRegion)])];
     const [alarms, queues, migration] = await Promise.all([
       Promise.all(regions.map((region) => alarmsIn(deps.cloudWatch(region), region, config.namePrefix))).then((all) =>
         all.flat(),
