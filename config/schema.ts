@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LOG_RETENTION_DAYS, NODE_RUNTIMES, ORIGIN_SHIELD_REGIONS, s3BucketNameProblem } from "./aws-facts";
 import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
+import { adoptionSection } from "./sections/adoption";
 import { cdnSection } from "./sections/cdn";
 import { edgeSection } from "./sections/edge";
 import { imageSection } from "./sections/image";
@@ -64,6 +65,8 @@ const storage = z.strictObject({
   abortIncompleteMultipartUploadDays: z.int().min(1).max(365).default(DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS),
   /** Let `cdktf destroy` delete non-empty buckets. Off: a destroy never deletes content. */
   forceDestroy: z.boolean().default(false),
+  /** Existing buckets to bring under management instead of creating them (docs/adoption.md). */
+  adopt: adoptionSection.prefault({}),
   replication: z
     .strictObject({
       deleteMarkerReplication: z.boolean().default(true),
@@ -225,6 +228,27 @@ export const configSchema = z
           message: `gives the bucket name "${name}", which ${reason}`,
         });
       }
+    }
+    for (const [role, field] of [
+      ["primary", "primaryBucketName"],
+      ["replica", "replicaBucketName"],
+    ] as const) {
+      if (!config.storage.adopt[role]) continue;
+      if (!config.storage[field]) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["storage", field],
+          message: `is required while storage.adopt.${role} is set: name the existing bucket to adopt`,
+        });
+      }
+    }
+    const adopted = (["primary", "replica"] as const).filter((role) => config.storage.adopt[role]);
+    if (adopted.length > 0 && config.storage.forceDestroy) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "forceDestroy"],
+        message: `must be false while storage.adopt.${adopted[0]} is set: an adopted bucket is never destroyed`,
+      });
     }
     const primaryIndex = config.objectStats.monitoredBuckets.indexOf(primaryBucketName(config));
     if (primaryIndex !== -1) {

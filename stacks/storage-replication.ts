@@ -147,6 +147,7 @@ export class StorageReplicationStack extends TerraformStack {
       ...common,
       bucketName: storage.primaryBucketName,
       encryption: bucketEncryption(storage.encryption, "primary"),
+      adopt: storage.adopt.primary && { ...storage.adopt.primary, region: config.primaryRegion },
       eventBridge: true,
       ...policy(owners.primary),
     });
@@ -155,6 +156,7 @@ export class StorageReplicationStack extends TerraformStack {
       provider: replicaProvider,
       bucketName: storage.replicaBucketName,
       encryption: bucketEncryption(storage.encryption, "replica"),
+      adopt: storage.adopt.replica && { ...storage.adopt.replica, region: config.replicaRegion },
       ...policy(owners.replica),
     });
 
