@@ -219,9 +219,10 @@ export const configSchema = z
     for (const [field, name] of [
       ["primaryBucketName", primaryBucketName(config)],
       ["replicaBucketName", replicaBucketName(config)],
+      [undefined, batchReportBucketName(config)],
     ] as const) {
       const reason = s3BucketNameProblem(name);
-      if (reason && !config.storage[field]) {
+      if (reason && !(field && config.storage[field])) {
         ctx.addIssue({
           code: "custom",
           path: ["namePrefix"],
@@ -292,6 +293,7 @@ export const configSchema = z
       ...config.storage,
       primaryBucketName: primaryBucketName(config),
       replicaBucketName: replicaBucketName(config),
+      batchReportBucketName: batchReportBucketName(config),
     },
     domain: config.domain && {
       ...config.domain,
@@ -326,6 +328,11 @@ function primaryBucketName(config: NamingFields): string {
 
 function replicaBucketName(config: NamingFields): string {
   return config.storage.replicaBucketName ?? `${config.namePrefix}-replica-${config.replicaRegion}`;
+}
+
+/** The private bucket of the batch replication jobs' completion reports (`npm run replicate-existing`). */
+function batchReportBucketName(config: NamingFields): string {
+  return `${config.namePrefix}-batch-reports-${config.primaryRegion}`;
 }
 
 /** The JSON a config file may contain: every field optional. */

@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
 import { configureBackend } from "../constructs/backend";
+import { BatchReplication } from "../constructs/batch-replication";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
@@ -10,6 +11,7 @@ import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { OpsTopics } from "../constructs/ops-topic";
 import { CLOUDFRONT_METRICS_REGION } from "../config/aws-facts";
+import { BATCH_REPLICATION_OUTPUTS } from "../scripts/replicate-existing/contract";
 import { GCS_XML_API_DOMAIN } from "./contracts";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
@@ -170,6 +172,16 @@ export class StorageReplicationStack extends TerraformStack {
       replicationTimeControl: storage.replication.replicationTimeControl,
     });
 
+    // Existing objects are replicated by an S3 Batch Replication job (npm run replicate-existing).
+    const batch = new BatchReplication(this, "batch-replication", {
+      sourceBucketArn: primary.bucket.arn,
+      region: config.primaryRegion,
+      roleName: `${config.namePrefix}-batch-replication`,
+      reportBucketName: storage.batchReportBucketName,
+    });
+    new TerraformOutput(this, BATCH_REPLICATION_OUTPUTS.roleArn, { value: batch.role.arn });
+    new TerraformOutput(this, BATCH_REPLICATION_OUTPUTS.reportBucketName, { value: batch.reportBucket.bucket.bucket });
+
     this.primary = reference(primary, config.primaryRegion);
     this.replica = reference(replica, config.replicaRegion);
     for (const [role, bucket] of [
@@ -179,6 +191,7 @@ export class StorageReplicationStack extends TerraformStack {
       new TerraformOutput(this, `${role}_bucket_name`, { value: bucket.name });
       new TerraformOutput(this, `${role}_bucket_arn`, { value: bucket.arn });
       new TerraformOutput(this, `${role}_bucket_regional_domain_name`, { value: bucket.regionalDomainName });
+      new TerraformOutput(this, `${role}_bucket_region`, { value: bucket.region });
     }
 
     const { legacyOrigin } = config;
