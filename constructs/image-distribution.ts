@@ -113,6 +113,8 @@ export interface ImageDistributionProps {
 export class ImageDistribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly bucket: ImageSourceBucket;
+  /** `https://<hostname>` with a custom domain, else `https://<cloudfront.net name>`. */
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: ImageDistributionProps) {
     super(scope, id);
@@ -180,6 +182,7 @@ export class ImageDistribution extends Construct {
           }
         : { cloudfrontDefaultCertificate: true },
     });
+    this.url = `https://${hostname ?? this.distribution.domainName}`;
     if (hostname) {
       for (const type of ALIAS_RECORD_TYPES) {
         new Route53Record(this, `alias-${type.toLowerCase()}`, {

@@ -165,6 +165,9 @@ export class CdnStack extends TerraformStack {
 
     new TerraformOutput(this, "distribution_id", { value: distribution.id });
     new TerraformOutput(this, "distribution_domain_name", { value: distribution.domainName });
+    new TerraformOutput(this, "distribution_url", {
+      value: `https://${domain && props.certificate ? domain.contentHostname : distribution.domainName}`,
+    });
     const { encryption } = config.storage;
     if (encryption.type === "sse-kms" && (encryption.primaryKeyArn || encryption.replicaKeyArn)) {
       // s3-edge does not own existing keys: their owners add this statement to each key's policy.

@@ -145,6 +145,12 @@ export class ImageStack extends TerraformStack {
       });
       new TerraformOutput(this, "ecr_repository_url", { value: this.service.repository.repositoryUrl });
       new TerraformOutput(this, "engine_image_uri", { value: this.service.imageUri });
+      // The ALB is internal (CloudFront reaches it through a VPC origin): no public load balancer exists.
+      new TerraformOutput(this, "ecs_load_balancer_dns_name", {
+        description:
+          "The image engine's internal ALB: resolvable and reachable only inside its VPC; viewers use the distribution URLs",
+        value: this.service.loadBalancer.dnsName,
+      });
     }
 
     // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
@@ -169,6 +175,10 @@ export class ImageStack extends TerraformStack {
       const output = label.replace("-", "_");
       new TerraformOutput(this, `${output}_distribution_domain_name`, {
         value: distribution.distribution.domainName,
+      });
+      new TerraformOutput(this, `${output}_distribution_url`, {
+        description: `Image URL base of ${bucket.name}: <url>/<key>?x-oss-process=...`,
+        value: distribution.url,
       });
       if (!bucket.owned) {
         new TerraformOutput(this, `${output}_bucket_policy_statement`, {

@@ -19,12 +19,19 @@ import {
 /** Counters as stored: `live` is derived on read. */
 export interface StoredCounts {
   readonly created: number;
+  /** Removals of objects the counters had seen created (never more than `created`). */
   readonly removed: number;
   readonly bytes: number;
+  /**
+   * Removals of keys the counters had not seen created under that prefix: objects older than the
+   * counters, or delete markers on keys that never existed (S3 writes one for any key). Kept
+   * apart so that they never take `live` below zero.
+   */
+  readonly unmatchedRemovals: number;
 }
 
 export interface Counts extends StoredCounts {
-  /** created − removed */
+  /** created − removed: the objects created since counting began that still exist. */
   readonly live: number;
 }
 
@@ -43,9 +50,13 @@ export interface SummarySnapshot {
   readonly time: string;
 }
 
-export const ZERO: StoredCounts = { created: 0, removed: 0, bytes: 0 };
+export const ZERO: StoredCounts = { created: 0, removed: 0, bytes: 0, unmatchedRemovals: 0 };
 
-export const withLive = (counts: StoredCounts): Counts => ({ ...counts, live: counts.created - counts.removed });
+/** Counters written before removals were matched may hold removed > created: `live` floors at 0. */
+export const withLive = (counts: StoredCounts): Counts => ({
+  ...counts,
+  live: Math.max(0, counts.created - counts.removed),
+});
 
 /** The counter items one change moves, and by how much: the bucket's total and its prefix's. */
 export function counterUpdates(change: ObjectChange): Array<{ sortKey: string; add: StoredCounts }> {
@@ -53,6 +64,7 @@ export function counterUpdates(change: ObjectChange): Array<{ sortKey: string; a
     created: change.kind === "created" ? 1 : 0,
     removed: change.kind === "removed" ? 1 : 0,
     bytes: change.bytes,
+    unmatchedRemovals: 0,
   };
   return [
     { sortKey: TOTAL_SORT_KEY, add },
@@ -74,6 +86,8 @@ const CLAIMED = "claimed";
 const DONE = "done";
 /** Set attribute on a counter item: ids of events whose ADD is applied but not yet marked done. */
 const APPLYING = "applying";
+/** Set attribute beside `applying`: those of its removals that were applied as unmatched. */
+const APPLYING_UNMATCHED = "applyingUnmatched";
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
@@ -118,7 +132,8 @@ export class CounterStore {
       return "duplicate";
     }
     try {
-      await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
+      if (change.kind === "removed") await this.applyRemoval(change);
+      else await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
       await options.afterCount?.();
     } catch (error) {
       await this.release(change.eventId, owner).catch(() => undefined);
@@ -199,6 +214,76 @@ export class CounterStore {
     }
   }
 
+  /**
+   * A removal counts against `live` only where a creation was counted: on the prefix item, the
+   * conditional ADD of `removed` requires `created > removed`; when it fails, the removal is
+   * counted in `unmatchedRemovals` instead (and its id noted in `applyingUnmatched`). The bucket
+   * total follows the prefix's decision, so the total stays the sum of its prefixes. A crashed
+   * attempt that applied the prefix already left its decision in the item, which a retry reads.
+   */
+  private async applyRemoval(change: ObjectChange): Promise<void> {
+    const [total, prefix] = counterUpdates(change).map((update) => update.sortKey);
+    const key = (sortKey: string) => ({ [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey });
+    const ids = new Set([change.eventId]);
+    const matched = await this.conditionalAdd(key(prefix), change.eventId, {
+      UpdateExpression: "ADD #removed :one, #applying :ids",
+      ConditionExpression: "NOT contains(#applying, :id) AND #created > #removed",
+      ExpressionAttributeNames: { "#removed": "removed", "#created": "created" },
+      ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+    });
+    let unmatched = false;
+    if (!matched) {
+      unmatched = await this.conditionalAdd(key(prefix), change.eventId, {
+        UpdateExpression: "ADD #unmatched :one, #applying :ids, #applyingUnmatched :ids",
+        ConditionExpression: "NOT contains(#applying, :id)",
+        ExpressionAttributeNames: { "#unmatched": "unmatchedRemovals", "#applyingUnmatched": APPLYING_UNMATCHED },
+        ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+      });
+      if (!unmatched) {
+        // Applied by a crashed attempt: its decision is in the item.
+        const { Item } = await this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: key(prefix), ConsistentRead: true }),
+        );
+        unmatched = (Item?.[APPLYING_UNMATCHED] as Set<string> | undefined)?.has(change.eventId) ?? false;
+      }
+    }
+    await this.conditionalAdd(key(total), change.eventId, {
+      UpdateExpression: unmatched ? "ADD #unmatched :one, #applying :ids" : "ADD #removed :one, #applying :ids",
+      ConditionExpression: "NOT contains(#applying, :id)",
+      ExpressionAttributeNames: unmatched ? { "#unmatched": "unmatchedRemovals" } : { "#removed": "removed" },
+      ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+    });
+  }
+
+  /** One conditional update of a counter item; false when its condition failed. */
+  private async conditionalAdd(
+    key: Record<string, string>,
+    eventId: string,
+    update: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: update.UpdateExpression,
+          ConditionExpression: update.ConditionExpression,
+          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, "#applying": APPLYING },
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":id": eventId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   private async markDone(eventId: string, owner: string): Promise<void> {
     await this.client.send(
       new UpdateCommand({
@@ -234,10 +319,14 @@ export class CounterStore {
             new UpdateCommand({
               TableName: this.tableName,
               Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
-              UpdateExpression: "DELETE #applying :ids",
+              UpdateExpression: "DELETE #applying :ids, #applyingUnmatched :ids",
               // Never create a counter item just to delete from it.
               ConditionExpression: "attribute_exists(#pk)",
-              ExpressionAttributeNames: { "#applying": APPLYING, "#pk": PARTITION_KEY },
+              ExpressionAttributeNames: {
+                "#applying": APPLYING,
+                "#applyingUnmatched": APPLYING_UNMATCHED,
+                "#pk": PARTITION_KEY,
+              },
               ExpressionAttributeValues: { ":ids": new Set([change.eventId]) },
             }),
           )
@@ -318,5 +407,6 @@ function storedCounts(item: Record<string, unknown>): StoredCounts {
     created: Number(item.created ?? 0),
     removed: Number(item.removed ?? 0),
     bytes: Number(item.bytes ?? 0),
+    unmatchedRemovals: Number(item.unmatchedRemovals ?? 0),
   };
 }
