@@ -263,5 +263,8 @@ describe("npm run replicate-existing", () => {
     expect(await runReplicateExisting(["--interval", "0"], deps())).toBe(2);
     expect(await runReplicateExisting(["--bogus"], deps())).toBe(2);
     expect(err[2]).toMatch(/usage: npm run replicate-existing/);
+    expect(await runReplicateExisting(["--job-id", "job-42"], deps())).toBe(2);
+    expect(err[3]).toMatch(/^--job-id follows a job started earlier: use it with --wait/);
+    expect(s3Control.calls()).toHaveLength(0);
   });
 });

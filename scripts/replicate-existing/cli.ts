@@ -74,6 +74,9 @@ export async function runReplicateExisting(argv: readonly string[], deps: CliDep
     } catch (error) {
       throw new ReplicateExistingError(`${(error as Error).message}\n${USAGE}`, 2);
     }
+    if (values["job-id"] !== undefined && !values.wait) {
+      throw new ReplicateExistingError(`--job-id follows a job started earlier: use it with --wait\n${USAGE}`, 2);
+    }
     const statuses = statusesOf(values.statuses);
     const intervalMs = positiveSeconds(values.interval, DEFAULT_WAIT_INTERVAL_SECONDS, "interval") * 1000;
     const timeoutMs = positiveSeconds(values.timeout, DEFAULT_WAIT_TIMEOUT_SECONDS, "timeout") * 1000;
