@@ -39,12 +39,8 @@ describe("storage-replication: what a batch replication job runs with", () => {
       Principal: { Service: "batchoperations.s3.amazonaws.com" },
       Action: "sts:AssumeRole",
     });
-    expect(trust.Condition.StringEquals["aws:SourceAccount"]).toMatch(
-      /^\$\{data\.aws_caller_identity\.batch-replication_account_[0-9A-F]{8}\.account_id\}$/,
-    );
-    expect(trust.Condition.ArnLike["aws:SourceArn"]).toMatch(
-      /^arn:aws:s3:us-east-2:\$\{data\.aws_caller_identity\.batch-replication_account_[0-9A-F]{8}\.account_id\}:job\/\*$/,
-    );
+    expect(trust.Condition.StringEquals["aws:SourceAccount"]).toMatch(/^\$\{local\.account\}$/);
+    expect(trust.Condition.ArnLike["aws:SourceArn"]).toMatch(/^arn:aws:s3:us-east-2:\$\{local\.account\}:job\/\*$/);
   });
 
   it("allows exactly: initiate replication of the primary's objects, generate its manifest, write reports below the prefix", () => {

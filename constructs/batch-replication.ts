@@ -1,4 +1,3 @@
-import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { TerraformProvider } from "cdktf";
@@ -8,6 +7,8 @@ import { assumeRolePolicy, policyDocument } from "./iam";
 import { SecureBucket } from "./secure-bucket";
 
 export interface BatchReplicationProps {
+  /** The account of the jobs (a token is fine): the role trusts only its Batch Operations jobs. */
+  readonly accountId: string;
   /** ARN of the bucket whose existing objects are replicated (the replication source). */
   readonly sourceBucketArn: string;
   /** Region of the source bucket: S3 Batch Operations jobs run there. */
@@ -38,7 +39,7 @@ export class BatchReplication extends Construct {
   constructor(scope: Construct, id: string, props: BatchReplicationProps) {
     super(scope, id);
     const provider = props.provider;
-    const account = new DataAwsCallerIdentity(this, "account", { provider }).accountId;
+    const account = props.accountId;
 
     this.reportBucket = new SecureBucket(this, "reports", { provider, bucketName: props.reportBucketName });
     const reportArn = this.reportBucket.bucket.arn;
