@@ -39,8 +39,12 @@ describe("storage-replication: what a batch replication job runs with", () => {
       Principal: { Service: "batchoperations.s3.amazonaws.com" },
       Action: "sts:AssumeRole",
     });
-    expect(trust.Condition.StringEquals["aws:SourceAccount"]).toMatch(/^\$\{local\.account\}$/);
-    expect(trust.Condition.ArnLike["aws:SourceArn"]).toMatch(/^arn:aws:s3:us-east-2:\$\{local\.account\}:job\/\*$/);
+    expect(trust.Condition.StringEquals["aws:SourceAccount"]).toMatch(
+      /^\$\{local\.batch-replication_account_[0-9A-F]{8}\}$/,
+    );
+    expect(trust.Condition.ArnLike["aws:SourceArn"]).toMatch(
+      /^arn:aws:s3:us-east-2:\$\{local\.batch-replication_account_[0-9A-F]{8}\}:job\/\*$/,
+    );
   });
 
   it("allows exactly: initiate replication of the primary's objects, generate its manifest, write reports below the prefix", () => {

@@ -1,14 +1,18 @@
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import type { TerraformProvider } from "cdktf";
+import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { BATCH_OPERATIONS_PRINCIPAL, BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/contract";
 import { assumeRolePolicy, policyDocument } from "./iam";
 import { SecureBucket } from "./secure-bucket";
 
 export interface BatchReplicationProps {
-  /** The account of the jobs (a token is fine): the role trusts only its Batch Operations jobs. */
-  readonly accountId: string;
+  /**
+   * Any ARN of the account that runs the jobs (a token is fine): the role trusts only that
+   * account's Batch Operations jobs. The account id is taken from it, so the stack needs no
+   * aws_caller_identity lookup.
+   */
+  readonly accountArn: string;
   /** ARN of the bucket whose existing objects are replicated (the replication source). */
   readonly sourceBucketArn: string;
   /** Region of the source bucket: S3 Batch Operations jobs run there. */
@@ -39,7 +43,7 @@ export class BatchReplication extends Construct {
   constructor(scope: Construct, id: string, props: BatchReplicationProps) {
     super(scope, id);
     const provider = props.provider;
-    const account = props.accountId;
+    const account = new TerraformLocal(this, "account", Fn.element(Fn.split(":", props.accountArn), 4)).asString;
 
     this.reportBucket = new SecureBucket(this, "reports", { provider, bucketName: props.reportBucketName });
     const reportArn = this.reportBucket.bucket.arn;

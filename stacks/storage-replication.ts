@@ -1,4 +1,4 @@
-import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
@@ -173,11 +173,8 @@ export class StorageReplicationStack extends TerraformStack {
     });
 
     // Existing objects are replicated by an S3 Batch Replication job (npm run replicate-existing).
-    // The account id from a role ARN of this stack: no aws_caller_identity lookup, so the stack
-    // plans offline without one.
-    const account = new TerraformLocal(this, "account", Fn.element(Fn.split(":", replication.role.arn), 4)).asString;
     const batch = new BatchReplication(this, "batch-replication", {
-      accountId: account,
+      accountArn: replication.role.arn,
       sourceBucketArn: primary.bucket.arn,
       region: config.primaryRegion,
       roleName: `${config.namePrefix}-batch-replication`,
