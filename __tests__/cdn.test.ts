@@ -183,7 +183,10 @@ describe("cdn with the default config (public legacy origin, domain, edge on)", 
 
   it("owns both buckets' one policy: TLS-only denies plus GetObject for the distributions that read it", () => {
     expect(bucketPolicyOwners(app.config)).toEqual({ primary: "cdn", replica: "cdn" });
-    expect(resourcesOf(app.stacks["storage-replication"], "aws_s3_bucket_policy")).toEqual([]);
+    // Only the batch replication reports bucket (read by no distribution) keeps its policy there.
+    expect(resourcesOf(app.stacks["storage-replication"], "aws_s3_bucket_policy").map(([name]) => name)).toEqual([
+      expect.stringMatching(/^batch-replication_reports_policy_/),
+    ]);
     for (const role of ["primary", "replica"]) {
       const policy = byPath(cdn, "aws_s3_bucket_policy", `${role}-bucket-policy`);
       expect(producerValue(app, policy.bucket).value).toMatch(new RegExp(`^\\$\\{aws_s3_bucket\\.${role}_bucket_`));
@@ -565,7 +568,8 @@ describe("bucket policy ownership", () => {
 
   it("keeps the TLS-only policies in storage-replication when no distribution reads the buckets", () => {
     const app = synthApp({ cdn: { enabled: false }, image: { enabled: false }, domain: null });
-    expect(resourcesOf(app.stacks["storage-replication"], "aws_s3_bucket_policy")).toHaveLength(2);
+    // Primary, replica and the batch replication reports bucket.
+    expect(resourcesOf(app.stacks["storage-replication"], "aws_s3_bucket_policy")).toHaveLength(3);
     expect(policyViolations(app.stacks)).toEqual([]);
   });
 });

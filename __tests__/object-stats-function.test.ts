@@ -1,9 +1,16 @@
 import type * as Powertools from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type * as Sns from "@aws-sdk/client-sns";
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type * as SdkMock from "aws-sdk-client-mock";
+import { SNS_MAX_MESSAGE_BYTES, DYNAMODB_MAX_ITEM_BYTES } from "../config/aws-facts";
 import { CounterStore } from "../functions/object-stats/counters";
 import { changeFromEvent, decodeS3Key, topLevelPrefix } from "../functions/object-stats/events";
 import type * as Index from "../functions/object-stats/index";
@@ -83,11 +90,12 @@ async function expectNothingInFlight(): Promise<void> {
   for (const item of Items ?? []) expect(item.applying).toBeUndefined();
 }
 
-const counts = (created: number, removed: number, bytes: number) => ({
+const counts = (created: number, removed: number, bytes: number, unmatchedRemovals = 0) => ({
   created,
   removed,
   live: created - removed,
   bytes,
+  unmatchedRemovals,
 });
 
 beforeAll(async () => {
@@ -167,11 +175,16 @@ describe("counting against dynalite", () => {
     const inPrefix = (prefix: string) => created.filter((e) => e.detail.object.key.startsWith(prefix));
     const bytesOf = (prefix: string) => inPrefix(prefix).reduce((sum, e) => sum + e.detail.object.size, 0);
     const { body } = await getCount();
+    // Removals are matched per prefix: each of the 300 images/ deletions is counted against a
+    // creation counted in images/ when one is left, else as unmatched; live never goes below zero.
+    const images = inPrefix("images/").length;
+    const removedImages = (body.prefixes as Record<string, ReturnType<typeof counts>>)["images/"].removed;
+    expect(removedImages).toBeLessThanOrEqual(images);
     expect(body).toEqual({
       bucket: BUCKET,
-      ...counts(700, 300, bytesOf("")),
+      ...counts(700, removedImages, bytesOf(""), 300 - removedImages),
       prefixes: {
-        "images/": counts(inPrefix("images/").length, 300, bytesOf("images/")),
+        "images/": counts(images, removedImages, bytesOf("images/"), 300 - removedImages),
         "videos/": counts(inPrefix("videos/").length, 0, bytesOf("videos/")),
         "docs/": counts(inPrefix("docs/").length, 0, bytesOf("docs/")),
       },
@@ -275,6 +288,54 @@ describe("counting against dynalite", () => {
   });
 });
 
+describe("live never goes below zero", () => {
+  it("counts the deletion of a key never created as unmatched, not against live", async () => {
+    await invoke(objectDeleted("images/never-was.jpg"));
+    expect((await getCount()).body).toEqual({
+      bucket: BUCKET,
+      ...counts(0, 0, 0, 1),
+      prefixes: { "images/": counts(0, 0, 0, 1) },
+    });
+  });
+
+  it("matches one removal per counted creation in the prefix: a second delete marker is unmatched", async () => {
+    await invoke(objectCreated("images/a.jpg", 10));
+    await invoke(objectDeleted("images/a.jpg"));
+    await invoke(objectDeleted("images/a.jpg")); // S3 writes another delete marker
+    await invoke(objectDeleted("docs/a.jpg")); // another prefix had no creation
+    expect((await getCount()).body).toEqual({
+      bucket: BUCKET,
+      ...counts(1, 1, 10, 2),
+      prefixes: { "images/": counts(1, 1, 10, 1), "docs/": counts(0, 0, 0, 1) },
+    });
+  });
+
+  it("keeps live >= 0 and the total equal to the sum of its prefixes when creations and deletions race", async () => {
+    const events = Array.from({ length: 60 }, (_, i) => [
+      objectCreated(`p${i % 3}/${i}.bin`, 1),
+      objectDeleted(`p${i % 3}/${i}.bin`),
+      objectDeleted(`p${i % 3}/${i}.bin`),
+    ]).flat();
+    // Interleaved deliveries, all at once: deletions may be counted before their creation.
+    await Promise.all([...events].reverse().map((event) => invoke(event)));
+    const { body } = await getCount();
+    const prefixes = Object.values(body.prefixes as Record<string, ReturnType<typeof counts>>);
+    const sum = (field: keyof ReturnType<typeof counts>) => prefixes.reduce((total, p) => total + p[field], 0);
+    expect(body).toMatchObject({ created: 60, bytes: 60 });
+    for (const prefix of [body as ReturnType<typeof counts>, ...prefixes]) {
+      expect(prefix.live).toBeGreaterThanOrEqual(0);
+      expect(prefix.removed).toBeLessThanOrEqual(prefix.created);
+    }
+    expect((body.removed as number) + (body.unmatchedRemovals as number)).toBe(120);
+    expect(body).toMatchObject({
+      removed: sum("removed"),
+      unmatchedRemovals: sum("unmatchedRemovals"),
+      live: sum("live"),
+    });
+    await expectNothingInFlight();
+  }, 120_000);
+});
+
 describe("a crash at any step of counting loses nothing and counts nothing twice", () => {
   /** A DynamoDB client that dies (every later call fails) after `calls` successful writes. */
   function dyingAfter(calls: number): DynamoDBDocumentClient {
@@ -300,6 +361,25 @@ describe("a crash at any step of counting loses nothing and counts nothing twice
     await expect(later.count(change.change, { leaseMs: 30_000 })).resolves.toBe("duplicate");
     const { counts: after } = await later.readBucket(BUCKET);
     expect(after).toMatchObject({ ...counts(1, 0, 300), prefixes: { "videos/": counts(1, 0, 300) } });
+    await expectNothingInFlight();
+  });
+
+  // Writes of one removal: claim, prefix ADD (conditional), total ADD, mark done, two set cleanups.
+  it.each([
+    ...[0, 1, 2, 3, 4, 5].map((writes) => ["counted", writes] as const),
+    ...[0, 1, 2, 3, 4, 5].map((writes) => ["unmatched", writes] as const),
+  ])("for a %s removal, after %i successful writes", async (kind, writes) => {
+    if (kind === "counted") await invoke(objectCreated("videos/gone.mp4", 300));
+    const change = changeFromEvent(objectDeleted("videos/gone.mp4"));
+    if (change.type !== "change") throw new Error("expected a change");
+    const dying = new CounterStore(dyingAfter(writes), table, 7);
+    await dying.count(change.change, { leaseMs: 30_000 }).catch(() => undefined);
+    const later = new CounterStore(documents, table, 7, () => Date.now() + 60_000);
+    await expect(later.count(change.change, { leaseMs: 30_000 })).resolves.toMatch(/^(counted|duplicate)$/);
+    await expect(later.count(change.change, { leaseMs: 30_000 })).resolves.toBe("duplicate");
+    const expected = kind === "counted" ? counts(1, 1, 300) : counts(0, 0, 0, 1);
+    const { counts: after } = await later.readBucket(BUCKET);
+    expect(after).toMatchObject({ ...expected, prefixes: { "videos/": expected } });
     await expectNothingInFlight();
   });
 
@@ -360,7 +440,13 @@ describe("GET /count", () => {
   it.each([
     [{ prefix: "images/a/" }, /not a top-level prefix/],
     [{ prefix: "images" }, /not a top-level prefix/],
-    [{ limit: "5" }, /unknown query parameter\(s\) limit; accepted: prefix, bucket/],
+    [{ page: "2" }, /unknown query parameter\(s\) page; accepted: prefix, bucket, limit, next/],
+    [{ limit: "0" }, /limit must be an integer from 1 to 1000/],
+    [{ limit: "1001" }, /limit must be an integer from 1 to 1000/],
+    [{ limit: "ten" }, /limit must be an integer from 1 to 1000/],
+    [{ next: "not-a-cursor" }, /next is not a cursor from a previous answer/],
+    [{ next: Buffer.from(JSON.stringify({ after: "a/b/" })).toString("base64url") }, /next is not a cursor/],
+    [{ prefix: "images/", limit: "5" }, /limit and next page the prefix listing: not with prefix/],
     [{ bucket: "someone-elses-bucket" }, /bucket "someone-elses-bucket" is not monitored/],
   ])("answers 400 for %p", async (query, message) => {
     const { status, body } = await getCount(query);
@@ -398,8 +484,9 @@ describe("summary notifications", () => {
         bucket: BUCKET,
         since: "2026-11-21T12:15:00Z",
         until: "2026-11-21T12:30:00Z",
-        change: { created: 0, removed: 1, bytes: 0 },
-        changeByPrefix: { "images/": { created: 0, removed: 1, bytes: 0 } },
+        change: { created: 0, removed: 1, bytes: 0, unmatchedRemovals: 0 },
+        changeByPrefix: { "images/": { created: 0, removed: 1, bytes: 0, unmatchedRemovals: 0 } },
+        prefixesLeftOut: 0,
         total: counts(2, 1, 30),
       },
     ]);
@@ -418,6 +505,131 @@ describe("summary notifications", () => {
       change: { created: 1, removed: 0, bytes: 10 },
     });
   });
+});
+
+describe("a bucket with 10,000 top-level prefixes", () => {
+  const PREFIXES = 10_000;
+  const prefixName = (i: number) => `customer-${String(i).padStart(5, "0")}/`;
+
+  /** Counter items as the counting writes them, put directly (10,000 events would take minutes). */
+  async function seed(bytesOf: (i: number) => number): Promise<void> {
+    const items = Array.from({ length: PREFIXES }, (_, i) => ({
+      pk: `BUCKET#${BUCKET}`,
+      sk: `PREFIX#${prefixName(i)}`,
+      created: 2,
+      removed: 1,
+      bytes: bytesOf(i),
+      unmatchedRemovals: 0,
+    }));
+    items.push({
+      pk: `BUCKET#${BUCKET}`,
+      sk: "TOTAL",
+      created: 2 * PREFIXES,
+      removed: PREFIXES,
+      bytes: items.reduce((sum, item) => sum + item.bytes, 0),
+      unmatchedRemovals: 0,
+    });
+    for (let start = 0; start < items.length; start += 25) {
+      const batch = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+      await documents.send(new BatchWriteCommand({ RequestItems: { [table]: batch } }));
+    }
+  }
+
+  it("pages GET /count through every prefix exactly once (?limit, ?next)", async () => {
+    await seed((i) => i);
+    const seen: string[] = [];
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const { status, body } = await getCount({ limit: "1000", ...(next ? { next } : {}) });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        bucket: BUCKET,
+        ...counts(2 * PREFIXES, PREFIXES, (PREFIXES * (PREFIXES - 1)) / 2),
+      });
+      const page = Object.keys(body.prefixes as object);
+      expect(page.length).toBeLessThanOrEqual(1000);
+      seen.push(...page);
+      next = body.next as string | undefined;
+      pages++;
+    } while (next && pages < 20);
+    expect(seen).toHaveLength(PREFIXES);
+    expect(new Set(seen).size).toBe(PREFIXES);
+    expect(pages).toBeLessThanOrEqual(11);
+    // Without ?limit, one default page of 100 and a cursor.
+    const first = await getCount();
+    expect(Object.keys(first.body.prefixes as object)).toHaveLength(100);
+    expect(first.body.next).toEqual(expect.any(String));
+  }, 300_000);
+
+  it("keeps the summary under SNS's limit, counting the prefixes left out, and its snapshot under DynamoDB's", async () => {
+    await seed((i) => 1_000_000 + i);
+    const { publishSummaries } = service;
+    const logger: Service.Log = { debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    const deps: Service.ObjectStatsDependencies = {
+      store: new CounterStore(documents, table, 7),
+      sns: new SNSClient({ region: "us-east-2" }),
+      topicArn: TOPIC_ARN,
+      mode: "summary",
+      buckets: [BUCKET],
+      logger,
+    };
+    sns.resetHistory();
+    expect(await publishSummaries({ eventId: "window-1", time: "2026-11-21T12:15:00Z" }, deps)).toBe(1);
+    const [publish] = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    const size =
+      Buffer.byteLength(publish.Message!) +
+      Buffer.byteLength(publish.Subject!) +
+      Object.entries(publish.MessageAttributes!).reduce(
+        (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.StringValue!) + 6,
+        0,
+      );
+    expect(size).toBeLessThanOrEqual(SNS_MAX_MESSAGE_BYTES);
+    const message = JSON.parse(publish.Message!);
+    const listed = Object.keys(message.changeByPrefix).length;
+    expect(listed).toBeGreaterThan(1_000);
+    expect(listed + message.prefixesLeftOut).toBe(PREFIXES);
+    expect(message.change).toEqual({
+      created: 2 * PREFIXES,
+      removed: PREFIXES,
+      bytes: expect.any(Number),
+      unmatchedRemovals: 0,
+    });
+
+    // The snapshot of 10,000 prefixes lives in chunk items, each under DynamoDB's item limit.
+    const { Items: chunks } = await documents.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :chunk)",
+        ExpressionAttributeValues: { ":pk": `BUCKET#${BUCKET}`, ":chunk": "SUMMARY#" },
+      }),
+    );
+    expect(chunks!.length).toBeGreaterThan(1);
+    for (const chunk of chunks!) expect(Buffer.byteLength(JSON.stringify(chunk))).toBeLessThan(DYNAMODB_MAX_ITEM_BYTES);
+
+    // The next window reports exactly the one prefix that changed: the chunked snapshot round-trips.
+    await invoke(objectCreated(`${prefixName(4_321)}new.bin`, 5));
+    sns.resetHistory();
+    expect(await publishSummaries({ eventId: "window-2", time: "2026-11-21T12:30:00Z" }, deps)).toBe(1);
+    const second = JSON.parse(sns.commandCalls(PublishCommand)[0].args[0].input.Message!);
+    expect(second).toMatchObject({
+      since: "2026-11-21T12:15:00Z",
+      change: { created: 1, removed: 0, bytes: 5, unmatchedRemovals: 0 },
+      changeByPrefix: { [prefixName(4_321)]: { created: 1, removed: 0, bytes: 5, unmatchedRemovals: 0 } },
+      prefixesLeftOut: 0,
+    });
+    // The first window's chunks are gone; only the second's remain.
+    const { Items: remaining } = await documents.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :chunk)",
+        ExpressionAttributeValues: { ":pk": `BUCKET#${BUCKET}`, ":chunk": "SUMMARY#" },
+      }),
+    );
+    expect(remaining!.map((item) => item.sk)).toEqual(
+      chunks!.map((_, index) => `SUMMARY#window-2#${String(index).padStart(5, "0")}`),
+    );
+  }, 300_000);
 });
 
 describe("figures", () => {

@@ -271,3 +271,49 @@ describe("object-stats with the full example config", () => {
     });
   });
 });
+
+describe("object-stats subscribers given as account root ARNs", () => {
+  const app = synthApp({
+    legacyOrigin: null,
+    domain: null,
+    edge: { enabled: false },
+    cdn: { enabled: false },
+    image: { enabled: false },
+    objectStats: {
+      notifications: {
+        subscriberPrincipals: [
+          "arn:aws:iam::333344445555:root",
+          "444455556666",
+          "arn:aws:iam::123456789012:role/media-ops",
+        ],
+      },
+    },
+  });
+  const statements = statementsOf(only(app.stacks["object-stats"], "aws_sns_topic_policy"));
+
+  it("exempts every role and user of a root-ARN account from the deny, by account (no caller's PrincipalArn is the root)", () => {
+    expect(statements.find((s) => s.Sid === "NamedSubscribers")?.Principal).toEqual({
+      AWS: [
+        "arn:aws:iam::333344445555:root",
+        "arn:aws:iam::444455556666:root",
+        "arn:aws:iam::123456789012:role/media-ops",
+      ],
+    });
+    expect(statements.find((s) => s.Sid === "NobodyElseSubscribes")?.Condition).toEqual({
+      StringNotEquals: { "aws:PrincipalAccount": ["333344445555", "444455556666"] },
+      ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/media-ops"] },
+    });
+  });
+
+  it("denies a role of another account and lets a role of the root-ARN account through (policy evaluation)", () => {
+    const deny = statements.find((s) => s.Sid === "NobodyElseSubscribes")!;
+    // IAM: conditions of one statement are ANDed, the values of one condition key ORed.
+    const denied = (caller: { account: string; arn: string }) =>
+      !(deny.Condition!.StringNotEquals["aws:PrincipalAccount"] as string[]).includes(caller.account) &&
+      !(deny.Condition!.ArnNotEquals["aws:PrincipalArn"] as string[]).includes(caller.arn);
+    expect(denied({ account: "333344445555", arn: "arn:aws:iam::333344445555:role/consumer" })).toBe(false);
+    expect(denied({ account: "123456789012", arn: "arn:aws:iam::123456789012:role/media-ops" })).toBe(false);
+    expect(denied({ account: "123456789012", arn: "arn:aws:iam::123456789012:role/other" })).toBe(true);
+    expect(denied({ account: "999999999999", arn: "arn:aws:iam::999999999999:role/consumer" })).toBe(true);
+  });
+});

@@ -204,19 +204,23 @@ describe("storage-replication with the default config", () => {
     expect(resourcesOf(json, "aws_kms_key").filter(([name]) => !name.startsWith("ops-topics_"))).toEqual([]);
   });
 
-  it("exports the buckets' names, ARNs and regional domain names", () => {
+  it("exports the buckets' names, ARNs, regional domain names and regions, and the batch replication role", () => {
     expect(Object.keys(json.output ?? {}).sort()).toEqual([
       "backfill_dead_letter_queue_url",
       "backfill_jobs_table_name",
       "backfill_queue_arn",
       "backfill_queue_url",
+      "batch_replication_report_bucket_name",
+      "batch_replication_role_arn",
       "ops_topic_arn_us_east_1",
       "ops_topic_arn_us_east_2",
       "primary_bucket_arn",
       "primary_bucket_name",
+      "primary_bucket_region",
       "primary_bucket_regional_domain_name",
       "replica_bucket_arn",
       "replica_bucket_name",
+      "replica_bucket_region",
       "replica_bucket_regional_domain_name",
     ]);
     expect(json.output?.primary_bucket_regional_domain_name.value).toBe(
@@ -356,8 +360,9 @@ describe("storage-replication options", () => {
     const { text, json } = synth(fullConfigInput());
     expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: "acme-media-content" });
     expect(text).toHaveResourceWithProperties(S3Bucket, { bucket: "acme-media-content-replica" });
-    expect(resourcesOf(json, "aws_s3_bucket_public_access_block")).toHaveLength(2);
-    expect(resourcesOf(json, "aws_s3_bucket_ownership_controls")).toHaveLength(2);
+    // Primary, replica and the batch replication reports bucket.
+    expect(resourcesOf(json, "aws_s3_bucket_public_access_block")).toHaveLength(3);
+    expect(resourcesOf(json, "aws_s3_bucket_ownership_controls")).toHaveLength(3);
     expect(text).toHaveResourceWithProperties(S3BucketPublicAccessBlock, { restrict_public_buckets: true });
     expect(text).toHaveResourceWithProperties(S3BucketOwnershipControls, {
       rule: { object_ownership: "BucketOwnerEnforced" },

@@ -24,6 +24,7 @@ const ECS_IN_EXISTING_VPC: S3EdgeConfigInput = {
   },
 };
 const STANDALONE_CONFIG_FILE = join(FULL_CONFIG_FILE, "..", "standalone-invalidation.config.json");
+const ADOPT_CONFIG_FILE = join(FULL_CONFIG_FILE, "..", "adopt.config.json");
 /** Only storage-replication: the fastest app with a producer of cross-stack values. */
 const STORAGE_ONLY: S3EdgeConfigInput = {
   legacyOrigin: null,
@@ -180,6 +181,31 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
         expect.stringMatching(/^image outputs \(\d+: aws_cloudfront_origin_access_identity\.iam_arn\)$/),
       ]),
     );
+  }, 900_000);
+
+  it("plans the adoption example offline: the imports are planned against stand-ins for the existing buckets", async () => {
+    const input = JSON.parse(readFileSync(ADOPT_CONFIG_FILE, "utf8")) as S3EdgeConfigInput;
+    const checks = await check("adopt", (outdir) => synthApp(input, { outdir }), true);
+    expect(checks.map((c) => ({ stack: c.stack, validate: c.validate, plan: c.plan }))).toEqual(
+      ["storage-replication", "image", "cdn", "operations"].map((stack) => ({
+        stack,
+        validate: "passed",
+        plan: "passed",
+      })),
+    );
+    const storage = checks.find((c) => c.stack === "storage-replication")!;
+    expect(storage).toMatchObject({
+      toImport: 2,
+      notes: expect.arrayContaining([
+        expect.stringMatching(/^Plan: 2 to import, \d+ to add, 0 to change, 0 to destroy\.$/),
+      ]),
+      fabricated: expect.arrayContaining([
+        expect.stringMatching(/^aws_s3_bucket\.primary_bucket_[0-9A-F]{8} \(import of acme-www-site\)$/),
+        expect.stringMatching(/^aws_s3_bucket\.replica_bucket_[0-9A-F]{8} \(import of acme-www-site-replica\)$/),
+      ]),
+    });
+    // Only the adopting stack imports anything.
+    for (const other of checks.filter((c) => c.stack !== "storage-replication")) expect(other.toImport).toBeUndefined();
   }, 900_000);
 
   it("fails the plan of a stack that wires a bucket name into an ARN argument, with terraform's message", async () => {

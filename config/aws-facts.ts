@@ -213,3 +213,22 @@ export function cloudFrontMetricsRegion(primaryRegion: string): string {
  */
 export const CLOUDFRONT_FREE_INVALIDATION_PATHS_PER_MONTH = 1_000;
 export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;
+
+/**
+ * Status codes an origin group may fail over on.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html
+ */
+export const CLOUDFRONT_FAILOVER_STATUS_CODES = [403, 404, 416, 500, 502, 503, 504] as const;
+/** CloudFront's limit on `DefaultRootObject` (DistributionConfig, CloudFront API reference). */
+export const CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH = 255;
+
+/**
+ * SNS's largest message: 256 KiB, message, subject and attributes together.
+ * Source: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+ */
+export const SNS_MAX_MESSAGE_BYTES = 262_144;
+/**
+ * DynamoDB's largest item: 400 KB, attribute names and values together.
+ * Source: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+ */
+export const DYNAMODB_MAX_ITEM_BYTES = 409_600;

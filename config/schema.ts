@@ -8,6 +8,7 @@ import {
 } from "./aws-facts";
 import { chinaProblems } from "./china-rules";
 import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
+import { adoptionSection } from "./sections/adoption";
 import { cdnSection } from "./sections/cdn";
 import { chinaSection } from "./sections/china";
 import { edgeSection } from "./sections/edge";
@@ -72,6 +73,8 @@ const storage = z.strictObject({
   abortIncompleteMultipartUploadDays: z.int().min(1).max(365).default(DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS),
   /** Let `cdktf destroy` delete non-empty buckets. Off: a destroy never deletes content. */
   forceDestroy: z.boolean().default(false),
+  /** Existing buckets to bring under management instead of creating them (docs/adoption.md). */
+  adopt: adoptionSection.prefault({}),
   replication: z
     .strictObject({
       deleteMarkerReplication: z.boolean().default(true),
@@ -232,15 +235,37 @@ export const configSchema = z
     for (const [field, name] of [
       ["primaryBucketName", primaryBucketName(config)],
       ["replicaBucketName", replicaBucketName(config)],
+      [undefined, batchReportBucketName(config)],
     ] as const) {
       const reason = s3BucketNameProblem(name);
-      if (reason && !config.storage[field]) {
+      if (reason && !(field && config.storage[field])) {
         ctx.addIssue({
           code: "custom",
           path: ["namePrefix"],
           message: `gives the bucket name "${name}", which ${reason}`,
         });
       }
+    }
+    for (const [role, field] of [
+      ["primary", "primaryBucketName"],
+      ["replica", "replicaBucketName"],
+    ] as const) {
+      if (!config.storage.adopt[role]) continue;
+      if (!config.storage[field]) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["storage", field],
+          message: `is required while storage.adopt.${role} is set: name the existing bucket to adopt`,
+        });
+      }
+    }
+    const adopted = (["primary", "replica"] as const).filter((role) => config.storage.adopt[role]);
+    if (adopted.length > 0 && config.storage.forceDestroy) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "forceDestroy"],
+        message: `must be false while storage.adopt.${adopted[0]} is set: an adopted bucket is never destroyed`,
+      });
     }
     const primaryIndex = config.objectStats.monitoredBuckets.indexOf(primaryBucketName(config));
     if (primaryIndex !== -1) {
@@ -286,6 +311,7 @@ export const configSchema = z
       ...config.storage,
       primaryBucketName: primaryBucketName(config),
       replicaBucketName: replicaBucketName(config),
+      batchReportBucketName: batchReportBucketName(config),
     },
     domain: config.domain && {
       ...config.domain,
@@ -320,6 +346,11 @@ function primaryBucketName(config: NamingFields): string {
 
 function replicaBucketName(config: NamingFields): string {
   return config.storage.replicaBucketName ?? `${config.namePrefix}-replica-${config.replicaRegion}`;
+}
+
+/** The private bucket of the batch replication jobs' completion reports (`npm run replicate-existing`). */
+function batchReportBucketName(config: NamingFields): string {
+  return `${config.namePrefix}-batch-reports-${config.primaryRegion}`;
 }
 
 /** The JSON a config file may contain: every field optional. */

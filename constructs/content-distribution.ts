@@ -26,12 +26,6 @@ export const ORIGIN_IDS = {
   group: "content",
 } as const;
 
-/**
- * Failover status codes. To GCS: a key missing in S3 answers 403 (404 with ListBucket), and that
- * is exactly when the legacy origin must answer. To the replica: only when the primary fails.
- */
-export const LEGACY_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504] as const;
-export const REPLICA_FAILOVER_STATUS_CODES = [500, 502, 503, 504] as const;
 /** Error answers whose caching is kept short (`cdn.errorCachingTtlSeconds`). */
 export const CACHED_ERROR_CODES = [403, 404, 500, 502, 503, 504] as const;
 /** HSTS max-age: two years, what the preload list asks for. */
@@ -182,6 +176,7 @@ export class ContentDistribution extends Construct {
       priceClass: cdn.priceClass,
       webAclId: cdn.webAclArn,
       ...(china ? CHINA_DISTRIBUTION_SETTINGS : {}),
+      defaultRootObject: cdn.defaultRootObject,
       aliases: china ? [...china.aliases] : customDomain ? [customDomain.hostname] : undefined,
       origin: origins,
       originGroup: [
@@ -189,7 +184,8 @@ export class ContentDistribution extends Construct {
           originId: ORIGIN_IDS.group,
           member: [{ originId: ORIGIN_IDS.primary }, { originId: toLegacy ? ORIGIN_IDS.legacy : ORIGIN_IDS.replica }],
           failoverCriteria: {
-            statusCodes: [...(toLegacy ? LEGACY_FAILOVER_STATUS_CODES : REPLICA_FAILOVER_STATUS_CODES)],
+            // Per mode from config (cdn.failoverStatusCodes), each validated against what CloudFront accepts.
+            statusCodes: toLegacy ? cdn.failoverStatusCodes.legacy : cdn.failoverStatusCodes.replica,
           },
         },
       ],

@@ -127,6 +127,9 @@ export class EncryptedTopic extends Construct {
   }
 }
 
+/** `arn:<partition>:iam::<account>:root`: the account itself. */
+const ACCOUNT_ROOT = /^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):root$/;
+
 function topicStatements(
   partition: Partition,
   topicArn: string,
@@ -134,8 +137,14 @@ function topicStatements(
   props: EncryptedTopicProps,
 ): PolicyStatement[] {
   const subscribers = props.subscriberPrincipals ?? [];
-  const accounts = subscribers.filter((principal) => /^\d{12}$/.test(principal));
-  const arns = subscribers.filter((principal) => principal.startsWith("arn:"));
+  // An account root ARN stands for the whole account (its roles and users), as an account id
+  // does: the Deny below must exempt it by account, since no caller's aws:PrincipalArn is the root.
+  const accounts = [
+    ...new Set(
+      subscribers.map((principal) => ACCOUNT_ROOT.exec(principal)?.[1] ?? principal).filter((p) => /^\d{12}$/.test(p)),
+    ),
+  ];
+  const arns = subscribers.filter((principal) => principal.startsWith("arn:") && !ACCOUNT_ROOT.test(principal));
   const statements: PolicyStatement[] = [
     {
       Sid: "OwnerManages",

@@ -146,6 +146,8 @@ export class ImageDistribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly bucket: ImageSourceBucket;
   private readonly defaults: ImageDistributionDefaults;
+  /** `https://<hostname>` with a custom domain, else `https://<cloudfront.net name>`. */
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: ImageDistributionProps) {
     super(scope, id);
@@ -222,6 +224,8 @@ export class ImageDistribution extends Construct {
             }
           : { cloudfrontDefaultCertificate: true },
     });
+    // In China the cloudfront.cn name serves nothing without an ICP alias: the URL is the alias.
+    this.url = `https://${china ? china.aliases[0] : (hostname ?? this.distribution.domainName)}`;
     if (hostname) {
       for (const type of ALIAS_RECORD_TYPES) {
         new Route53Record(this, `alias-${type.toLowerCase()}`, {

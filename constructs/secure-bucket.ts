@@ -16,6 +16,7 @@ import {
   DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
 } from "../config/schema";
 import { transportSecurityStatements } from "./bucket-policy";
+import type { ObjectOwnership } from "../config/sections/adoption";
 import { policyDocument, type PolicyStatement } from "./iam";
 import { Partition } from "./partition";
 
@@ -25,9 +26,27 @@ export const KMS_KEY_DELETION_WINDOW_DAYS = 30;
 /** Server-side encryption of a bucket. SSE-KMS without `keyArn` creates a rotating key. */
 export type BucketEncryption = { readonly type: "sse-s3" } | { readonly type: "sse-kms"; readonly keyArn?: string };
 
+/** An existing bucket brought under management instead of created. */
+export interface AdoptedBucket {
+  /** The region the bucket must be in (checked by a postcondition once Terraform has read it). */
+  readonly region: string;
+  /**
+   * Object ownership to set: `BucketOwnerPreferred` keeps ACLs working on a bucket that uses them.
+   * @default "BucketOwnerEnforced"
+   */
+  readonly objectOwnership?: ObjectOwnership;
+}
+
 export interface SecureBucketProps {
   /** Globally unique bucket name. */
   readonly bucketName: string;
+  /**
+   * Adopt the existing bucket of that name: a Terraform `import` block instead of a create, and
+   * `prevent_destroy`. Its settings (versioning, encryption, public-access block, ownership,
+   * lifecycle, policy, notifications) become s3-edge's, which `cdktf diff` shows.
+   * @default undefined: the bucket is created
+   */
+  readonly adopt?: AdoptedBucket;
   /**
    * Provider of the bucket's region.
    * @default the stack's default aws provider
@@ -97,11 +116,25 @@ export class SecureBucket extends Construct {
     const provider = props.provider;
     const encryption = props.encryption ?? { type: "sse-s3" };
 
+    const adopt = props.adopt;
     this.bucket = new S3Bucket(this, "bucket", {
       provider,
       bucket: props.bucketName,
-      forceDestroy: props.forceDestroy ?? false,
+      forceDestroy: adopt ? false : (props.forceDestroy ?? false),
+      lifecycle: adopt
+        ? {
+            // Adopted data outlives s3-edge: a destroy plan that would delete the bucket fails.
+            preventDestroy: true,
+            postcondition: [
+              {
+                condition: `\${self.region == "${adopt.region}"}`,
+                errorMessage: `The adopted bucket ${props.bucketName} must be in ${adopt.region}; S3 cannot move a bucket, so name a bucket of that region (or change the region in the config).`,
+              },
+            ],
+          }
+        : undefined,
     });
+    if (adopt) this.bucket.importFrom(props.bucketName, provider);
     const bucket = this.bucket.id;
 
     const publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
@@ -116,7 +149,7 @@ export class SecureBucket extends Construct {
     new S3BucketOwnershipControls(this, "ownership", {
       provider,
       bucket,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
+      rule: { objectOwnership: adopt?.objectOwnership ?? "BucketOwnerEnforced" },
     });
 
     this.versioning = new S3BucketVersioningA(this, "versioning", {

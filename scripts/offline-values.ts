@@ -27,6 +27,8 @@ export interface SynthesizedStack {
   resource?: Record<string, Record<string, Record<string, unknown>>>;
   data?: Record<string, Record<string, Record<string, unknown>>>;
   output?: Record<string, { value: unknown }>;
+  /** Terraform `import` blocks (cdktf `importFrom`): existing objects the plan would read. */
+  import?: Array<{ to: string; id: string; provider?: string }>;
 }
 
 /** One value stood in for, and what it was derived from (for the report). */
@@ -322,6 +324,33 @@ export function fabricateDataSources(stack: SynthesizedStack): Array<{ target: s
     }
   }
   return overrides;
+}
+
+/** Attributes of an imported resource that the stack reads, per type; others are terraform-generated. */
+const IMPORTED_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  aws_s3_bucket: ["id", "bucket", "arn", "region", "bucket_regional_domain_name", "bucket_domain_name"],
+};
+
+/**
+ * The `override_resource` values for every resource a stack imports: the import would read the
+ * existing object from AWS, so the plan is given one shaped like it, in the region its provider
+ * names (so that postconditions on the region hold, as they must for a bucket the config places
+ * there). The import itself is still planned (`N to import`).
+ */
+export function fabricateImports(stack: SynthesizedStack): Array<{ target: string; values: object; from: string }> {
+  return (stack.import ?? []).flatMap(({ to, id }) => {
+    const [type, logicalName] = to.split(".");
+    const context = contextOf(stack, "resource", type, logicalName);
+    if (!context) return [];
+    const imported = { ...context, name: id };
+    const values = Object.fromEntries(
+      (IMPORTED_ATTRIBUTES[type] ?? ["id", "arn"]).map((attribute) => [
+        attribute,
+        attributeValue(imported, attribute).value,
+      ]),
+    );
+    return [{ target: to, values, from: `import of ${id}` }];
+  });
 }
 
 /** The producing stack a remote-state reader names (cdktf: `cross-stack-reference-input-<stack>`). */

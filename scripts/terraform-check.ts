@@ -5,6 +5,7 @@ import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
   fabricateDataSources,
+  fabricateImports,
   fabricateOutput,
   outputsRead,
   producerOf,
@@ -33,6 +34,8 @@ export interface StackCheck {
   readonly plan: CheckStatus;
   /** Resources the offline plan would create, when it ran. */
   readonly toAdd?: number;
+  /** Existing resources the offline plan would import (`import` blocks), when it ran. */
+  readonly toImport?: number;
   /** What the offline plan was given instead of reading it (remote-state outputs, data sources). */
   readonly fabricated: readonly string[];
   /** Why a check was skipped or failed, and the planned change summary when it passed. */
@@ -203,6 +206,8 @@ function offlineTestFile(
     overrides.push({ target, values });
     fabricated.push(target === from ? target : `${target} (${from.replace(/^data\.[a-z0-9_]+ ?/, "") || "shaped"})`);
   }
+  const imports = fabricateImports(json);
+  for (const { target, from } of imports) fabricated.push(`${target} (${from})`);
   const file = {
     provider: {
       aws: (json.provider?.aws ?? [{}]).map(({ alias, region, default_tags }) => ({
@@ -213,6 +218,8 @@ function offlineTestFile(
       })),
     },
     ...(overrides.length > 0 ? { override_data: overrides } : {}),
+    // An import reads the existing object from AWS: the plan is given a stand-in instead.
+    ...(imports.length > 0 ? { override_resource: imports.map(({ target, values }) => ({ target, values })) } : {}),
     run: { offline_plan: { command: "plan" } },
   };
   return { file, fabricated };
@@ -231,7 +238,7 @@ async function checkStack(
     validate: CheckStatus,
     plan: CheckStatus,
     notes: string[],
-    extra: Pick<StackCheck, "toAdd" | "fabricated"> = { fabricated: [] },
+    extra: Pick<StackCheck, "toAdd" | "toImport" | "fabricated"> = { fabricated: [] },
   ): StackCheck => ({ stack, validate, plan, ...extra, notes, seconds: (Date.now() - started) / 1000 });
   const json =
     options.producers.get(stack) ?? (JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as StackJson);
@@ -256,15 +263,20 @@ async function checkStack(
   const { file, fabricated } = offlineTestFile(json, options.producers);
   writeFileSync(join(dir, "offline.tftest.json"), JSON.stringify(file, null, 2));
   const planned = await terraform(toolchain, cliConfig, dir, ["test", "-verbose"]);
-  const summary = /Plan: (\d+) to add, \d+ to change, \d+ to destroy\./.exec(planned.output);
+  const summary = /Plan: (?:(\d+) to import, )?(\d+) to add, \d+ to change, \d+ to destroy\./.exec(planned.output);
   const noChanges = /No changes\./.test(planned.output);
   if (!planned.ok || !(summary || noChanges)) {
     // Terraform's own diagnostics, without the plan it printed before them.
     const errors = planned.output.slice(Math.max(0, planned.output.search(/^(Error|│ Error):/m))).trim();
     return done("passed", "failed", [...validateNotes, errors], { fabricated });
   }
-  const toAdd = summary ? Number(summary[1]) : 0;
-  return done("passed", "passed", [...validateNotes, summary?.[0] ?? "No changes."], { toAdd, fabricated });
+  const toAdd = summary ? Number(summary[2]) : 0;
+  const toImport = summary?.[1] ? Number(summary[1]) : undefined;
+  return done("passed", "passed", [...validateNotes, summary?.[0] ?? "No changes."], {
+    toAdd,
+    ...(toImport === undefined ? {} : { toImport }),
+    fabricated,
+  });
 }
 
 /**
@@ -367,7 +379,7 @@ export function checkTable(checks: readonly StackCheck[]): string {
       c.stack,
       c.validate,
       c.plan,
-      c.toAdd === undefined ? "" : String(c.toAdd),
+      c.toAdd === undefined ? "" : `${c.toAdd}${c.toImport ? ` (+${c.toImport} imported)` : ""}`,
       c.seconds.toFixed(1),
       c.validate === "skipped" ? "not planned: no mirror of its provider" : c.fabricated.join("; ") || "nothing",
     ]),

@@ -179,6 +179,12 @@ export class CdnStack extends TerraformStack {
         value: cnameRecords(config.china.contentAliases, distribution.domainName),
       });
     }
+    const urlHost = config.china
+      ? config.china.contentAliases[0]
+      : domain && props.certificate
+        ? domain.contentHostname
+        : distribution.domainName;
+    new TerraformOutput(this, "distribution_url", { value: `https://${urlHost}` });
     const { encryption } = config.storage;
     if (encryption.type === "sse-kms" && (encryption.primaryKeyArn || encryption.replicaKeyArn)) {
       // s3-edge does not own existing keys: their owners add this statement to each key's policy.

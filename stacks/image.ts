@@ -152,6 +152,12 @@ export class ImageStack extends TerraformStack {
       });
       new TerraformOutput(this, "ecr_repository_url", { value: this.service.repository.repositoryUrl });
       new TerraformOutput(this, "engine_image_uri", { value: this.service.imageUri });
+      // The ALB is internal (CloudFront reaches it through a VPC origin): no public load balancer exists.
+      new TerraformOutput(this, "ecs_load_balancer_dns_name", {
+        description:
+          "The image engine's internal ALB: resolvable and reachable only inside its VPC; viewers use the distribution URLs",
+        value: this.service.loadBalancer.dnsName,
+      });
     }
 
     // With both engines, ECS serves and the Lambda function stands by (switch `variant` to move traffic).
@@ -193,6 +199,10 @@ export class ImageStack extends TerraformStack {
           ),
         });
       }
+      new TerraformOutput(this, `${output}_distribution_url`, {
+        description: `Image URL base of ${bucket.name}: <url>/<key>?x-oss-process=...`,
+        value: distribution.url,
+      });
       if (!bucket.owned) {
         new TerraformOutput(this, `${output}_bucket_policy_statement`, {
           description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,

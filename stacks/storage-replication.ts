@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
 import { configureBackend } from "../constructs/backend";
+import { BatchReplication } from "../constructs/batch-replication";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
 import { awsProvider } from "../constructs/providers";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
@@ -12,6 +13,7 @@ import { OpsTopics } from "../constructs/ops-topic";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { legacyCredentialsSecretName } from "../config";
 import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
+import { BATCH_REPLICATION_OUTPUTS } from "../scripts/replicate-existing/contract";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
@@ -150,6 +152,7 @@ export class StorageReplicationStack extends TerraformStack {
       ...common,
       bucketName: storage.primaryBucketName,
       encryption: bucketEncryption(storage.encryption, "primary"),
+      adopt: storage.adopt.primary && { ...storage.adopt.primary, region: config.primaryRegion },
       eventBridge: true,
       ...policy(owners.primary),
     });
@@ -158,10 +161,11 @@ export class StorageReplicationStack extends TerraformStack {
       provider: replicaProvider,
       bucketName: storage.replicaBucketName,
       encryption: bucketEncryption(storage.encryption, "replica"),
+      adopt: storage.adopt.replica && { ...storage.adopt.replica, region: config.replicaRegion },
       ...policy(owners.replica),
     });
 
-    new CrossRegionReplication(this, "replication", {
+    const replication = new CrossRegionReplication(this, "replication", {
       source: primary,
       sourceRegion: config.primaryRegion,
       destination: replica,
@@ -170,6 +174,17 @@ export class StorageReplicationStack extends TerraformStack {
       deleteMarkerReplication: storage.replication.deleteMarkerReplication,
       replicationTimeControl: storage.replication.replicationTimeControl,
     });
+
+    // Existing objects are replicated by an S3 Batch Replication job (npm run replicate-existing).
+    const batch = new BatchReplication(this, "batch-replication", {
+      accountArn: replication.role.arn,
+      sourceBucketArn: primary.bucket.arn,
+      region: config.primaryRegion,
+      roleName: `${config.namePrefix}-batch-replication`,
+      reportBucketName: storage.batchReportBucketName,
+    });
+    new TerraformOutput(this, BATCH_REPLICATION_OUTPUTS.roleArn, { value: batch.role.arn });
+    new TerraformOutput(this, BATCH_REPLICATION_OUTPUTS.reportBucketName, { value: batch.reportBucket.bucket.bucket });
 
     this.primary = reference(primary, config.primaryRegion);
     this.replica = reference(replica, config.replicaRegion);
@@ -180,6 +195,7 @@ export class StorageReplicationStack extends TerraformStack {
       new TerraformOutput(this, `${role}_bucket_name`, { value: bucket.name });
       new TerraformOutput(this, `${role}_bucket_arn`, { value: bucket.arn });
       new TerraformOutput(this, `${role}_bucket_regional_domain_name`, { value: bucket.regionalDomainName });
+      new TerraformOutput(this, `${role}_bucket_region`, { value: bucket.region });
     }
 
     const { legacyOrigin } = config;

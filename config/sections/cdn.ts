@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { PRICE_CLASSES } from "../aws-facts";
+import {
+  CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH,
+  CLOUDFRONT_FAILOVER_STATUS_CODES,
+  PRICE_CLASSES,
+} from "../aws-facts";
 import { enabled, region } from "../primitives";
 import { invalidationSection } from "./invalidation";
 
@@ -13,6 +17,39 @@ export const DEFAULT_CDN_MAX_TTL_SECONDS = 31_536_000;
  */
 export const DEFAULT_ERROR_CACHING_TTL_SECONDS = 10;
 const ttlSeconds = z.int().min(0);
+
+/**
+ * Failover status codes of the content distribution's origin group. To GCS: a key missing in S3
+ * answers 403 (404 with `real404`), and that is exactly when the legacy origin must answer. To the
+ * replica: only when the primary fails (the workshop's setup adds 403/404 for a primary that lags).
+ */
+export const DEFAULT_LEGACY_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
+export const DEFAULT_REPLICA_FAILOVER_STATUS_CODES = [500, 502, 503, 504];
+
+const failoverStatusCodes = z
+  .array(
+    z.int().refine((code) => (CLOUDFRONT_FAILOVER_STATUS_CODES as readonly number[]).includes(code), {
+      error: (issue) =>
+        `${String(issue.input)} is not a status code CloudFront fails over on; choose from ${CLOUDFRONT_FAILOVER_STATUS_CODES.join(", ")}`,
+    }),
+  )
+  .min(1, "must name at least one status code")
+  .refine((codes) => new Set(codes).size === codes.length, "must not repeat a status code")
+  .transform((codes) => [...codes].sort((a, b) => a - b));
+
+/**
+ * The object CloudFront serves for the root URL (`/`), as a website's `index.html`: a key or a path
+ * to one, without a leading slash. Applies to the root only (CloudFront does not map subdirectories).
+ */
+const defaultRootObject = z
+  .string()
+  .min(1)
+  .max(CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH)
+  .refine(
+    (key) => !key.startsWith("/") && !key.endsWith("/"),
+    "must be an object key like index.html, without a leading or trailing slash",
+  )
+  .refine((key) => /^[\x21-\x7e]+$/.test(key), "may contain only printable ASCII characters without spaces");
 
 /**
  * A CloudFront-scope WAF web ACL: WAFv2, global scope, which AWS keeps in us-east-1.
@@ -32,6 +69,15 @@ export const cdnSection = z.strictObject({
   originShieldRegion: region.optional(),
   /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
   failover: z.enum(["auto", "replica"]).default("auto"),
+  /** Status codes of the primary that make CloudFront ask the failover origin, per mode. */
+  failoverStatusCodes: z
+    .strictObject({
+      legacy: failoverStatusCodes.default(DEFAULT_LEGACY_FAILOVER_STATUS_CODES),
+      replica: failoverStatusCodes.default(DEFAULT_REPLICA_FAILOVER_STATUS_CODES),
+    })
+    .prefault({}),
+  /** The object served for `/` (e.g. `index.html`); none by default. */
+  defaultRootObject: defaultRootObject.optional(),
   priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
   ttl: z
     .strictObject({

@@ -1,4 +1,4 @@
-import type { BucketCounts, Counts } from "./counters";
+import type { BucketCounts, Counts, PrefixPage } from "./counters";
 import { ObjectStatsError } from "./errors";
 import { isTopLevelPrefix } from "./events";
 
@@ -13,7 +13,8 @@ export interface CountRequest {
 }
 
 export interface CountsReader {
-  readBucket(bucket: string): Promise<BucketCounts>;
+  readTotal(bucket: string): Promise<Counts>;
+  readPrefixPage(bucket: string, limit: number, after?: string): Promise<PrefixPage>;
   readPrefix(bucket: string, prefix: string): Promise<Counts>;
 }
 
@@ -23,14 +24,44 @@ export interface CountApiOptions {
   readonly reader: CountsReader;
 }
 
-export type CountResponseBody = BucketCounts | ({ readonly bucket: string; readonly prefix: string } & Counts);
+/** A bucket's totals and one page of its prefixes; `next` is there when more prefixes follow. */
+export type BucketCountsPage = BucketCounts & { readonly next?: string };
+export type CountResponseBody = BucketCountsPage | ({ readonly bucket: string; readonly prefix: string } & Counts);
 
 export const COUNT_ROUTE = "GET /count";
 const COUNT_PATH = "/count";
-const QUERY_PARAMETERS = ["prefix", "bucket"] as const;
+const QUERY_PARAMETERS = ["prefix", "bucket", "limit", "next"] as const;
+/** Prefixes per answer of `GET /count` without `?limit`, and the most `?limit` may ask for. */
+export const DEFAULT_COUNT_PAGE_SIZE = 100;
+export const MAX_COUNT_PAGE_SIZE = 1_000;
+
+/** The opaque `next` cursor: the last prefix of the page, so the next page starts after it. */
+export const encodeCursor = (lastPrefix: string) =>
+  Buffer.from(JSON.stringify({ after: lastPrefix })).toString("base64url");
+
+function decodeCursor(cursor: string): string {
+  let after: unknown;
+  try {
+    after = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { after?: unknown }).after;
+  } catch {
+    after = undefined;
+  }
+  if (typeof after !== "string" || !isTopLevelPrefix(after))
+    throw new ObjectStatsError("bad-request", "next is not a cursor from a previous answer of GET /count");
+  return after;
+}
+
+function pageSize(limit: string | undefined): number {
+  if (limit === undefined) return DEFAULT_COUNT_PAGE_SIZE;
+  const size = /^\d{1,4}$/.test(limit) ? Number(limit) : NaN;
+  if (!(size >= 1 && size <= MAX_COUNT_PAGE_SIZE))
+    throw new ObjectStatsError("bad-request", `limit must be an integer from 1 to ${MAX_COUNT_PAGE_SIZE}`);
+  return size;
+}
 
 /**
- * Answers `GET /count[?prefix=<top-level prefix>][&bucket=<monitored bucket>]`. Throws
+ * Answers `GET /count[?prefix=<top-level prefix>][&bucket=<monitored bucket>]`, and without a
+ * prefix one page of the prefixes (`?limit`, `?next` from the previous answer). Throws
  * `ObjectStatsError` "not-found" for any other route and "bad-request" for a query it cannot answer.
  */
 export async function answerCountRequest(request: CountRequest, options: CountApiOptions): Promise<CountResponseBody> {
@@ -51,8 +82,23 @@ export async function answerCountRequest(request: CountRequest, options: CountAp
       "bad-request",
       `bucket "${bucket}" is not monitored; monitored buckets: ${options.buckets.join(", ")}`,
     );
-  const { prefix } = request.query;
-  if (prefix === undefined) return options.reader.readBucket(bucket);
+  const { prefix, limit, next } = request.query;
+  if (prefix === undefined) {
+    const size = pageSize(limit);
+    const after = next === undefined ? undefined : decodeCursor(next);
+    const [total, page] = await Promise.all([
+      options.reader.readTotal(bucket),
+      options.reader.readPrefixPage(bucket, size, after),
+    ]);
+    return {
+      bucket,
+      ...total,
+      prefixes: page.prefixes,
+      ...(page.lastPrefix === undefined ? {} : { next: encodeCursor(page.lastPrefix) }),
+    };
+  }
+  if (limit !== undefined || next !== undefined)
+    throw new ObjectStatsError("bad-request", "limit and next page the prefix listing: not with prefix");
   if (!isTopLevelPrefix(prefix))
     throw new ObjectStatsError(
       "bad-request",

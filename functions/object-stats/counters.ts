@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { ObjectStatsError } from "./errors";
 import type { ObjectChange } from "./events";
@@ -11,7 +18,9 @@ import {
   PREFIX_SORT_KEY_PREFIX,
   prefixSortKey,
   SORT_KEY,
+  SUMMARY_CHUNK_SORT_KEY_PREFIX,
   SUMMARY_SORT_KEY,
+  summaryChunkSortKey,
   TOTAL_SORT_KEY,
   TTL_ATTRIBUTE,
 } from "./table";
@@ -19,12 +28,19 @@ import {
 /** Counters as stored: `live` is derived on read. */
 export interface StoredCounts {
   readonly created: number;
+  /** Removals of objects the counters had seen created (never more than `created`). */
   readonly removed: number;
   readonly bytes: number;
+  /**
+   * Removals of keys the counters had not seen created under that prefix: objects older than the
+   * counters, or delete markers on keys that never existed (S3 writes one for any key). Kept
+   * apart so that they never take `live` below zero.
+   */
+  readonly unmatchedRemovals: number;
 }
 
 export interface Counts extends StoredCounts {
-  /** created − removed */
+  /** created − removed: the objects created since counting began that still exist. */
   readonly live: number;
 }
 
@@ -43,9 +59,13 @@ export interface SummarySnapshot {
   readonly time: string;
 }
 
-export const ZERO: StoredCounts = { created: 0, removed: 0, bytes: 0 };
+export const ZERO: StoredCounts = { created: 0, removed: 0, bytes: 0, unmatchedRemovals: 0 };
 
-export const withLive = (counts: StoredCounts): Counts => ({ ...counts, live: counts.created - counts.removed });
+/** Counters written before removals were matched may hold removed > created: `live` floors at 0. */
+export const withLive = (counts: StoredCounts): Counts => ({
+  ...counts,
+  live: Math.max(0, counts.created - counts.removed),
+});
 
 /** The counter items one change moves, and by how much: the bucket's total and its prefix's. */
 export function counterUpdates(change: ObjectChange): Array<{ sortKey: string; add: StoredCounts }> {
@@ -53,6 +73,7 @@ export function counterUpdates(change: ObjectChange): Array<{ sortKey: string; a
     created: change.kind === "created" ? 1 : 0,
     removed: change.kind === "removed" ? 1 : 0,
     bytes: change.bytes,
+    unmatchedRemovals: 0,
   };
   return [
     { sortKey: TOTAL_SORT_KEY, add },
@@ -74,8 +95,46 @@ const CLAIMED = "claimed";
 const DONE = "done";
 /** Set attribute on a counter item: ids of events whose ADD is applied but not yet marked done. */
 const APPLYING = "applying";
+/** Set attribute beside `applying`: those of its removals that were applied as unmatched. */
+const APPLYING_UNMATCHED = "applyingUnmatched";
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+
+/**
+ * Bytes of prefix snapshot JSON per summary chunk item: DynamoDB items hold at most 400 KB
+ * (`DYNAMODB_MAX_ITEM_BYTES`), and the key and attribute names need a little of it.
+ */
+export const SUMMARY_CHUNK_MAX_BYTES = 350_000;
+
+/** One page of a bucket's prefixes, in key order. */
+export interface PrefixPage {
+  readonly prefixes: Readonly<Record<string, Counts>>;
+  /** The last prefix of the page when more may follow: the next page starts after it. */
+  readonly lastPrefix?: string;
+}
+
+/** A snapshot's prefixes as JSON strings of at most `maxBytes` each. */
+export function snapshotChunks(
+  prefixes: Readonly<Record<string, StoredCounts>>,
+  maxBytes = SUMMARY_CHUNK_MAX_BYTES,
+): string[] {
+  const chunks: string[] = [];
+  let entries: string[] = [];
+  let size = 2;
+  for (const [prefix, counts] of Object.entries(prefixes)) {
+    const entry = `${JSON.stringify(prefix)}:${JSON.stringify(counts)}`;
+    const bytes = Buffer.byteLength(entry) + 1;
+    if (entries.length > 0 && size + bytes > maxBytes) {
+      chunks.push(`{${entries.join(",")}}`);
+      entries = [];
+      size = 2;
+    }
+    entries.push(entry);
+    size += bytes;
+  }
+  if (entries.length > 0 || chunks.length === 0) chunks.push(`{${entries.join(",")}}`);
+  return chunks;
+}
 
 /**
  * DynamoDB counters with exactly-once counting per event id.
@@ -118,7 +177,8 @@ export class CounterStore {
       return "duplicate";
     }
     try {
-      await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
+      if (change.kind === "removed") await this.applyRemoval(change);
+      else await Promise.all(counterUpdates(change).map(({ sortKey, add }) => this.apply(change, sortKey, add)));
       await options.afterCount?.();
     } catch (error) {
       await this.release(change.eventId, owner).catch(() => undefined);
@@ -199,6 +259,76 @@ export class CounterStore {
     }
   }
 
+  /**
+   * A removal counts against `live` only where a creation was counted: on the prefix item, the
+   * conditional ADD of `removed` requires `created > removed`; when it fails, the removal is
+   * counted in `unmatchedRemovals` instead (and its id noted in `applyingUnmatched`). The bucket
+   * total follows the prefix's decision, so the total stays the sum of its prefixes. A crashed
+   * attempt that applied the prefix already left its decision in the item, which a retry reads.
+   */
+  private async applyRemoval(change: ObjectChange): Promise<void> {
+    const [total, prefix] = counterUpdates(change).map((update) => update.sortKey);
+    const key = (sortKey: string) => ({ [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey });
+    const ids = new Set([change.eventId]);
+    const matched = await this.conditionalAdd(key(prefix), change.eventId, {
+      UpdateExpression: "ADD #removed :one, #applying :ids",
+      ConditionExpression: "NOT contains(#applying, :id) AND #created > #removed",
+      ExpressionAttributeNames: { "#removed": "removed", "#created": "created" },
+      ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+    });
+    let unmatched = false;
+    if (!matched) {
+      unmatched = await this.conditionalAdd(key(prefix), change.eventId, {
+        UpdateExpression: "ADD #unmatched :one, #applying :ids, #applyingUnmatched :ids",
+        ConditionExpression: "NOT contains(#applying, :id)",
+        ExpressionAttributeNames: { "#unmatched": "unmatchedRemovals", "#applyingUnmatched": APPLYING_UNMATCHED },
+        ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+      });
+      if (!unmatched) {
+        // Applied by a crashed attempt: its decision is in the item.
+        const { Item } = await this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: key(prefix), ConsistentRead: true }),
+        );
+        unmatched = (Item?.[APPLYING_UNMATCHED] as Set<string> | undefined)?.has(change.eventId) ?? false;
+      }
+    }
+    await this.conditionalAdd(key(total), change.eventId, {
+      UpdateExpression: unmatched ? "ADD #unmatched :one, #applying :ids" : "ADD #removed :one, #applying :ids",
+      ConditionExpression: "NOT contains(#applying, :id)",
+      ExpressionAttributeNames: unmatched ? { "#unmatched": "unmatchedRemovals" } : { "#removed": "removed" },
+      ExpressionAttributeValues: { ":one": 1, ":ids": ids },
+    });
+  }
+
+  /** One conditional update of a counter item; false when its condition failed. */
+  private async conditionalAdd(
+    key: Record<string, string>,
+    eventId: string,
+    update: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: update.UpdateExpression,
+          ConditionExpression: update.ConditionExpression,
+          ExpressionAttributeNames: { ...update.ExpressionAttributeNames, "#applying": APPLYING },
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":id": eventId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   private async markDone(eventId: string, owner: string): Promise<void> {
     await this.client.send(
       new UpdateCommand({
@@ -234,10 +364,14 @@ export class CounterStore {
             new UpdateCommand({
               TableName: this.tableName,
               Key: { [PARTITION_KEY]: bucketPartition(change.bucket), [SORT_KEY]: sortKey },
-              UpdateExpression: "DELETE #applying :ids",
+              UpdateExpression: "DELETE #applying :ids, #applyingUnmatched :ids",
               // Never create a counter item just to delete from it.
               ConditionExpression: "attribute_exists(#pk)",
-              ExpressionAttributeNames: { "#applying": APPLYING, "#pk": PARTITION_KEY },
+              ExpressionAttributeNames: {
+                "#applying": APPLYING,
+                "#applyingUnmatched": APPLYING_UNMATCHED,
+                "#pk": PARTITION_KEY,
+              },
               ExpressionAttributeValues: { ":ids": new Set([change.eventId]) },
             }),
           )
@@ -248,10 +382,11 @@ export class CounterStore {
     );
   }
 
-  /** The bucket's total and every prefix's counters (zeros for a bucket without events). */
+  /** The bucket's total and every prefix's counters (zeros for a bucket without events), and the last summary. */
   async readBucket(bucket: string): Promise<{ counts: BucketCounts; summary?: SummarySnapshot }> {
     let total: StoredCounts = ZERO;
-    let summary: SummarySnapshot | undefined;
+    let head: Record<string, unknown> | undefined;
+    const chunks = new Map<string, string>();
     const prefixes: Record<string, Counts> = {};
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -268,13 +403,51 @@ export class CounterStore {
       for (const item of page.Items ?? []) {
         const sortKey = item[SORT_KEY] as string;
         if (sortKey === TOTAL_SORT_KEY) total = storedCounts(item);
-        else if (sortKey === SUMMARY_SORT_KEY) summary = item.snapshot as SummarySnapshot;
+        else if (sortKey === SUMMARY_SORT_KEY) head = item;
+        else if (sortKey.startsWith(SUMMARY_CHUNK_SORT_KEY_PREFIX)) chunks.set(sortKey, item.prefixes as string);
         else if (sortKey.startsWith(PREFIX_SORT_KEY_PREFIX))
           prefixes[sortKey.slice(PREFIX_SORT_KEY_PREFIX.length)] = withLive(storedCounts(item));
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return { counts: { bucket, ...withLive(total), prefixes }, summary };
+    return { counts: { bucket, ...withLive(total), prefixes }, summary: head && summaryFrom(head, chunks) };
+  }
+
+  /** The bucket's total counters. */
+  async readTotal(bucket: string): Promise<Counts> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PARTITION_KEY]: bucketPartition(bucket), [SORT_KEY]: TOTAL_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    return withLive(Item ? storedCounts(Item) : ZERO);
+  }
+
+  /** Up to `limit` prefixes in key order, starting after `after` (the previous page's last prefix). */
+  async readPrefixPage(bucket: string, limit: number, after?: string): Promise<PrefixPage> {
+    const prefixes: Record<string, Counts> = {};
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefixes)",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+        ExpressionAttributeValues: { ":pk": bucketPartition(bucket), ":prefixes": PREFIX_SORT_KEY_PREFIX },
+        ExclusiveStartKey:
+          after === undefined
+            ? undefined
+            : { [PARTITION_KEY]: bucketPartition(bucket), [SORT_KEY]: prefixSortKey(after) },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    let lastPrefix: string | undefined;
+    for (const item of page.Items ?? []) {
+      lastPrefix = (item[SORT_KEY] as string).slice(PREFIX_SORT_KEY_PREFIX.length);
+      prefixes[lastPrefix] = withLive(storedCounts(item));
+    }
+    return { prefixes, lastPrefix: page.LastEvaluatedKey ? lastPrefix : undefined };
   }
 
   /** One top-level prefix's counters (zeros when it has seen no event). */
@@ -290,27 +463,103 @@ export class CounterStore {
   }
 
   /**
-   * Records what a summary reported. Returns false when this schedule event was already
-   * summarized (a redelivery), so the caller does not publish twice.
+   * Records what a summary reported: the prefixes in chunk items named by the schedule event (each
+   * under DynamoDB's item limit), then the head item that points at them, conditionally, then the
+   * previous summary's chunks are deleted. Returns false when this schedule event was already
+   * summarized (a redelivery), so the caller does not publish twice. A crash before the head is
+   * written leaves the previous summary in force (its chunks untouched).
    */
   async saveSummary(bucket: string, snapshot: SummarySnapshot): Promise<boolean> {
+    const partition = bucketPartition(bucket);
+    const chunks = snapshotChunks(snapshot.prefixes);
+    for (const [index, prefixes] of chunks.entries()) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [PARTITION_KEY]: partition, [SORT_KEY]: summaryChunkSortKey(snapshot.eventId, index), prefixes },
+        }),
+      );
+    }
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [PARTITION_KEY]: bucketPartition(bucket), [SORT_KEY]: SUMMARY_SORT_KEY },
-          UpdateExpression: "SET #snapshot = :snapshot, #eventId = :eventId",
+          Key: { [PARTITION_KEY]: partition, [SORT_KEY]: SUMMARY_SORT_KEY },
+          UpdateExpression:
+            "SET #total = :total, #time = :time, #chunks = :chunks, #eventId = :eventId REMOVE #snapshot",
           ConditionExpression: "attribute_not_exists(#eventId) OR #eventId <> :eventId",
-          ExpressionAttributeNames: { "#snapshot": "snapshot", "#eventId": "lastEventId" },
-          ExpressionAttributeValues: { ":snapshot": snapshot, ":eventId": snapshot.eventId },
+          ExpressionAttributeNames: {
+            "#total": "total",
+            "#time": "time",
+            "#chunks": "chunks",
+            "#eventId": "lastEventId",
+            "#snapshot": "snapshot",
+          },
+          ExpressionAttributeValues: {
+            ":total": snapshot.total,
+            ":time": snapshot.time,
+            ":chunks": chunks.length,
+            ":eventId": snapshot.eventId,
+          },
         }),
       );
-      return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+    await this.deleteChunksExcept(bucket, snapshot.eventId);
+    return true;
   }
+
+  private async deleteChunksExcept(bucket: string, eventId: string): Promise<void> {
+    const partition = bucketPartition(bucket);
+    const keep = `${SUMMARY_CHUNK_SORT_KEY_PREFIX}${eventId}#`;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :chunks)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": partition, ":chunks": SUMMARY_CHUNK_SORT_KEY_PREFIX },
+          ProjectionExpression: "#pk, #sk",
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sortKey = item[SORT_KEY] as string;
+        if (sortKey.startsWith(keep)) continue;
+        await this.client.send(
+          new DeleteCommand({ TableName: this.tableName, Key: { [PARTITION_KEY]: partition, [SORT_KEY]: sortKey } }),
+        );
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+}
+
+/**
+ * The last summary from its head item and chunks; undefined when a chunk is missing (the next
+ * summary then reports every prefix's counts since counting began, rather than a wrong delta).
+ * Head items written before chunking hold the whole snapshot.
+ */
+function summaryFrom(head: Record<string, unknown>, chunks: ReadonlyMap<string, string>): SummarySnapshot | undefined {
+  if (head.snapshot) return head.snapshot as SummarySnapshot;
+  const eventId = head.lastEventId as string;
+  const prefixes: Record<string, StoredCounts> = {};
+  for (let index = 0; index < Number(head.chunks ?? 0); index++) {
+    const chunk = chunks.get(summaryChunkSortKey(eventId, index));
+    if (chunk === undefined) return undefined;
+    for (const [prefix, counts] of Object.entries(JSON.parse(chunk) as Record<string, StoredCounts>)) {
+      prefixes[prefix] = storedCounts(counts as unknown as Record<string, unknown>);
+    }
+  }
+  return {
+    total: storedCounts(head.total as Record<string, unknown>),
+    prefixes,
+    eventId,
+    time: head.time as string,
+  };
 }
 
 function storedCounts(item: Record<string, unknown>): StoredCounts {
@@ -318,5 +567,6 @@ function storedCounts(item: Record<string, unknown>): StoredCounts {
     created: Number(item.created ?? 0),
     removed: Number(item.removed ?? 0),
     bytes: Number(item.bytes ?? 0),
+    unmatchedRemovals: Number(item.unmatchedRemovals ?? 0),
   };
 }

@@ -72,7 +72,8 @@ export async function answerCount(request: CountRequest, deps: ObjectStatsDepend
   return answerCountRequest(request, {
     buckets: deps.buckets,
     reader: {
-      readBucket: async (bucket) => (await deps.store.readBucket(bucket)).counts,
+      readTotal: (bucket) => deps.store.readTotal(bucket),
+      readPrefixPage: (bucket, limit, after) => deps.store.readPrefixPage(bucket, limit, after),
       readPrefix: (bucket, prefix) => deps.store.readPrefix(bucket, prefix),
     },
   });

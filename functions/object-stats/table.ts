@@ -17,3 +17,7 @@ export const PREFIX_SORT_KEY_PREFIX = "PREFIX#";
 export const prefixSortKey = (prefix: string) => `${PREFIX_SORT_KEY_PREFIX}${prefix}`;
 export const SUMMARY_SORT_KEY = "SUMMARY";
 export const EVENT_SORT_KEY = "EVENT";
+/** Items holding the last summary's per-prefix snapshot, in chunks under DynamoDB's item limit. */
+export const SUMMARY_CHUNK_SORT_KEY_PREFIX = "SUMMARY#";
+export const summaryChunkSortKey = (eventId: string, index: number) =>
+  `${SUMMARY_CHUNK_SORT_KEY_PREFIX}${eventId}#${String(index).padStart(5, "0")}`;
