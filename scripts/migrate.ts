@@ -14,11 +14,14 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
 import { MemoryBudget } from "../functions/shared/copy/budget";
-import { CopyEngine } from "../functions/shared/copy/engine";
+import { CopyEngine, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
+import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
 import { createSourceClient, ObjectSource, type SourceListing } from "../functions/shared/copy/source";
 import { DEFAULT_SOURCE_ENDPOINT } from "../functions/shared/gcs";
 import { JobQueue } from "../functions/shared/job-queue";
@@ -130,8 +133,21 @@ async function main(): Promise<number> {
     options.sourceBucket,
   );
   const tty = process.stderr.isTTY;
-  const engine = new CopyEngine(source, new S3Client({ maxAttempts: 5 }), options.bucket, {
+  // Up to --concurrency objects at once, each with up to --concurrency parts in flight.
+  const maxSockets = options.concurrency * options.concurrency;
+  const destination = new S3Client({
+    maxAttempts: 5,
+    // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    requestHandler: {
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+    },
+  });
+  const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
+    uploadConcurrency: options.concurrency,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(
         `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,
@@ -176,20 +192,23 @@ async function main(): Promise<number> {
     process.stderr.write(`${tty ? "\r\x1b[K" : ""}failed: ${key}: ${reason}\n`);
   };
 
-  const migrateOne = async (listing: SourceListing) => {
+  /** --dry-run: what migrateListed would do, from the listings and (for keys S3 holds with other bytes) HEADs. */
+  const planOne = async (listing: SourceListing, listed: ListedState) => {
+    let state: DestinationState = { kind: "absent" };
+    if (listed.kind === "present" && sameListedBytes(listing, listed.entry)) state = { kind: "copied" };
+    else if (listed.kind !== "absent") state = await engine.destinationState(await engine.inspect(listing.key));
+    if (state.kind === "copied") tally.skipped++;
+    else if (state.kind === "newer-in-s3") tally.newerInS3++;
+    else {
+      tally.toCopy++;
+      tally.bytes += listing.size;
+    }
+  };
+
+  const migrateOne = async (listing: SourceListing, listed: ListedState) => {
     try {
-      const object = await engine.inspect(listing.key);
-      if (options.dryRun) {
-        const state = await engine.destinationState(object);
-        if (state.kind === "copied") tally.skipped++;
-        else if (state.kind === "newer-in-s3") tally.newerInS3++;
-        else {
-          tally.toCopy++;
-          tally.bytes += object.size;
-        }
-        return;
-      }
-      const { outcome, copy } = await engine.migrate(object, { signal: interrupt.signal });
+      if (options.dryRun) return await planOne(listing, listed);
+      const { outcome, copy } = await engine.migrateListed(listing, listed, { signal: interrupt.signal });
       if (outcome === "newer-in-s3") {
         tally.newerInS3++;
         process.stderr.write(`${tty ? "\r\x1b[K" : ""}newer in S3, left as it is: ${listing.key}\n`);
@@ -201,6 +220,14 @@ async function main(): Promise<number> {
     }
   };
 
+  // The destination is listed alongside the source: a HEAD only for keys it holds that may differ.
+  const destinationListing = new DestinationListing(
+    listBucket(destination, options.bucket, options.prefix)[Symbol.asyncIterator](),
+    (error) =>
+      process.stderr.write(
+        `${tty ? "\r\x1b[K" : ""}warning: cannot list the destination (${(error as Error).message}): a HEAD per object instead\n`,
+      ),
+  );
   const inFlight = new Set<Promise<void>>();
   try {
     for await (const page of source.list(options.prefix)) {
@@ -219,7 +246,8 @@ async function main(): Promise<number> {
       }
       for (const entry of page) {
         if (interrupt.signal.aborted) break;
-        const work = migrateOne(entry).finally(() => inFlight.delete(work));
+        const listed = await destinationListing.lookup(entry.key);
+        const work = migrateOne(entry, listed).finally(() => inFlight.delete(work));
         inFlight.add(work);
         if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
       }

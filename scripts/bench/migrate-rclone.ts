@@ -144,7 +144,7 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
       [`RCLONE_CONFIG_${name}_SECRET_ACCESS_KEY`]: S3RVER_CREDENTIALS.secretAccessKey,
       [`RCLONE_CONFIG_${name}_REGION`]: "us-east-1",
     });
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       RCLONE_CONFIG: rcloneConfig,
       ...remote("SRC", sourceServer.endpoint),

@@ -117,7 +117,7 @@ async function seed(source: S3Client): Promise<string> {
   for (let partNumber = 1; partNumber * LARGE_PART_BYTES <= LARGE_BYTES; partNumber++) {
     const body = randomBytes(LARGE_PART_BYTES);
     md5.update(body);
-    crc32c = crc32cCombine(crc32c, crc32cOf(body), body.length);
+    crc32c = crc32cCombine(crc32c, await crc32cOf(body), body.length);
     const { ETag } = await source.send(
       new UploadPartCommand({ Bucket: "legacy", Key: "large/1GiB.bin", UploadId, PartNumber: partNumber, Body: body }),
     );

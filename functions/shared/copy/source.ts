@@ -1,8 +1,15 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
+} from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
+import { listBucket } from "./listing";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 
 /** Headers copied from the source object to the destination as they are. */
@@ -99,6 +106,36 @@ function utf8HeaderValue(value: string): string {
   return decoded.includes("\ufffd") ? value : decoded;
 }
 
+/** A source object as HEAD or GET describe it (GCS's `x-goog-*` headers included). */
+function describe(key: string, output: HeadObjectCommandOutput | GetObjectCommandOutput): SourceObject {
+  const raw = rawHeadersOf(output);
+  const metadata: Record<string, string> = { ...output.Metadata };
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
+  }
+  const storedLength = Number(raw["x-goog-stored-content-length"]);
+  const etag = output.ETag ?? "";
+  const googHash = raw["x-goog-hash"];
+  return {
+    key,
+    size:
+      Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
+        ? storedLength
+        : (output.ContentLength ?? 0),
+    etag,
+    lastModified: output.LastModified,
+    headers: {
+      contentType: output.ContentType,
+      cacheControl: output.CacheControl,
+      contentEncoding: output.ContentEncoding,
+      contentDisposition: output.ContentDisposition,
+      contentLanguage: output.ContentLanguage,
+    },
+    metadata,
+    hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
+  };
+}
+
 /** Reads objects of one source bucket. */
 export class ObjectSource {
   constructor(
@@ -114,32 +151,42 @@ export class ObjectSource {
       if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
       throw error;
     }
-    const raw = rawHeadersOf(output);
-    const metadata: Record<string, string> = { ...output.Metadata };
-    for (const [name, value] of Object.entries(raw)) {
-      if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
+    return describe(key, output);
+  }
+
+  /**
+   * One GET of a whole object that is at most `maxBytes` (the size its listing gave): the object's
+   * description (from the GET's headers, as HEAD gives them) and its bytes, in one request.
+   * Undefined when the object has grown past `maxBytes` since it was listed: nothing larger is
+   * ever buffered, and the caller copies it the ranged way.
+   */
+  async get(key: string, maxBytes: number): Promise<{ object: SourceObject; body: Buffer } | undefined> {
+    let output;
+    try {
+      output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
+      throw error;
     }
-    const storedLength = Number(raw["x-goog-stored-content-length"]);
-    const etag = output.ETag ?? "";
-    const googHash = raw["x-goog-hash"];
-    return {
-      key,
-      size:
-        Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
-          ? storedLength
-          : (output.ContentLength ?? 0),
-      etag,
-      lastModified: output.LastModified,
-      headers: {
-        contentType: output.ContentType,
-        cacheControl: output.CacheControl,
-        contentEncoding: output.ContentEncoding,
-        contentDisposition: output.ContentDisposition,
-        contentLanguage: output.ContentLanguage,
-      },
-      metadata,
-      hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
-    };
+    const object = describe(key, output);
+    const stream = output.Body as Readable;
+    if (object.size > maxBytes) {
+      stream.destroy();
+      return undefined;
+    }
+    const body = Buffer.allocUnsafe(object.size);
+    let filled = 0;
+    for await (const chunk of stream) {
+      const bytes = chunk as Buffer;
+      if (filled + bytes.length > body.length) {
+        stream.destroy();
+        throw new CopyError("short-read", key, `GET returned more than its ${object.size} bytes`);
+      }
+      bytes.copy(body, filled);
+      filled += bytes.length;
+    }
+    if (filled !== body.length) throw new CopyError("short-read", key, `GET returned ${filled} of ${object.size} bytes`);
+    return { object, body };
   }
 
   /**
@@ -183,16 +230,7 @@ export class ObjectSource {
   }
 
   /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
-  async *list(prefix?: string): AsyncGenerator<SourceListing[]> {
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
-      );
-      yield (page.Contents ?? []).flatMap((entry) =>
-        entry.Key ? [{ key: entry.Key, size: entry.Size ?? 0, etag: entry.ETag }] : [],
-      );
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+  list(prefix?: string): AsyncGenerator<SourceListing[]> {
+    return listBucket(this.client, this.bucket, prefix);
   }
 }
