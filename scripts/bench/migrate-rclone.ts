@@ -38,7 +38,7 @@ function rcloneVersion(): string | undefined {
 }
 
 /** The command `npm run migrate` runs, without npm's own start-up (same for every run of either tool). */
-function migrateCommand(): string[] {
+export function migrateCommand(): string[] {
   const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   }).scripts;
