@@ -115,6 +115,14 @@ function progressLine(tally: Tally, seconds: number): string {
   );
 }
 
+/**
+ * The SDK's logger middleware filters every request's input and output for sensitive fields so as
+ * to log them, even when nothing logs: a measurable share of the CPU spent per small object.
+ */
+function leanForBulk(client: S3Client): void {
+  client.middlewareStack.remove("loggerMiddleware");
+}
+
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -125,13 +133,11 @@ async function main(): Promise<number> {
   }
   const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
   const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
-  const source = new ObjectSource(
-    createSourceClient({
-      endpoint: options.sourceEndpoint,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-    }),
-    options.sourceBucket,
-  );
+  const sourceClient = createSourceClient({
+    endpoint: options.sourceEndpoint,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  });
+  const source = new ObjectSource(sourceClient, options.sourceBucket);
   const tty = process.stderr.isTTY;
   // Up to --concurrency objects at once, each with up to --concurrency parts in flight.
   const maxSockets = options.concurrency * options.concurrency;
@@ -144,7 +150,10 @@ async function main(): Promise<number> {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
     },
+    // Parts are verified before they are sent: no round trip waiting for "100 Continue" on each.
+    expectContinueHeader: false,
   });
+  for (const client of [sourceClient, destination]) leanForBulk(client);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
     uploadConcurrency: options.concurrency,
