@@ -49,7 +49,10 @@ function build(entry, bundle, manifest) {
     writeFileSync(`${file.path}.${process.pid}`, file.contents);
     renameSync(`${file.path}.${process.pid}`, file.path);
   }
-  const inputs = [...Object.keys(result.metafile.inputs), ...INSTALL_MARKERS.filter((marker) => existsSync(join(root, marker)))];
+  const inputs = [
+    ...Object.keys(result.metafile.inputs),
+    ...INSTALL_MARKERS.filter((marker) => existsSync(join(root, marker))),
+  ];
   writeFileSync(`${manifest}.${process.pid}`, JSON.stringify({ builtAt, inputs }));
   renameSync(`${manifest}.${process.pid}`, manifest);
 }
@@ -60,7 +63,9 @@ if (!entryArgument) {
   process.exit(2);
 }
 const entry = resolve(entryArgument);
-const name = relative(root, entry).replace(/[^A-Za-z0-9.-]+/g, "_").replace(/\.ts$/, "");
+const name = relative(root, entry)
+  .replace(/[^A-Za-z0-9.-]+/g, "_")
+  .replace(/\.ts$/, "");
 const bundle = join(cacheDirectory, `${name}.cjs`);
 const manifest = join(cacheDirectory, `${name}.inputs.json`);
 if (!isFresh(bundle, manifest)) build(entry, bundle, manifest);

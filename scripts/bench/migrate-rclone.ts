@@ -39,9 +39,11 @@ function rcloneVersion(): string | undefined {
 
 /** The command `npm run migrate` runs, without npm's own start-up (same for every run of either tool). */
 export function migrateCommand(): string[] {
-  const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as {
-    scripts: Record<string, string>;
-  }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
   const [program, ...args] = scripts.migrate.split(/\s+/);
   const local = join(PROJECT_ROOT, "node_modules/.bin", program);
   return [existsSync(local) ? local : program === "node" ? process.execPath : program, ...args];
@@ -61,7 +63,9 @@ function run(command: string[], env: NodeJS.ProcessEnv, servers: readonly BenchS
     child.on("error", reject);
     child.on("close", (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const serverCpuSeconds = servers.map((server, index) => round((cpuSeconds(server.pid) ?? 0) - cpuBefore[index], 2));
+      const serverCpuSeconds = servers.map((server, index) =>
+        round((cpuSeconds(server.pid) ?? 0) - cpuBefore[index], 2),
+      );
       let peakRssBytes: number | undefined;
       if (existsSync(rssFile)) {
         peakRssBytes = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) * 1024;
@@ -175,7 +179,15 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
             String(TRANSFERS),
           ]
         : // --metadata keeps user metadata, as the CLI does; rclone checks MD5s after each transfer by default.
-          ["rclone", "copy", `src:legacy/${prefix}`, `dst:${bucket}/${prefix}`, "--transfers", String(TRANSFERS), "--metadata"];
+          [
+            "rclone",
+            "copy",
+            `src:legacy/${prefix}`,
+            `dst:${bucket}/${prefix}`,
+            "--transfers",
+            String(TRANSFERS),
+            "--metadata",
+          ];
 
     const results: Record<Tool, { small: Measured[]; large: Measured[] }> = {
       cli: { small: [], large: [] },
@@ -206,7 +218,10 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
       const peaks = [...small, ...large].flatMap((measured) => measured.peakRssBytes ?? []);
       return {
         smallObjectsPerSecond: rate(small.map((measured) => SMALL_OBJECTS / measured.seconds)),
-        smallMegabytesPerSecond: round(median(small.map((measured) => (SMALL_OBJECTS * SMALL_BYTES) / 1e6 / measured.seconds)), 2),
+        smallMegabytesPerSecond: round(
+          median(small.map((measured) => (SMALL_OBJECTS * SMALL_BYTES) / 1e6 / measured.seconds)),
+          2,
+        ),
         smallSeconds: small.map((measured) => round(measured.seconds, 2)),
         largeMegabytesPerSecond: rate(large.map((measured) => LARGE_BYTES / 1e6 / measured.seconds)),
         largeSeconds: large.map((measured) => round(measured.seconds, 2)),
@@ -220,7 +235,12 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
     const rcloneFigures = figures("rclone");
     return {
       rclone: version,
-      workload: { smallObjects: SMALL_OBJECTS, smallBytesEach: SMALL_BYTES, largeBytes: LARGE_BYTES, transfers: TRANSFERS },
+      workload: {
+        smallObjects: SMALL_OBJECTS,
+        smallBytesEach: SMALL_BYTES,
+        largeBytes: LARGE_BYTES,
+        transfers: TRANSFERS,
+      },
       runs,
       cli: cliFigures,
       rcloneFigures,

@@ -242,7 +242,11 @@ export class CopyEngine {
    * bytes) and one `If-None-Match: *` PUT. Everything else, and a write that lost a race since the
    * listing, goes the way of `migrate` (HEADs, then the write condition they call for).
    */
-  async migrateListed(listing: SourceListing, destination: ListedState, options: CopyOptions = {}): Promise<MigrateResult> {
+  async migrateListed(
+    listing: SourceListing,
+    destination: ListedState,
+    options: CopyOptions = {},
+  ): Promise<MigrateResult> {
     if (destination.kind === "present" && sameListedBytes(listing, destination.entry)) return { outcome: "skipped" };
     if (destination.kind === "absent" && listing.size <= this.multipartThreshold) {
       const release = await this.reserve(listing.size);

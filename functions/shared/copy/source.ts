@@ -119,9 +119,7 @@ function describe(key: string, output: HeadObjectCommandOutput | GetObjectComman
   return {
     key,
     size:
-      Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
-        ? storedLength
-        : (output.ContentLength ?? 0),
+      Number.isFinite(storedLength) && raw["x-goog-stored-content-length"] ? storedLength : (output.ContentLength ?? 0),
     etag,
     lastModified: output.LastModified,
     headers: {
@@ -185,7 +183,8 @@ export class ObjectSource {
       bytes.copy(body, filled);
       filled += bytes.length;
     }
-    if (filled !== body.length) throw new CopyError("short-read", key, `GET returned ${filled} of ${object.size} bytes`);
+    if (filled !== body.length)
+      throw new CopyError("short-read", key, `GET returned ${filled} of ${object.size} bytes`);
     return { object, body };
   }
 
