@@ -4,7 +4,14 @@
  * a large one read and written in parallel. Against the GCS lookalike (x-goog-hash) and s3rver
  * behind the stand-in that honours conditional writes.
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from "@aws-sdk/client-s3";
+import type { DeserializeMiddleware } from "@aws-sdk/types";
 import { createHash } from "node:crypto";
 import { MemoryBudget } from "../functions/shared/copy/budget";
 import { CopyEngine } from "../functions/shared/copy/engine";
@@ -202,6 +209,37 @@ describe("parts read and written in parallel", () => {
       expect(memory.peakBytes).toBeLessThanOrEqual(WORKERS * PART);
     },
   );
+
+  it("sends parts and PUTs with their CRC32C and signs UNSIGNED-PAYLOAD instead of hashing the bytes again", async () => {
+    const sent: string[] = [];
+    const record: DeserializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => (args) => {
+      const request = args.request as {
+        method: string;
+        headers: Record<string, string>;
+        query?: Record<string, string>;
+      };
+      if (request.method === "PUT") {
+        sent.push(
+          `${request.query?.partNumber ? "part" : "put"} ${request.headers["x-amz-content-sha256"]} ${Boolean(request.headers["x-amz-checksum-crc32c"])}`,
+        );
+      }
+      return next(args);
+    };
+    s3.client.middlewareStack.add(record, { step: "deserialize", name: "recordSentHeaders" });
+    try {
+      gcs.objects.set("signed/small.bin", { body: bytes(1000, 11) });
+      gcs.objects.set("signed/large.bin", { body: bytes(2 * PART, 12) });
+      await engine.migrate(await engine.inspect("signed/small.bin"));
+      await engine.migrate(await engine.inspect("signed/large.bin"));
+    } finally {
+      s3.client.middlewareStack.remove("recordSentHeaders");
+    }
+    expect(sent.sort()).toEqual([
+      "part UNSIGNED-PAYLOAD true",
+      "part UNSIGNED-PAYLOAD true",
+      "put UNSIGNED-PAYLOAD true",
+    ]);
+  });
 
   it.each(["both", "md5"] as const)(
     "aborts the upload when the parts' bytes do not match (%s published): no object, no open upload",

@@ -19,7 +19,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
 import { MemoryBudget } from "../functions/shared/copy/budget";
-import { CopyEngine, type DestinationState } from "../functions/shared/copy/engine";
+import { CopyEngine, DEFAULT_UPLOAD_CONCURRENCY, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
 import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
 import { createSourceClient, ObjectSource, type SourceListing } from "../functions/shared/copy/source";
@@ -139,8 +139,8 @@ async function main(): Promise<number> {
   });
   const source = new ObjectSource(sourceClient, options.sourceBucket);
   const tty = process.stderr.isTTY;
-  // Up to --concurrency objects at once, each with up to --concurrency parts in flight.
-  const maxSockets = options.concurrency * options.concurrency;
+  // Up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight.
+  const maxSockets = options.concurrency * DEFAULT_UPLOAD_CONCURRENCY;
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
@@ -156,7 +156,6 @@ async function main(): Promise<number> {
   for (const client of [sourceClient, destination]) leanForBulk(client);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
-    uploadConcurrency: options.concurrency,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(
         `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,

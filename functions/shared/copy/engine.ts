@@ -7,6 +7,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { BuildMiddleware, MiddlewareStack } from "@aws-sdk/types";
 import { createHash, type Hash } from "node:crypto";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../migration-write";
 import type { MemoryBudget } from "./budget";
@@ -112,6 +113,24 @@ export function writeConditionFor(state: DestinationState): WriteCondition | und
   if (state.kind === "absent") return { mode: MigrationWrite.created };
   if (state.kind === "stale-copy") return { mode: MigrationWrite.replaced, ifMatch: state.etag };
   return undefined;
+}
+
+/**
+ * Marks a write whose bytes carry a CRC32C (and Content-MD5) that S3 checks: SigV4 then signs
+ * `UNSIGNED-PAYLOAD` instead of hashing every byte again with SHA-256 (a tenth of a large copy's CPU).
+ */
+const verifiedPayload: BuildMiddleware<object, object> = (next) => (args) => {
+  const request = args.request as { headers?: Record<string, string> };
+  if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+  return next(args);
+};
+
+function withVerifiedPayload<Command extends PutObjectCommand | UploadPartCommand>(command: Command): Command {
+  (command.middlewareStack as MiddlewareStack<object, object>).add(verifiedPayload, {
+    step: "build",
+    name: "verifiedPayload",
+  });
+  return command;
 }
 
 const conditionHeaders = (write: WriteCondition) =>
@@ -297,14 +316,16 @@ export class CopyEngine {
     const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
     await this.destination
       .send(
-        new PutObjectCommand({
-          ...this.objectAttributes(object, write),
-          ...conditionHeaders(write),
-          Body: body,
-          ContentLength: body.length,
-          ContentMD5: md5,
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
+        withVerifiedPayload(
+          new PutObjectCommand({
+            ...this.objectAttributes(object, write),
+            ...conditionHeaders(write),
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: md5,
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        ),
       )
       .catch((error: unknown) => {
         throw writeError(error, object.key);
@@ -329,38 +350,44 @@ export class CopyEngine {
     let failure: unknown;
     // Resolved once every earlier part went into the MD5.
     let md5Turn = Promise.resolve();
+    // Each worker reads every part it copies into one buffer of its own, granted by the budget for
+    // the worker's lifetime: no allocation (page faults, garbage) per part.
     const worker = async () => {
-      while (failure === undefined && nextPart <= partCount) {
-        if (options.signal?.aborted) {
-          failure ??= new CopyError("aborted", object.key, "copy interrupted");
-          return;
-        }
-        const partNumber = nextPart++;
-        const previous = md5Turn;
-        let done!: () => void;
-        md5Turn = new Promise((resolve) => (done = resolve));
-        const { start, length } = partRange(object.size, partSize, partNumber);
-        let release: (() => void) | undefined;
-        try {
-          release = await this.reserve(length);
-          const body = await withRetries(() => this.source.readRange(object, start, length));
-          const [part] = await Promise.all([
-            this.uploadPart(object.key, uploadId, partNumber, body),
-            md5 &&
-              previous.then(() => {
-                md5.update(body);
-                done();
-              }),
-          ]);
-          parts.push(part);
-          await options.onPart?.(part);
-        } catch (error) {
-          failure ??= error;
-        } finally {
-          // A failed part still hands the turn on, so that no worker waits for it forever.
-          void previous.then(done);
-          release?.();
-        }
+      const release = await this.reserve(partSize);
+      const buffer = Buffer.allocUnsafe(partSize);
+      try {
+        while (failure === undefined && nextPart <= partCount) await copyNextPart(buffer);
+      } finally {
+        release();
+      }
+    };
+    const copyNextPart = async (buffer: Buffer) => {
+      if (options.signal?.aborted) {
+        failure ??= new CopyError("aborted", object.key, "copy interrupted");
+        return;
+      }
+      const partNumber = nextPart++;
+      const previous = md5Turn;
+      let done!: () => void;
+      md5Turn = new Promise((resolve) => (done = resolve));
+      const { start, length } = partRange(object.size, partSize, partNumber);
+      try {
+        const body = await withRetries(() => this.source.readRange(object, start, length, buffer));
+        const [part] = await Promise.all([
+          this.uploadPart(object.key, uploadId, partNumber, body),
+          md5 &&
+            previous.then(() => {
+              md5.update(body);
+              done();
+            }),
+        ]);
+        parts.push(part);
+        await options.onPart?.(part);
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        // A failed part still hands the turn on, so that no worker waits for it forever.
+        void previous.then(done);
       }
     };
     try {
@@ -415,16 +442,18 @@ export class CopyEngine {
     const crc32c = await crc32cOf(body);
     const { ETag } = await this.destination
       .send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
+        withVerifiedPayload(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        ),
       )
       .catch((error: unknown) => {
         throw writeError(error, key);

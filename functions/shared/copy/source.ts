@@ -191,10 +191,16 @@ export class ObjectSource {
   /**
    * Reads bytes [start, start + length) into one buffer of exactly that size (memory is bounded
    * by the part size, never the object size). `If-Match` pins the version HEAD saw: a source that
-   * changes mid-copy fails the copy instead of mixing two versions.
+   * changes mid-copy fails the copy instead of mixing two versions. `into`, at least `length`
+   * bytes, is reused instead of a new buffer (a copy's workers read part after part into theirs).
    */
-  async readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  async readRange(
+    object: Pick<SourceObject, "key" | "etag">,
+    start: number,
+    length: number,
+    into?: Buffer,
+  ): Promise<Buffer> {
+    const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
     let output;
     try {
