@@ -19,6 +19,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
 import { MemoryBudget } from "../functions/shared/copy/budget";
+import { crc32cOf } from "../functions/shared/copy/checksums";
 import { CopyEngine, DEFAULT_UPLOAD_CONCURRENCY, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
 import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
@@ -228,6 +229,8 @@ async function main(): Promise<number> {
     }
   };
 
+  // Compiles the CRC32C WebAssembly while the first listing pages load, not when the first part is ready.
+  void crc32cOf(new Uint8Array(0)).catch(() => undefined);
   // The destination is listed alongside the source: a HEAD only for keys it holds that may differ.
   const destinationListing = new DestinationListing(
     listBucket(destination, options.bucket, options.prefix)[Symbol.asyncIterator](),
