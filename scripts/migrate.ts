@@ -117,11 +117,14 @@ function progressLine(tally: Tally, seconds: number): string {
 }
 
 /**
- * The SDK's logger middleware filters every request's input and output for sensitive fields so as
- * to log them, even when nothing logs: a measurable share of the CPU spent per small object.
+ * Less SDK work per request, a measurable share of the CPU per small object: each command's
+ * middleware resolved once per client (`cacheMiddleware`), not at every request; no logger
+ * middleware, which filters every input and output for sensitive fields even when nothing logs.
+ * Before the client's first request (the resolved middleware is cached then).
  */
 function leanForBulk(client: S3Client): void {
   client.middlewareStack.remove("loggerMiddleware");
+  client.config.cacheMiddleware = true;
 }
 
 async function main(): Promise<number> {

@@ -115,22 +115,27 @@ export function writeConditionFor(state: DestinationState): WriteCondition | und
   return undefined;
 }
 
-/**
- * Marks a write whose bytes carry a CRC32C (and Content-MD5) that S3 checks: SigV4 then signs
- * `UNSIGNED-PAYLOAD` instead of hashing every byte again with SHA-256 (a tenth of a large copy's CPU).
- */
-const verifiedPayload: BuildMiddleware<object, object> = (next) => (args) => {
-  const request = args.request as { headers?: Record<string, string> };
-  if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
-  return next(args);
-};
+const VERIFIED_PAYLOAD_MIDDLEWARE = "s3edgeVerifiedPayload";
 
-function withVerifiedPayload<Command extends PutObjectCommand | UploadPartCommand>(command: Command): Command {
-  (command.middlewareStack as MiddlewareStack<object, object>).add(verifiedPayload, {
+/**
+ * PutObject and UploadPart requests that carry a CRC32C (and, for PUTs, a Content-MD5) that S3
+ * checks are signed `UNSIGNED-PAYLOAD`: SigV4 need not hash every byte again with SHA-256 (a tenth
+ * of a large copy's CPU). On the client, once, so that clients resolving each command's middleware
+ * once (`cacheMiddleware`) have it too.
+ */
+function signVerifiedWritesUnsigned(client: S3Client): void {
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(`${VERIFIED_PAYLOAD_MIDDLEWARE} `))) return;
+  const middleware: BuildMiddleware<object, object> = (next, context) => (args) => {
+    const request = args.request as { headers?: Record<string, string> };
+    const write = context.commandName === "PutObjectCommand" || context.commandName === "UploadPartCommand";
+    if (write && request.headers?.["x-amz-checksum-crc32c"])
+      request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+    return next(args);
+  };
+  (client.middlewareStack as MiddlewareStack<object, object>).add(middleware, {
     step: "build",
-    name: "verifiedPayload",
+    name: VERIFIED_PAYLOAD_MIDDLEWARE,
   });
-  return command;
 }
 
 const conditionHeaders = (write: WriteCondition) =>
@@ -197,6 +202,7 @@ export class CopyEngine {
     if (!(this.partSize > 0 && this.multipartThreshold >= 0 && this.uploadConcurrency >= 1)) {
       throw new RangeError("partSize and uploadConcurrency must be positive, multipartThreshold not negative");
     }
+    signVerifiedWritesUnsigned(destination);
   }
 
   /** HEADs the source; rejects objects S3 cannot hold. */
@@ -316,16 +322,14 @@ export class CopyEngine {
     const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
     await this.destination
       .send(
-        withVerifiedPayload(
-          new PutObjectCommand({
-            ...this.objectAttributes(object, write),
-            ...conditionHeaders(write),
-            Body: body,
-            ContentLength: body.length,
-            ContentMD5: md5,
-            ChecksumCRC32C: crc32cToBase64(crc32c),
-          }),
-        ),
+        new PutObjectCommand({
+          ...this.objectAttributes(object, write),
+          ...conditionHeaders(write),
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: md5,
+          ChecksumCRC32C: crc32cToBase64(crc32c),
+        }),
       )
       .catch((error: unknown) => {
         throw writeError(error, object.key);
@@ -442,18 +446,16 @@ export class CopyEngine {
     const crc32c = await crc32cOf(body);
     const { ETag } = await this.destination
       .send(
-        withVerifiedPayload(
-          new UploadPartCommand({
-            Bucket: this.bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: body,
-            ContentLength: body.length,
-            // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-            ChecksumCRC32C: crc32cToBase64(crc32c),
-          }),
-        ),
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+          ChecksumCRC32C: crc32cToBase64(crc32c),
+        }),
       )
       .catch((error: unknown) => {
         throw writeError(error, key);
