@@ -306,6 +306,23 @@ describe("DestinationListing", () => {
     expect(failures).toHaveLength(1);
   });
 
+  it("asks for the next page while the current one is in use, holding at most two", async () => {
+    const asked: number[] = [];
+    async function* counted(): AsyncGenerator<SourceListing[]> {
+      for (let page = 1; page <= 3; page++) {
+        asked.push(page);
+        yield [{ key: `k${page}`, size: 1 }];
+      }
+    }
+    const listing = new DestinationListing(counted());
+    expect(asked).toEqual([1]);
+    expect(await listing.lookup("k1")).toMatchObject({ kind: "present" });
+    expect(asked).toEqual([1, 2]);
+    expect(await listing.lookup("k2")).toMatchObject({ kind: "present" });
+    expect(asked).toEqual([1, 2, 3]);
+    expect(await listing.lookup("k4")).toEqual({ kind: "absent" });
+  });
+
   it("tells the same bytes by size and ETag only", () => {
     const entry = { key: "k", size: 3, etag: '"abc"' };
     expect(sameListedBytes(entry, { ...entry, etag: "abc" })).toBe(true);

@@ -25,7 +25,8 @@ export async function* listBucket(client: S3Client, bucket: string, prefix?: str
 /**
  * Answers "what does the destination hold under this key?" for keys asked in listing order (the
  * source's listing order), by walking the destination's listing alongside: one page request per
- * 1,000 keys instead of a HEAD per key, never more than one page held. S3 and GCS both list in
+ * 1,000 keys instead of a HEAD per key, the next page fetched while the current one is used (never
+ * more than two held). S3 and GCS both list in
  * UTF-8 byte order; a key asked out of that order, or after the listing failed, is `unknown`.
  * Only a hint: every write stays conditional, so a key written since its page was read loses the
  * write and is looked at again.
@@ -36,12 +37,23 @@ export class DestinationListing {
   private exhausted = false;
   private failed = false;
   private previous?: Buffer;
+  /** The next page, asked for as soon as the one before arrived (and the first at once). */
+  private nextPage: Promise<IteratorResult<SourceListing[]>>;
 
   constructor(
     private readonly pages: AsyncIterator<SourceListing[]>,
     /** Told once when the listing fails (every later key is then `unknown`). */
     private readonly onFailure: (error: unknown) => void = () => undefined,
-  ) {}
+  ) {
+    this.nextPage = this.prefetch();
+  }
+
+  private prefetch(): Promise<IteratorResult<SourceListing[]>> {
+    const page = this.pages.next();
+    // Awaited (and its failure handled) in lookup; not an unhandled rejection meanwhile.
+    page.catch(() => undefined);
+    return page;
+  }
 
   async lookup(key: string): Promise<ListedState> {
     const wanted = Buffer.from(key);
@@ -56,9 +68,12 @@ export class DestinationListing {
       }
       if (this.exhausted) return { kind: "absent" };
       try {
-        const next = await this.pages.next();
+        const next = await this.nextPage;
         if (next.done) this.exhausted = true;
-        else [this.page, this.index] = [next.value, 0];
+        else {
+          [this.page, this.index] = [next.value, 0];
+          this.nextPage = this.prefetch();
+        }
       } catch (error) {
         this.failed = true;
         this.onFailure(error);
