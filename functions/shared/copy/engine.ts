@@ -40,7 +40,7 @@ export interface CopyEngineOptions {
   readonly multipartThreshold?: number;
   /** Part size of multipart copies; grown when an object would need more than 10,000 parts. @default 8 MiB */
   readonly partSize?: number;
-  /** Parts uploaded at once by one sequential copy; memory is about (this + 1) × part size. @default 4 */
+  /** Parts copied at once (each a ranged GET and an UploadPart) by one multipart copy; memory is this × part size. @default 4 */
   readonly uploadConcurrency?: number;
   /** Bytes of object data held at once by every copy of this engine together. @default unbounded */
   readonly memory?: MemoryBudget;
