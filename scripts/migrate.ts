@@ -234,16 +234,18 @@ async function main(): Promise<number> {
 
   // Compiles the CRC32C WebAssembly while the first listing pages load, not when the first part is ready.
   void crc32cOf(new Uint8Array(0)).catch(() => undefined);
-  // The destination is listed alongside the source: a HEAD only for keys it holds that may differ.
-  const destinationListing = new DestinationListing(
-    listBucket(destination, options.bucket, options.prefix)[Symbol.asyncIterator](),
-    (error) =>
-      process.stderr.write(
-        `${tty ? "\r\x1b[K" : ""}warning: cannot list the destination (${(error as Error).message}): a HEAD per object instead\n`,
-      ),
-  );
   const inFlight = new Set<Promise<void>>();
   try {
+    // The destination is listed alongside the source: a HEAD only for keys it holds that may differ.
+    const listed = queue
+      ? undefined
+      : new DestinationListing(
+          listBucket(destination, options.bucket, options.prefix)[Symbol.asyncIterator](),
+          (error) =>
+            process.stderr.write(
+              `${tty ? "\r\x1b[K" : ""}warning: cannot list the destination (${(error as Error).message}): a HEAD per object instead\n`,
+            ),
+        );
     for await (const page of source.list(options.prefix)) {
       tally.listed += page.length;
       tally.listedBytes += page.reduce((sum, entry) => sum + entry.size, 0);
@@ -260,8 +262,8 @@ async function main(): Promise<number> {
       }
       for (const entry of page) {
         if (interrupt.signal.aborted) break;
-        const listed = await destinationListing.lookup(entry.key);
-        const work = migrateOne(entry, listed).finally(() => inFlight.delete(work));
+        const state = await listed!.lookup(entry.key);
+        const work = migrateOne(entry, state).finally(() => inFlight.delete(work));
         inFlight.add(work);
         if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
       }
