@@ -38,18 +38,23 @@ interface Run {
 
 function migrate(args: string[], extraEnv: NodeJS.ProcessEnv = {}, killWhen?: () => Promise<boolean>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "scripts/migrate.ts", "--source-endpoint", gcs.endpoint, ...args], {
-      cwd: ROOT,
-      // Its own process group, so that a kill reaches npx's children too (the CLI itself).
-      detached: true,
-      env: {
-        ...process.env,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        SOURCE_ACCESS_KEY_ID: "S3RVER",
-        SOURCE_SECRET_ACCESS_KEY: "S3RVER",
-        ...extraEnv,
+    // As `npm run migrate` starts it (package.json): from the bundle scripts/launch.cjs keeps fresh.
+    const child = spawn(
+      process.execPath,
+      ["scripts/launch.cjs", "scripts/migrate.ts", "--source-endpoint", gcs.endpoint, ...args],
+      {
+        cwd: ROOT,
+        // Its own process group, so that a kill reaches the whole command.
+        detached: true,
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_S3: s3.endpoint,
+          SOURCE_ACCESS_KEY_ID: "S3RVER",
+          SOURCE_SECRET_ACCESS_KEY: "S3RVER",
+          ...extraEnv,
+        },
       },
-    });
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -11,6 +11,7 @@ import { plan, synth, tests } from "./bench/app";
 import { invalidation } from "./bench/invalidation";
 import { imagePackaging } from "./bench/image-packaging";
 import { migrate } from "./bench/migrate";
+import { migrateVsRcloneSection } from "./bench/migrate-rclone";
 import { image } from "./bench/image";
 import { objectStats } from "./bench/object-stats";
 import type { BenchSection } from "./bench/support";
@@ -22,6 +23,7 @@ const sections: Record<string, BenchSection> = {
   invalidation,
   "image-packaging": imagePackaging,
   migrate,
+  migrateVsRclone: migrateVsRcloneSection,
   image,
   objectStats,
 };

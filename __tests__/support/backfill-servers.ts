@@ -23,7 +23,8 @@ import {
   JOBS_STATUS_INDEX,
   JOBS_UPDATED_AT_ATTRIBUTE,
 } from "../../functions/shared/backfill-jobs-table";
-import { crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
+import { Crc32c } from "@aws-crypto/crc32c";
+import { crc32cToBase64 } from "../../functions/shared/copy/checksums";
 
 /** Credentials for s3rver (it accepts any signature: signing is proven only by __tests__/gcs-signer.test.ts's verifier). */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
@@ -178,7 +179,8 @@ function hashesOf(object: FakeGcsObject) {
     hashes = {
       etag: `"${md5.copy().digest("hex")}"`,
       md5: md5.digest("base64"),
-      crc32c: crc32cToBase64(crc32cOf(object.body)),
+      // An implementation independent of the engine's (WebAssembly) one.
+      crc32c: crc32cToBase64(new Crc32c().update(object.body).digest()),
     };
     fakeHashes.set(object, hashes);
   }

@@ -1,4 +1,4 @@
-import type { S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { HttpObjectSource } from "./copy/http-source";
 import { createSourceClient, ObjectSource, type ObjectReader } from "./copy/source";
@@ -31,20 +31,21 @@ export interface OpenSourceOptions {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** @default the SDK's */
   readonly requestHandler?: S3ClientConfig["requestHandler"];
+  /** Adjusts the S3 client of an S3 API source once made (the bulk CLI trims its middleware). */
+  readonly configureClient?: (client: S3Client) => void;
 }
 
 /** The reader of the legacy origin the settings describe. */
 export function openLegacySource(settings: LegacySourceSettings, options: OpenSourceOptions = {}): ObjectReader {
   if (settings.api === "http") return new HttpObjectSource(settings.endpoint);
   if (!settings.bucket) throw new Error("an S3 API source needs a bucket (SOURCE_BUCKET, --source-bucket)");
-  return new ObjectSource(
-    createSourceClient({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      addressing: settings.addressing,
-      credentials: options.credentials,
-      requestHandler: options.requestHandler,
-    }),
-    settings.bucket,
-  );
+  const client = createSourceClient({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    addressing: settings.addressing,
+    credentials: options.credentials,
+    requestHandler: options.requestHandler,
+  });
+  options.configureClient?.(client);
+  return new ObjectSource(client, settings.bucket);
 }

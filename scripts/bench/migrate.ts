@@ -7,16 +7,14 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { PROJECT_ROOT } from "../../config";
 import { crc32cCombine, crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
+import { migrateCommand, migrateVsRclone } from "./migrate-rclone";
+import { benchClient as client, S3RVER_CREDENTIALS as CREDENTIALS, startS3rver } from "./s3-servers";
 import { progress, round, type BenchSection } from "./support";
 
 const SMALL_OBJECTS = 2000;
@@ -25,42 +23,6 @@ const CONCURRENCIES = [1, 4, 16];
 const LARGE_BYTES = 1024 ** 3;
 const LARGE_PART_BYTES = 16 * 1024 ** 2;
 const RSS_GOAL_BYTES = 200 * 1e6;
-const CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-
-/** s3rver in its own process: listings past one page need OpenSSL's legacy provider (DES tokens). */
-async function startS3rver(): Promise<{ endpoint: string; stop: () => void }> {
-  const directory = mkdtempSync(join(tmpdir(), "s3-edge-bench-s3rver-"));
-  const script =
-    "const S3rver = require('s3rver');" +
-    "new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: process.argv[1] })" +
-    ".run().then((address) => console.log(address.port));";
-  const child: ChildProcess = spawn(process.execPath, ["--openssl-legacy-provider", "-e", script, directory], {
-    cwd: PROJECT_ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
-  });
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-function client(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: CREDENTIALS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
 
 /**
  * GCS publishes `x-goog-hash` (crc32c and md5) on every object; s3rver publishes none. This proxy
@@ -117,7 +79,7 @@ async function seed(source: S3Client): Promise<string> {
   for (let partNumber = 1; partNumber * LARGE_PART_BYTES <= LARGE_BYTES; partNumber++) {
     const body = randomBytes(LARGE_PART_BYTES);
     md5.update(body);
-    crc32c = crc32cCombine(crc32c, crc32cOf(body), body.length);
+    crc32c = crc32cCombine(crc32c, await crc32cOf(body), body.length);
     const { ETag } = await source.send(
       new UploadPartCommand({ Bucket: "legacy", Key: "large/1GiB.bin", UploadId, PartNumber: partNumber, Body: body }),
     );
@@ -145,25 +107,20 @@ interface Summary {
 /** Runs the CLI as a user would (its own process) and returns its JSON summary. */
 function runMigrate(source: string, destination: string, args: string[]): Promise<Summary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(PROJECT_ROOT, "node_modules/.bin/tsx"),
-      ["scripts/migrate.ts", "--source-endpoint", source, ...args],
-      {
-        cwd: PROJECT_ROOT,
-        stdio: ["ignore", "pipe", "ignore"],
-        env: {
-          ...process.env,
-          SOURCE_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-          SOURCE_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-          AWS_ENDPOINT_URL_S3: destination,
-          AWS_REGION: "us-east-1",
-          AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-          AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
-          AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
-        },
+    const [program, ...programArgs] = migrateCommand();
+    const child = spawn(program, [...programArgs, "--source-endpoint", source, ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ["ignore", "pipe", "ignore"],
+      env: {
+        ...process.env,
+        SOURCE_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        SOURCE_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_S3: destination,
+        AWS_REGION: "us-east-1",
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
       },
-    );
+    });
     let stdout = "";
     child.stdout!.on("data", (chunk) => (stdout += chunk));
     child.on("close", (code) => {
@@ -177,9 +134,10 @@ function runMigrate(source: string, destination: string, args: string[]): Promis
 /**
  * `npm run migrate` between two local s3rver instances (each in its own process): 2,000 × 10 KB
  * objects at --concurrency 1, 4 and 16, then one 1 GiB object through the verified path (a proxy
- * publishes GCS's x-goog-hash), for throughput and the CLI's peak RSS.
+ * publishes GCS's x-goog-hash), for throughput and the CLI's peak RSS; then the comparison with
+ * rclone (`migrateVsRclone`, on servers of its own).
  */
-export const migrate: BenchSection = async () => {
+export const migrate: BenchSection = async ({ runs }) => {
   const [sourceServer, destinationServer] = await Promise.all([startS3rver(), startS3rver()]);
   try {
     progress("migrate: seeding 2,000 small objects and one 1 GiB object");
@@ -236,7 +194,11 @@ export const migrate: BenchSection = async () => {
       verifiedWithCrc32c: copied.Metadata?.["source-crc32c"] === /crc32c=([^,]+)/.exec(largeHash)?.[1],
     };
     progress(`migrate: 1 GiB object: ${JSON.stringify(largeResult)}`);
-    return { smallObjects: { count: SMALL_OBJECTS, bytesEach: SMALL_BYTES, ...small }, largeObject: largeResult };
+    return {
+      smallObjects: { count: SMALL_OBJECTS, bytesEach: SMALL_BYTES, ...small },
+      largeObject: largeResult,
+      versusRclone: await migrateVsRclone(runs),
+    };
   } finally {
     sourceServer.stop();
     destinationServer.stop();

@@ -7,6 +7,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { BuildMiddleware, MiddlewareStack } from "@aws-sdk/types";
 import { createHash, type Hash } from "node:crypto";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../migration-write";
 import type { MemoryBudget } from "./budget";
@@ -14,7 +15,8 @@ import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./ch
 import { CopyError, isNotFound, writeError } from "./errors";
 import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
-import type { ObjectReader, SourceObject } from "./source";
+import { sameListedBytes, type ListedState } from "./listing";
+import type { ObjectReader, SourceListing, SourceObject } from "./source";
 
 /** S3's largest object. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
@@ -38,7 +40,7 @@ export interface CopyEngineOptions {
   readonly multipartThreshold?: number;
   /** Part size of multipart copies; grown when an object would need more than 10,000 parts. @default 8 MiB */
   readonly partSize?: number;
-  /** Parts uploaded at once by one sequential copy; memory is about (this + 1) × part size. @default 4 */
+  /** Parts copied at once (each a ranged GET and an UploadPart) by one multipart copy; memory is this × part size. @default 4 */
   readonly uploadConcurrency?: number;
   /** Bytes of object data held at once by every copy of this engine together. @default unbounded */
   readonly memory?: MemoryBudget;
@@ -113,6 +115,29 @@ export function writeConditionFor(state: DestinationState): WriteCondition | und
   return undefined;
 }
 
+const VERIFIED_PAYLOAD_MIDDLEWARE = "s3edgeVerifiedPayload";
+
+/**
+ * PutObject and UploadPart requests that carry a CRC32C (and, for PUTs, a Content-MD5) that S3
+ * checks are signed `UNSIGNED-PAYLOAD`: SigV4 need not hash every byte again with SHA-256 (a tenth
+ * of a large copy's CPU). On the client, once, so that clients resolving each command's middleware
+ * once (`cacheMiddleware`) have it too.
+ */
+function signVerifiedWritesUnsigned(client: S3Client): void {
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(`${VERIFIED_PAYLOAD_MIDDLEWARE} `))) return;
+  const middleware: BuildMiddleware<object, object> = (next, context) => (args) => {
+    const request = args.request as { headers?: Record<string, string> };
+    const write = context.commandName === "PutObjectCommand" || context.commandName === "UploadPartCommand";
+    if (write && request.headers?.["x-amz-checksum-crc32c"])
+      request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+    return next(args);
+  };
+  (client.middlewareStack as MiddlewareStack<object, object>).add(middleware, {
+    step: "build",
+    name: VERIFIED_PAYLOAD_MIDDLEWARE,
+  });
+}
+
 const conditionHeaders = (write: WriteCondition) =>
   write.mode === MigrationWrite.created ? { IfNoneMatch: "*" } : { IfMatch: write.ifMatch };
 
@@ -149,6 +174,10 @@ function verify(
   return expected.md5 && actual.md5 !== undefined ? "md5" : "none";
 }
 
+/** S3 refused a conditional write: the key changed since it was looked at. */
+const lostRace = (error: unknown) =>
+  error instanceof CopyError && (error.reason === "newer-in-s3" || error.reason === "write-conflict");
+
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^"|"$/g, "");
 
 /**
@@ -173,6 +202,7 @@ export class CopyEngine {
     if (!(this.partSize > 0 && this.multipartThreshold >= 0 && this.uploadConcurrency >= 1)) {
       throw new RangeError("partSize and uploadConcurrency must be positive, multipartThreshold not negative");
     }
+    signVerifiedWritesUnsigned(destination);
   }
 
   /** HEADs the source; rejects objects S3 cannot hold. */
@@ -225,11 +255,44 @@ export class CopyEngine {
         const copy = await this.copy(object, write, options);
         return { outcome: write.mode === MigrationWrite.created ? "copied" : "replaced", copy };
       } catch (error) {
-        const lostRace =
-          error instanceof CopyError && (error.reason === "newer-in-s3" || error.reason === "write-conflict");
-        if (!lostRace || round >= MAX_WRITE_ROUNDS) throw error;
+        if (!lostRace(error) || round >= MAX_WRITE_ROUNDS) throw error;
       }
     }
+  }
+
+  /**
+   * `migrate` for an object known from the listings of both buckets (the CLI's bulk path), with
+   * fewer requests: a key the destination lists with the source's size and ETag (the same bytes)
+   * is skipped without any; a small key it does not list is copied with one GET (headers and
+   * bytes) and one `If-None-Match: *` PUT. Everything else, and a write that lost a race since the
+   * listing, goes the way of `migrate` (HEADs, then the write condition they call for).
+   */
+  async migrateListed(
+    listing: SourceListing,
+    destination: ListedState,
+    options: CopyOptions = {},
+  ): Promise<MigrateResult> {
+    if (destination.kind === "present" && sameListedBytes(listing, destination.entry)) return { outcome: "skipped" };
+    const get = this.source.get?.bind(this.source);
+    if (destination.kind === "absent" && listing.size <= this.multipartThreshold && get) {
+      const release = await this.reserve(listing.size);
+      let object: SourceObject | undefined;
+      try {
+        const fetched = await withRetries(() => get(listing.key, listing.size));
+        if (fetched) {
+          object = fetched.object;
+          const copy = await this.putSingle(object, fetched.body, { mode: MigrationWrite.created });
+          return { outcome: "copied", copy };
+        }
+      } catch (error) {
+        if (!object || !lostRace(error)) throw error;
+      } finally {
+        release();
+      }
+      // Written by someone since the listing (look again), or grown past its listed size (copy it the ranged way).
+      if (object) return this.migrate(object, options);
+    }
+    return this.migrate(await this.inspect(listing.key), options);
   }
 
   /** Copies one object in this process under a write condition: one PUT up to the threshold, a multipart upload above it. */
@@ -247,71 +310,94 @@ export class CopyEngine {
     const release = await this.reserve(object.size);
     try {
       const body = await withRetries(() => this.source.readRange(object, 0, object.size));
-      const crc32c = crc32cOf(body);
-      const md5 = createHash("md5").update(body).digest("base64");
-      const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
-      await this.destination
-        .send(
-          new PutObjectCommand({
-            ...this.objectAttributes(object, write),
-            ...conditionHeaders(write),
-            Body: body,
-            ContentLength: body.length,
-            ContentMD5: md5,
-            ChecksumCRC32C: crc32cToBase64(crc32c),
-          }),
-        )
-        .catch((error: unknown) => {
-          throw writeError(error, object.key);
-        });
-      return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
+      return await this.putSingle(object, body, write);
     } finally {
       release();
     }
   }
 
+  /** Verifies a whole object's bytes against the source's checksums and writes them in one conditional PUT. */
+  private async putSingle(object: SourceObject, body: Buffer, write: WriteCondition): Promise<CopyResult> {
+    const crc32c = await crc32cOf(body);
+    const md5 = createHash("md5").update(body).digest("base64");
+    const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
+    await this.destination
+      .send(
+        new PutObjectCommand({
+          ...this.objectAttributes(object, write),
+          ...conditionHeaders(write),
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: md5,
+          ChecksumCRC32C: crc32cToBase64(crc32c),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw writeError(error, object.key);
+      });
+    return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
+  }
+
   /**
-   * Reads parts in order (so the MD5 of the whole object can be computed on the way) and uploads
-   * up to `uploadConcurrency` of them at once. The upload is completed only after the bytes
-   * matched the source's checksums; otherwise it is aborted, so no corrupt object ever appears.
+   * Copies up to `uploadConcurrency` parts at once, each read (ranged GET) and written (UploadPart)
+   * by one of as many workers; parts are handed out in order, so the MD5 of the whole object is
+   * fed part after part as each one's turn comes (a worker holds its part until then, and never
+   * more than one part: memory stays about `uploadConcurrency` × part size). The upload is
+   * completed only after the bytes matched the source's checksums; otherwise, or when any part
+   * fails, it is aborted, so no corrupt object ever appears.
    */
   private async copyMultipart(object: SourceObject, write: WriteCondition, options: CopyOptions): Promise<CopyResult> {
     const { partSize, partCount } = partLayout(object.size, this.partSize);
     const uploadId = await this.startUpload(object, write);
     const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
     const parts: UploadedPart[] = [];
-    const inFlight = new Set<Promise<void>>();
+    let nextPart = 1;
     let failure: unknown;
+    // Resolved once every earlier part went into the MD5.
+    let md5Turn = Promise.resolve();
+    // Each worker reads every part it copies into one buffer of its own, granted by the budget for
+    // the worker's lifetime: no allocation (page faults, garbage) per part.
+    const worker = async () => {
+      const release = await this.reserve(partSize);
+      const buffer = Buffer.allocUnsafe(partSize);
+      try {
+        while (failure === undefined && nextPart <= partCount) await copyNextPart(buffer);
+      } finally {
+        release();
+      }
+    };
+    const copyNextPart = async (buffer: Buffer) => {
+      if (options.signal?.aborted) {
+        failure ??= new CopyError("aborted", object.key, "copy interrupted");
+        return;
+      }
+      const partNumber = nextPart++;
+      const previous = md5Turn;
+      let done!: () => void;
+      md5Turn = new Promise((resolve) => (done = resolve));
+      const { start, length } = partRange(object.size, partSize, partNumber);
+      try {
+        const body = await withRetries(() => this.source.readRange(object, start, length, buffer));
+        const [part] = await Promise.all([
+          this.uploadPart(object.key, uploadId, partNumber, body),
+          md5 &&
+            previous.then(() => {
+              md5.update(body);
+              done();
+            }),
+        ]);
+        parts.push(part);
+        await options.onPart?.(part);
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        // A failed part still hands the turn on, so that no worker waits for it forever.
+        void previous.then(done);
+      }
+    };
     try {
       await options.onUploadStarted?.(uploadId);
-      for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber++) {
-        if (options.signal?.aborted) throw new CopyError("aborted", object.key, "copy interrupted");
-        const { start, length } = partRange(object.size, partSize, partNumber);
-        const release = await this.reserve(length);
-        let body: Buffer;
-        try {
-          body = await withRetries(() => this.source.readRange(object, start, length));
-        } catch (error) {
-          release();
-          throw error;
-        }
-        md5?.update(body);
-        const upload = this.uploadPart(object.key, uploadId, partNumber, body)
-          .then(async (part) => {
-            parts.push(part);
-            await options.onPart?.(part);
-          })
-          .catch((error: unknown) => {
-            failure ??= error;
-          })
-          .finally(() => {
-            release();
-            inFlight.delete(upload);
-          });
-        inFlight.add(upload);
-        if (inFlight.size >= this.uploadConcurrency) await Promise.race(inFlight);
-      }
-      await Promise.all(inFlight);
+      await Promise.all(Array.from({ length: Math.min(this.uploadConcurrency, partCount) }, worker));
       if (failure !== undefined) throw failure;
       const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
       return {
@@ -321,7 +407,6 @@ export class CopyEngine {
         overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
       };
     } catch (error) {
-      await Promise.allSettled(inFlight);
       await this.abortUpload(object.key, uploadId);
       throw error;
     }
@@ -359,7 +444,7 @@ export class CopyEngine {
   }
 
   private async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart> {
-    const crc32c = crc32cOf(body);
+    const crc32c = await crc32cOf(body);
     const { ETag } = await this.destination
       .send(
         new UploadPartCommand({

@@ -128,8 +128,13 @@ export class HttpObjectSource implements ObjectReader {
     };
   }
 
-  async readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  async readRange(
+    object: Pick<SourceObject, "key" | "etag">,
+    start: number,
+    length: number,
+    into?: Buffer,
+  ): Promise<Buffer> {
+    const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
     const url = this.url(object.key);
     const headers: Record<string, string> = {

@@ -1,14 +1,16 @@
 import {
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   S3Client,
+  type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
+import { listBucket } from "./listing";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 import type { SourceAddressing } from "../legacy-source";
 
@@ -53,7 +55,13 @@ export interface ObjectReader {
   /** The source as messages name it (`bucket`, or the origin's base URL). */
   readonly name: string;
   head(key: string): Promise<SourceObject>;
-  readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer>;
+  /** `into`, at least `length` bytes, is filled instead of a new buffer when given. */
+  readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number, into?: Buffer): Promise<Buffer>;
+  /**
+   * One GET of a whole object of at most `maxBytes`: its description and bytes in one request;
+   * undefined when it has grown past `maxBytes`. Sources without it are read HEAD first.
+   */
+  get?(key: string, maxBytes: number): Promise<{ object: SourceObject; body: Buffer } | undefined>;
   /** Every object under `prefix`, page by page; sources that cannot list throw. */
   list(prefix?: string): AsyncGenerator<SourceListing[]>;
 }
@@ -128,6 +136,34 @@ export function utf8HeaderValue(value: string): string {
   return decoded.includes("\ufffd") ? value : decoded;
 }
 
+/** A source object as HEAD or GET describe it (GCS's `x-goog-*` headers included). */
+function describe(key: string, output: HeadObjectCommandOutput | GetObjectCommandOutput): SourceObject {
+  const raw = rawHeadersOf(output);
+  const metadata: Record<string, string> = { ...output.Metadata };
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
+  }
+  const storedLength = Number(raw["x-goog-stored-content-length"]);
+  const etag = output.ETag ?? "";
+  const googHash = raw["x-goog-hash"];
+  return {
+    key,
+    size:
+      Number.isFinite(storedLength) && raw["x-goog-stored-content-length"] ? storedLength : (output.ContentLength ?? 0),
+    etag,
+    lastModified: output.LastModified,
+    headers: {
+      contentType: output.ContentType,
+      cacheControl: output.CacheControl,
+      contentEncoding: output.ContentEncoding,
+      contentDisposition: output.ContentDisposition,
+      contentLanguage: output.ContentLanguage,
+    },
+    metadata,
+    hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
+  };
+}
+
 /** Reads objects of one source bucket through its S3 API. */
 export class ObjectSource implements ObjectReader {
   constructor(
@@ -147,41 +183,58 @@ export class ObjectSource implements ObjectReader {
       if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
       throw error;
     }
-    const raw = rawHeadersOf(output);
-    const metadata: Record<string, string> = { ...output.Metadata };
-    for (const [name, value] of Object.entries(raw)) {
-      if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
+    return describe(key, output);
+  }
+
+  /**
+   * One GET of a whole object that is at most `maxBytes` (the size its listing gave): the object's
+   * description (from the GET's headers, as HEAD gives them) and its bytes, in one request.
+   * Undefined when the object has grown past `maxBytes` since it was listed: nothing larger is
+   * ever buffered, and the caller copies it the ranged way.
+   */
+  async get(key: string, maxBytes: number): Promise<{ object: SourceObject; body: Buffer } | undefined> {
+    let output;
+    try {
+      output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
+      throw error;
     }
-    const storedLength = Number(raw["x-goog-stored-content-length"]);
-    const etag = output.ETag ?? "";
-    const googHash = raw["x-goog-hash"];
-    return {
-      key,
-      size:
-        Number.isFinite(storedLength) && raw["x-goog-stored-content-length"]
-          ? storedLength
-          : (output.ContentLength ?? 0),
-      etag,
-      lastModified: output.LastModified,
-      headers: {
-        contentType: output.ContentType,
-        cacheControl: output.CacheControl,
-        contentEncoding: output.ContentEncoding,
-        contentDisposition: output.ContentDisposition,
-        contentLanguage: output.ContentLanguage,
-      },
-      metadata,
-      hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
-    };
+    const object = describe(key, output);
+    const stream = output.Body as Readable;
+    if (object.size > maxBytes) {
+      stream.destroy();
+      return undefined;
+    }
+    const body = Buffer.allocUnsafe(object.size);
+    let filled = 0;
+    for await (const chunk of stream) {
+      const bytes = chunk as Buffer;
+      if (filled + bytes.length > body.length) {
+        stream.destroy();
+        throw new CopyError("short-read", key, `GET returned more than its ${object.size} bytes`);
+      }
+      bytes.copy(body, filled);
+      filled += bytes.length;
+    }
+    if (filled !== body.length)
+      throw new CopyError("short-read", key, `GET returned ${filled} of ${object.size} bytes`);
+    return { object, body };
   }
 
   /**
    * Reads bytes [start, start + length) into one buffer of exactly that size (memory is bounded
    * by the part size, never the object size). `If-Match` pins the version HEAD saw: a source that
-   * changes mid-copy fails the copy instead of mixing two versions.
+   * changes mid-copy fails the copy instead of mixing two versions. `into`, at least `length`
+   * bytes, is reused instead of a new buffer (a copy's workers read part after part into theirs).
    */
-  async readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  async readRange(
+    object: Pick<SourceObject, "key" | "etag">,
+    start: number,
+    length: number,
+    into?: Buffer,
+  ): Promise<Buffer> {
+    const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
     let output;
     try {
@@ -216,16 +269,7 @@ export class ObjectSource implements ObjectReader {
   }
 
   /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
-  async *list(prefix?: string): AsyncGenerator<SourceListing[]> {
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
-      );
-      yield (page.Contents ?? []).flatMap((entry) =>
-        entry.Key ? [{ key: entry.Key, size: entry.Size ?? 0, etag: entry.ETag }] : [],
-      );
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+  list(prefix?: string): AsyncGenerator<SourceListing[]> {
+    return listBucket(this.client, this.bucket, prefix);
   }
 }
