@@ -15,7 +15,7 @@ import { BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/c
 import { stateReader } from "../scripts/status/report";
 import { StorageReplicationStack } from "../stacks/storage-replication";
 import { parsePolicy } from "./support/policy-checks";
-import { referenceTo, resourceAt, type StackJson } from "./support/synth";
+import { referenceTo, resolveGlobalPartition, resourceAt, type StackJson } from "./support/synth";
 
 const ACCOUNT = "123456789012";
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/s3edge-example-batch-replication`;
@@ -27,7 +27,9 @@ const OUTPUTS = {
 };
 
 describe("storage-replication: what a batch replication job runs with", () => {
-  const json = JSON.parse(Testing.synth(new StorageReplicationStack(Testing.app(), parseConfig({})))) as StackJson;
+  const json = JSON.parse(
+    resolveGlobalPartition(Testing.synth(new StorageReplicationStack(Testing.app(), parseConfig({})))),
+  ) as StackJson;
   const primaryArn = referenceTo(json, "aws_s3_bucket", "primary/bucket", "arn");
   const reportsArn = referenceTo(json, "aws_s3_bucket", "batch-replication/reports/bucket", "arn");
 

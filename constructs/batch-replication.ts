@@ -2,8 +2,9 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { BATCH_OPERATIONS_PRINCIPAL, BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/contract";
+import { BATCH_OPERATIONS_SERVICE, BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/contract";
 import { assumeRolePolicy, policyDocument } from "./iam";
+import { Partition } from "./partition";
 import { SecureBucket } from "./secure-bucket";
 
 export interface BatchReplicationProps {
@@ -43,6 +44,7 @@ export class BatchReplication extends Construct {
   constructor(scope: Construct, id: string, props: BatchReplicationProps) {
     super(scope, id);
     const provider = props.provider;
+    const partition = Partition.of(this);
     const account = new TerraformLocal(this, "account", Fn.element(Fn.split(":", props.accountArn), 4)).asString;
 
     this.reportBucket = new SecureBucket(this, "reports", { provider, bucketName: props.reportBucketName });
@@ -53,9 +55,9 @@ export class BatchReplication extends Construct {
       name: props.roleName,
       description: "s3-edge: S3 Batch Replication of existing objects (npm run replicate-existing)",
       // Confused-deputy guard: only Batch Operations jobs of this account, in the source's region.
-      assumeRolePolicy: assumeRolePolicy([BATCH_OPERATIONS_PRINCIPAL], {
+      assumeRolePolicy: assumeRolePolicy([partition.servicePrincipal(BATCH_OPERATIONS_SERVICE)], {
         StringEquals: { "aws:SourceAccount": account },
-        ArnLike: { "aws:SourceArn": `arn:aws:s3:${props.region}:${account}:job/*` },
+        ArnLike: { "aws:SourceArn": partition.arn("s3", props.region, account, "job/*") },
       }),
     });
     new IamRolePolicy(this, "policy", {

@@ -66,7 +66,7 @@ export class Partition {
   servicePrincipal(service: string): string {
     let principal = this.principals.get(service);
     if (!principal) {
-      principal = new DataAwsServicePrincipal(this.stack, `${Partition.ID}-principal-${service}`, {
+      principal = new DataAwsServicePrincipal(this.stack, `${Partition.ID}-principal-${service.replace(/\./g, "-")}`, {
         serviceName: service,
       }).name;
       this.principals.set(service, principal);

@@ -68,7 +68,10 @@ export function resolveGlobalPartition(text: string): string {
   return text
     .replace(/\$\{data\.aws_partition\.partition\.partition\}/g, "aws")
     .replace(/\$\{data\.aws_partition\.partition\.dns_suffix\}/g, "amazonaws.com")
-    .replace(/\$\{data\.aws_service_principal\.partition-principal-([a-z0-9-]+)\.name\}/g, "$1.amazonaws.com");
+    .replace(/\$\{data\.aws_service_principal\.([A-Za-z0-9_-]+)\.name\}/g, (_, name: string) => {
+      const service = (stack.data?.aws_service_principal?.[name] as { service_name?: string } | undefined)?.service_name;
+      return `${service ?? name}.amazonaws.com`;
+    });
 }
 
 /** Synthesizes the whole app for a config (the built-in defaults when omitted). */

@@ -14,5 +14,5 @@ export const BATCH_REPLICATION_OUTPUTS = {
   primaryBucketRegion: "primary_bucket_region",
 } as const;
 
-/** S3 Batch Operations' service principal (the job assumes the role as it). */
-export const BATCH_OPERATIONS_PRINCIPAL = "batchoperations.s3.amazonaws.com";
+/** The service whose principal (`batchoperations.s3.<partition dns suffix>`) runs the jobs and assumes the role. */
+export const BATCH_OPERATIONS_SERVICE = "batchoperations.s3";
