@@ -206,19 +206,7 @@ export class ObjectSource implements ObjectReader {
       stream.destroy();
       return undefined;
     }
-    const body = Buffer.allocUnsafe(object.size);
-    let filled = 0;
-    for await (const chunk of stream) {
-      const bytes = chunk as Buffer;
-      if (filled + bytes.length > body.length) {
-        stream.destroy();
-        throw new CopyError("short-read", key, `GET returned more than its ${object.size} bytes`);
-      }
-      bytes.copy(body, filled);
-      filled += bytes.length;
-    }
-    if (filled !== body.length)
-      throw new CopyError("short-read", key, `GET returned ${filled} of ${object.size} bytes`);
+    const body = await fill(stream, Buffer.allocUnsafe(object.size), key, `GET of ${object.size} bytes`);
     return { object, body };
   }
 
@@ -252,24 +240,27 @@ export class ObjectSource implements ObjectReader {
       if (isNotFound(error)) throw new CopyError("source-not-found", object.key, `not found in ${this.bucket}`);
       throw error;
     }
-    let filled = 0;
-    for await (const chunk of output.Body as Readable) {
-      const bytes = chunk as Buffer;
-      if (filled + bytes.length > length) {
-        (output.Body as Readable).destroy();
-        throw new CopyError("short-read", object.key, `range ${start}+${length} returned more bytes than asked`);
-      }
-      bytes.copy(buffer, filled);
-      filled += bytes.length;
-    }
-    if (filled !== length) {
-      throw new CopyError("short-read", object.key, `range ${start}+${length} returned ${filled} bytes`);
-    }
-    return buffer;
+    return fill(output.Body as Readable, buffer, object.key, `range ${start}+${length}`);
   }
 
   /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
   list(prefix?: string): AsyncGenerator<SourceListing[]> {
     return listBucket(this.client, this.bucket, prefix);
   }
+}
+
+/** Reads `stream` into `buffer`, which it must fill exactly: more or fewer bytes are a short read. */
+async function fill(stream: Readable, buffer: Buffer, key: string, what: string): Promise<Buffer> {
+  let filled = 0;
+  for await (const chunk of stream) {
+    const bytes = chunk as Buffer;
+    if (filled + bytes.length > buffer.length) {
+      stream.destroy();
+      throw new CopyError("short-read", key, `${what} returned more bytes than asked`);
+    }
+    bytes.copy(buffer, filled);
+    filled += bytes.length;
+  }
+  if (filled !== buffer.length) throw new CopyError("short-read", key, `${what} returned ${filled} bytes`);
+  return buffer;
 }
