@@ -95,7 +95,10 @@ export function findToolchain(env: NodeJS.ProcessEnv, awsVersion: string): Terra
   return { terraform, mirror };
 }
 
-/** CLI config that installs providers only from the mirror (nothing downloads) through a shared cache. */
+/**
+ * CLI config that installs providers only from the mirror (nothing downloads) through a shared
+ * cache, reused as it is: the mirror is the only source, so the cache cannot hold another build.
+ */
 function writeCliConfig(workDir: string, mirror: string): string {
   const cacheDir = join(workDir, "plugin-cache");
   mkdirSync(cacheDir, { recursive: true });
@@ -104,6 +107,9 @@ function writeCliConfig(workDir: string, mirror: string): string {
     file,
     [
       `plugin_cache_dir = ${JSON.stringify(cacheDir)}`,
+      // Without a lock file Terraform would otherwise re-extract the provider into the cache on every
+      // init, replacing the directory that stacks already linked to it are validating and planning with.
+      "plugin_cache_may_break_dependency_lock_file = true",
       "provider_installation {",
       "  filesystem_mirror {",
       `    path    = ${JSON.stringify(mirror)}`,
