@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { SpawnSyncReturns } from "node:child_process";
 import { parseConfig } from "../config";
 import { ENGINE_SOURCES, engineImageTag } from "../constructs/image-engine";
+import { MALLOC_ARENAS } from "../functions/image/environment";
 import {
   engineImageUri,
   executePlan,
@@ -126,5 +127,9 @@ describe("the engine's Dockerfile", () => {
     expect(dockerfile).toMatch(/^RUN apt-get update && npx tsx constructs\/font-package\.ts \/app\/fonts$/m);
     expect(runtimeStage).toMatch(/^COPY --from=build \/app\/fonts \.\/fonts$/m);
     expect(runtimeStage).toContain("FONTCONFIG_FILE=/app/fonts/fonts.conf");
+  });
+
+  it("bounds libvips' threads' memory with the same malloc arenas as the Lambda function", () => {
+    expect(runtimeStage).toContain(`${MALLOC_ARENAS.variable}=${MALLOC_ARENAS.value}`);
   });
 });

@@ -14,6 +14,7 @@ import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from 
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
 import { Partition } from "./partition";
+import { MALLOC_ARENAS } from "../functions/image/environment";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
 /** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
@@ -108,6 +109,7 @@ export class ImageLambda extends Construct {
         ...engineEnvironment(props),
         // fontconfig sees the shipped fonts only (functions/image/fonts.ts).
         [FONTCONFIG_FILE_VARIABLE]: join(LAMBDA_TASK_ROOT, FONTS_FOLDER, FONTS_CONF),
+        [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
       },
       policyStatements: engineReadStatements(Partition.of(this), props.sourceBuckets, props.styleTableArn),
       nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),

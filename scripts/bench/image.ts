@@ -20,6 +20,7 @@ import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { DEFAULT_QUALITY } from "../../functions/image/engine";
 import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, fontFamily } from "../../functions/image/fonts";
 import { progress, round, type BenchSection } from "./support";
+import { MALLOC_ARENAS } from "../../functions/image/environment";
 
 const CONNECTIONS = [2, 20] as const;
 const SECONDS_PER_MEASURE = 6;
@@ -151,6 +152,8 @@ export const image: BenchSection = async () => {
       SOURCE_BUCKET: "bench-images",
       PORT: "0",
       [FONTCONFIG_FILE_VARIABLE]: fontsConf,
+      // What both runtimes ship with.
+      [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
