@@ -155,7 +155,12 @@ it("resumes after being killed mid-way without copying anything twice", async ()
 
   const second = await migrate(["--source-bucket", "legacy", "--bucket", "resumed", "--prefix", "assets/"]);
   expect(second.code).toBe(0);
-  expect(second.summary).toMatchObject({ copied: OBJECTS - present, skipped: present, failed: 0 });
+  // A PUT in flight when the first run was killed may still land after the count above: the
+  // second run skips at least what was there, copies the rest, and nothing is written twice.
+  const { copied, skipped, failed } = second.summary as { copied: number; skipped: number; failed: number };
+  expect(failed).toBe(0);
+  expect(skipped).toBeGreaterThanOrEqual(present);
+  expect(copied + skipped).toBe(OBJECTS);
   expect([...s3.created.values()].every((count) => count === 1)).toBe(true);
   expect(s3.created.size).toBe(OBJECTS);
 });
