@@ -19,6 +19,7 @@ import {
   type LocalDynamo,
   type LocalS3,
 } from "./support/backfill-servers";
+import { sqsEvent } from "./fixtures/aws-events";
 
 const LEGACY_DOMAIN = "storage.googleapis.com";
 const TABLE = "backfill-jobs";
@@ -99,26 +100,6 @@ function originResponse(options: {
   } as CloudFrontResponseEvent;
 }
 
-function sqsEvent(bodies: readonly string[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `message-${index}-${Math.random()}`,
-      receiptHandle: "handle",
-      body,
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: String(Date.now()),
-        SenderId: "AIDAEXAMPLE",
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:s3edge-test-backfill",
-      awsRegion: "us-east-1",
-    })),
-  };
-}
 
 /** Bodies sent to SQS since the last call (SendMessage and SendMessageBatch). */
 function takeSentMessages(): string[] {

@@ -28,6 +28,7 @@ import {
   type LocalDynamo,
   type LocalS3,
 } from "./support/backfill-servers";
+import { sqsEvent } from "./fixtures/aws-events";
 
 const TABLE = "https-jobs";
 const PREFIX = "/assets/v1";
@@ -91,26 +92,6 @@ function startOrigin(): Promise<Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-function sqsEvent(bodies: readonly object[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `message-${index}-${Math.random()}`,
-      receiptHandle: "handle",
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: String(Date.now()),
-        SenderId: "AIDAEXAMPLE",
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:s3edge-test-backfill",
-      awsRegion: "us-east-1",
-    })),
-  };
-}
 
 beforeAll(async () => {
   useLocalAwsEnv();

@@ -31,6 +31,7 @@ import {
   STORE_HOST,
   type S3CompatibleStore,
 } from "./support/s3-compatible-store";
+import { sqsEvent } from "./fixtures/aws-events";
 
 const STORE_REGION = "eu-central-1";
 const STORE_KEY = { accessKeyId: "LTAI5tLEGACYREADER", secretAccessKey: "legacy-reader-secret" };
@@ -47,26 +48,6 @@ let dynamo: LocalDynamo;
 let undoRouting: () => void;
 let worker: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-function sqsEvent(bodies: readonly object[]): SQSEvent {
-  return {
-    Records: bodies.map((body, index) => ({
-      messageId: `message-${index}-${Math.random()}`,
-      receiptHandle: "handle",
-      body: JSON.stringify(body),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: String(Date.now()),
-        SenderId: "AIDAEXAMPLE",
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:s3edge-test-backfill",
-      awsRegion: "us-east-1",
-    })),
-  };
-}
 
 beforeAll(async () => {
   useLocalAwsEnv();
