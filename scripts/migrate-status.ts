@@ -17,12 +17,12 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfig } from "../config";
 import { ObjectSource } from "../functions/shared/copy/source";
 import { openLegacySource, SOURCE_ADDRESSINGS, type SourceAddressing } from "../functions/shared/legacy-source";
 import { legacySourceSettings } from "../stacks/legacy-origin";
 import { formatMigration, migrationReport, type InventoryInput } from "./status/migration";
-import { credentialsProblem, deployedOutputs, stateReader, StatusError } from "./status/report";
+import { deployedOutputs, reportKnownFailure, stateReader, StatusError } from "./status/report";
 
 const USAGE =
   "usage: npm run migrate:status [-- --json] [--source-bucket NAME [--source-endpoint URL] [--source-region R] " +
@@ -104,20 +104,9 @@ async function main(): Promise<number> {
     console.log(values.json ? JSON.stringify(report, null, 2) : formatMigration(report));
     return 0;
   } catch (error) {
-    if (error instanceof StatusError) {
-      console.error(error.message);
-      return error.exitCode;
-    }
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    const problem = credentialsProblem(error);
-    if (problem) {
-      console.error(problem.message);
-      return problem.exitCode;
-    }
-    throw error;
+    const code = reportKnownFailure(error);
+    if (code === undefined) throw error;
+    return code;
   }
 }
 

@@ -12,9 +12,9 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfig } from "../config";
 import { migrationStatus } from "./status/migration";
-import { deploymentStatus, formatStatus, stateReader, StatusError } from "./status/report";
+import { deploymentStatus, formatStatus, reportKnownFailure, stateReader } from "./status/report";
 
 async function main(): Promise<number> {
   let json: boolean;
@@ -43,15 +43,9 @@ async function main(): Promise<number> {
     console.log(json ? JSON.stringify(report, null, 2) : formatStatus(report));
     return report.alarms.some((alarm) => alarm.state === "ALARM") ? 3 : 0;
   } catch (error) {
-    if (error instanceof StatusError) {
-      console.error(error.message);
-      return error.exitCode;
-    }
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
+    const code = reportKnownFailure(error);
+    if (code === undefined) throw error;
+    return code;
   }
 }
 

@@ -8,7 +8,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import type { BackendConfig, S3EdgeConfig } from "../../config";
+import { ConfigError, type BackendConfig, type S3EdgeConfig } from "../../config";
 import { cloudFrontMetricsRegion } from "../../config/aws-facts";
 import { formatMigration, isMigrationReport } from "./migration";
 
@@ -270,3 +270,21 @@ const indent = (text: string) =>
     .split("\n")
     .map((line) => `  ${line}`)
     .join("\n");
+
+/**
+ * The exit code of a failure the status commands explain in one line (nothing deployed, no
+ * credentials: the StatusError's code; an invalid config: 2), after printing it; undefined for
+ * anything else, which the caller rethrows.
+ */
+export function reportKnownFailure(error: unknown): number | undefined {
+  const known = error instanceof StatusError ? error : credentialsProblem(error);
+  if (known) {
+    console.error(known.message);
+    return known.exitCode;
+  }
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    return 2;
+  }
+  return undefined;
+}
