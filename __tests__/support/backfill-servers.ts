@@ -25,9 +25,10 @@ import {
 } from "../../functions/shared/backfill-jobs-table";
 import { Crc32c } from "@aws-crypto/crc32c";
 import { crc32cToBase64 } from "../../functions/shared/copy/checksums";
+import { benchClient, S3RVER_CREDENTIALS } from "../../scripts/bench/s3-servers";
 
 /** Credentials for s3rver (it accepts any signature: signing is proven only by __tests__/gcs-signer.test.ts's verifier). */
-export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+export { S3RVER_CREDENTIALS };
 
 /** Standard SDK variables for clients talking to local servers (s3rver needs checksums only when required). */
 export function useLocalAwsEnv(): void {
@@ -77,14 +78,7 @@ export async function startS3(buckets: readonly string[]): Promise<LocalS3> {
       created.set(key, (created.get(key) ?? 0) + 1);
     }
   });
-  const client = new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const client = benchClient(endpoint);
   for (const bucket of buckets) await client.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     endpoint,
@@ -452,14 +446,7 @@ export async function startConditionalS3(buckets: readonly string[]): Promise<Co
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const client = benchClient(endpoint);
   stand = {
     endpoint,
     server: direct.server,
