@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config";
 import { runReplicateExisting, type CliDependencies } from "../scripts/replicate-existing/cli";
-import { BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/contract";
+import { BATCH_REPLICATION_REPORT_PREFIX } from "../constructs/batch-replication";
 import { stateReader } from "../scripts/status/report";
 import { StorageReplicationStack } from "../stacks/storage-replication";
 import { parsePolicy } from "./support/policy-checks";

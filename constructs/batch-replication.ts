@@ -2,10 +2,15 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { BATCH_OPERATIONS_SERVICE, BATCH_REPLICATION_REPORT_PREFIX } from "../scripts/replicate-existing/contract";
 import { assumeRolePolicy, policyDocument } from "./iam";
 import { Partition } from "./partition";
 import { SecureBucket } from "./secure-bucket";
+
+/** Key prefix of the completion reports in the reports bucket; the role may write only below it. */
+export const BATCH_REPLICATION_REPORT_PREFIX = "batch-replication";
+
+/** The service whose principal (`batchoperations.s3.<partition dns suffix>`) runs the jobs and assumes the role. */
+export const BATCH_OPERATIONS_SERVICE = "batchoperations.s3";
 
 export interface BatchReplicationProps {
   /**

@@ -13,9 +13,16 @@ import { OpsTopics } from "../constructs/ops-topic";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { legacyCredentialsSecretName } from "../config";
 import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
-import { BATCH_REPLICATION_OUTPUTS } from "../scripts/replicate-existing/contract";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
+
+/** Outputs `npm run replicate-existing` reads back from the state (scripts/replicate-existing/job.ts). */
+export const BATCH_REPLICATION_OUTPUTS = {
+  roleArn: "batch_replication_role_arn",
+  reportBucketName: "batch_replication_report_bucket_name",
+  primaryBucketName: "primary_bucket_name",
+  primaryBucketRegion: "primary_bucket_region",
+} as const;
 
 /**
  * Regions that have alarms, so an ops topic: the primary region, the region where CloudFront

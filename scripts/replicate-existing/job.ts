@@ -11,7 +11,8 @@ import {
   type S3ControlClient,
 } from "@aws-sdk/client-s3-control";
 import type { StateReader } from "../status/report";
-import { BATCH_REPLICATION_OUTPUTS, BATCH_REPLICATION_REPORT_PREFIX } from "./contract";
+import { BATCH_REPLICATION_REPORT_PREFIX } from "../../constructs/batch-replication";
+import { BATCH_REPLICATION_OUTPUTS } from "../../stacks/storage-replication";
 
 /** Why no job was started or followed; `exitCode` 1: the job failed, 2: nothing to run it with. */
 export class ReplicateExistingError extends Error {
