@@ -1,15 +1,14 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
-import { configureBackend } from "../aws/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "../constructs/image-distribution";
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
 import { ImageService } from "../constructs/image-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { awsProvider } from "../aws/provider";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { cnameRecords } from "../constructs/cloudfront-china";
 import { StyleTable } from "../constructs/style-table";
@@ -60,7 +59,7 @@ export interface InvalidationReference {
  * distribution whose bucket is in the primary region (where its EventBridge events arrive) gets
  * automatic invalidation, covering the query-string variants (`/key*`) of changed keys.
  */
-export class ImageStack extends TerraformStack {
+export class ImageStack extends S3EdgeStack {
   readonly styleTable: StyleTable;
   /** The Lambda engine (variants `lambda` and `both`). */
   readonly lambda?: ImageLambda;
@@ -81,10 +80,7 @@ export class ImageStack extends TerraformStack {
   readonly invalidations: readonly InvalidationReference[];
 
   constructor(scope: Construct, config: S3EdgeConfig, props: ImageStackProps) {
-    const id = IMAGE_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    super(scope, IMAGE_STACK_ID, config, config.primaryRegion);
     const { image } = config;
     const name = `${config.namePrefix}-image`;
 
@@ -288,17 +284,8 @@ export class ImageStack extends TerraformStack {
       alarms.invalidationFailures(`invalidation-${index}`, invalidation.functionName);
     });
     const metricsRegion = cloudFrontMetricsRegion(config.primaryRegion);
-    const metricsProvider =
-      config.primaryRegion === metricsRegion
-        ? undefined
-        : awsProvider(this, `aws-${metricsRegion}`, {
-            region: metricsRegion,
-            alias: metricsRegion.replace(/-/g, "_"),
-            tags: config.tags,
-            stackId: IMAGE_STACK_ID,
-          });
     const cloudfront = new OperationsAlarms(this, "cloudfront-alarms", {
-      provider: metricsProvider,
+      provider: this.providerIn(metricsRegion),
       topicArn: topicArns[metricsRegion],
       thresholds,
     });
