@@ -4,13 +4,13 @@ import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { BucketPolicy } from "../constructs/bucket-policy";
-import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "../constructs/image-distribution";
+import type { ImageDistribution, ImageOrigin } from "../constructs/image-distribution";
+import { ImageDistributions } from "../constructs/image-distributions";
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
 import { ImageService } from "../constructs/image-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
-import { cnameRecords } from "../constructs/cloudfront-china";
 import { StyleTable } from "../constructs/style-table";
 import type { BucketReference, DomainCertificate } from "../contracts/cross-stack";
 import { Partition } from "../aws/partition";
@@ -165,57 +165,23 @@ export class ImageStack extends S3EdgeStack {
             originAccessControlId: this.lambda!.originAccessControl.id,
           }
         : { kind: "http-api", domainName: this.lambda!.originDomainName };
-    const { china } = config;
-    const defaults = new ImageDistributionDefaults(this, "edge", { name: config.namePrefix, china: china !== null });
-    this.distributions = sources.map((bucket, index) => {
-      const label = index === 0 ? "primary" : `extra-${index}`;
-      const distribution = new ImageDistribution(this, label, {
-        bucket,
-        imageOrigin,
-        defaults,
-        priceClass: config.cdn.priceClass,
-        certificate: props.certificate,
-        china: china
-          ? { iamCertificateId: china.iamCertificateId, aliases: index === 0 ? china.imageAliases : [bucket.hostname!] }
-          : undefined,
-      });
-      if (imageOrigin.kind === "lambda") this.lambda!.allowDistribution(label, distribution.distribution.arn);
-      const output = label.replace("-", "_");
-      new TerraformOutput(this, `${output}_distribution_domain_name`, {
-        value: distribution.distribution.domainName,
-      });
-      if (china) {
-        new TerraformOutput(this, `${output}_dns_records`, {
-          description:
-            "Create these records at your Chinese registrar (ICP-recorded names; DNS is not managed in China)",
-          value: cnameRecords(
-            index === 0 ? china.imageAliases : [bucket.hostname!],
-            distribution.distribution.domainName,
-          ),
-        });
-      }
-      new TerraformOutput(this, `${output}_distribution_url`, {
-        description: `Image URL base of ${bucket.name}: <url>/<key>?x-oss-process=...`,
-        value: distribution.url,
-      });
-      if (!bucket.owned) {
-        new TerraformOutput(this, `${output}_bucket_policy_statement`, {
-          description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,
-          value: JSON.stringify(distribution.readStatement()),
-        });
-        const keyStatement = distribution.keyReadStatement();
-        if (keyStatement) {
-          new TerraformOutput(this, `${output}_kms_key_policy_statement`, {
-            description: `Add this statement to the policy of ${bucket.kmsKeyArn} so that the image distribution can decrypt objects of ${bucket.name}`,
-            value: JSON.stringify(keyStatement),
-          });
-        }
-      }
-      return distribution;
+    // "Default" keeps the distributions' addresses those of the stack's own children.
+    const distributions = new ImageDistributions(this, "Default", {
+      namePrefix: config.namePrefix,
+      sources,
+      imageOrigin,
+      priceClass: config.cdn.priceClass,
+      certificate: props.certificate,
+      china: config.china ?? undefined,
     });
-    const identity = defaults.s3OriginAccessIdentity?.iamArn;
-    this.primaryReaderDistributionArns = identity ? [] : [this.distributions[0].distribution.arn];
-    this.primaryReaderIdentityArns = identity ? [identity] : [];
+    this.distributions = distributions.distributions;
+    if (imageOrigin.kind === "lambda") {
+      for (const distribution of this.distributions) {
+        this.lambda!.allowDistribution(distribution.node.id, distribution.distribution.arn);
+      }
+    }
+    this.primaryReaderDistributionArns = distributions.primaryReaderDistributionArns;
+    this.primaryReaderIdentityArns = distributions.primaryReaderIdentityArns;
     this.distributionIds = this.distributions.map((d) => d.distribution.id);
     if (props.ownsPrimaryBucketPolicy) {
       new BucketPolicy(this, "primary-bucket-policy", {
