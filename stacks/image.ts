@@ -8,7 +8,7 @@ import type { ImageDistribution, ImageOrigin } from "../constructs/image-distrib
 import { ImageDistributions } from "../constructs/image-distributions";
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
-import { ImageService } from "../constructs/image-service";
+import { ImageEcsService } from "../constructs/image-ecs-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { StyleTable } from "../constructs/style-table";
@@ -64,7 +64,7 @@ export class ImageStack extends S3EdgeStack {
   /** The Lambda engine (variants `lambda` and `both`). */
   readonly lambda?: ImageLambda;
   /** The ECS engine (variants `ecs` and `both`). */
-  readonly service?: ImageService;
+  readonly service?: ImageEcsService;
   /** One per source bucket, the primary's first. */
   readonly distributions: readonly ImageDistribution[];
   /** The distributions that read the primary bucket through OAC (for its bucket policy); none in China. */
@@ -124,7 +124,7 @@ export class ImageStack extends S3EdgeStack {
     }
     if (image.variant !== "lambda") {
       const { ecs } = image;
-      this.service = new ImageService(this, "ecs", {
+      this.service = new ImageEcsService(this, "ecs", {
         name,
         region: config.primaryRegion,
         sourceBuckets: sources,
