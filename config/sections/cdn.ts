@@ -77,17 +77,16 @@ export const cdnSection = z
     }),
     failoverStatusCodes: z
       .strictObject({
-        legacy: failoverStatusCodes
-          .default(DEFAULT_LEGACY_FAILOVER_STATUS_CODES)
-          .meta({
-            description:
-              "what makes the origin group ask the legacy origin (a key missing in S3 answers 403, or 404 with `real404`)",
-          }),
-        replica: failoverStatusCodes
-          .default(DEFAULT_REPLICA_FAILOVER_STATUS_CODES)
-          .meta({
-            description: "what makes the origin group ask the replica (add 403 and 404 for a primary that lags)",
-          }),
+        legacy: failoverStatusCodes.default(DEFAULT_LEGACY_FAILOVER_STATUS_CODES).meta({
+          description:
+            "what makes the origin group ask the legacy origin (a key missing in S3 answers 403, or 404 with `real404`)",
+          // zod's JSON schema states no default of a transformed value.
+          defaultLabel: `\`${JSON.stringify(DEFAULT_LEGACY_FAILOVER_STATUS_CODES)}\``,
+        } satisfies FieldDocs),
+        replica: failoverStatusCodes.default(DEFAULT_REPLICA_FAILOVER_STATUS_CODES).meta({
+          description: "what makes the origin group ask the replica (add 403 and 404 for a primary that lags)",
+          defaultLabel: `\`${JSON.stringify(DEFAULT_REPLICA_FAILOVER_STATUS_CODES)}\``,
+        } satisfies FieldDocs),
       })
       .prefault({})
       .meta({ description: "status codes of the primary that make CloudFront ask the failover origin, per mode" }),
@@ -126,10 +125,8 @@ export const cdnSection = z
       .boolean()
       .default(true)
       .meta({ description: "CloudFront v2 access logs into a CloudWatch Logs group in us-east-1" }),
-    invalidation: invalidationSection
-      .prefault({})
-      .meta({
-        description: "the automatic invalidation of the content and image distributions (docs/invalidation.md)",
-      }),
+    invalidation: invalidationSection.prefault({}).meta({
+      description: "the automatic invalidation of the content and image distributions (docs/invalidation.md)",
+    }),
   })
   .meta({ description: "the content distribution (stack `cdn`; docs/cdn.md)" });

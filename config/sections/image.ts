@@ -234,7 +234,8 @@ export const imageSection = z
       .default({})
       .meta({
         description:
-          "styles written into the style table at deploy (name → `image/...` action string), each parsed with the engine's own parser: a style the engine would refuse fails synth, named",
-      }),
+          "styles written into the style table at deploy, each parsed with the engine's own parser: a style the engine would refuse fails synth, named (docs/image-processing.md#styles)",
+        typeLabel: "map of style name (`^[\\w.-]{1,63}$`) → `image/...` action string",
+      } satisfies FieldDocs),
   })
   .meta({ description: "on-the-fly `x-oss-process` image processing (stack `image`; docs/image-processing.md)" });
