@@ -96,6 +96,20 @@ describe("docs", () => {
     expect(lines).toBeLessThanOrEqual(README_MAX_LINES);
   });
 
+  it("the README's layout names every top-level folder, and only folders that exist", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const block = /## Layout\s+```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const listed = block
+      .split("\n")
+      .map((line) => /^(\S+)\s/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
+    const folders = readdirSync(ROOT).filter(
+      (name) => !name.startsWith(".") && !SKIPPED.has(name) && statSync(path.join(ROOT, name)).isDirectory(),
+    );
+    expect(folders.filter((folder) => !listed.includes(`${folder}/`))).toEqual([]);
+    expect(listed.filter((name) => !existsSync(path.join(ROOT, name)))).toEqual([]);
+  });
+
   it("every repository path named by the markdown files, help and code comments exists", () => {
     const docs = [...filesUnder(ROOT, /\.md$/), path.join(ROOT, "help"), path.join(ROOT, ".ci/run")];
     const sources = [
