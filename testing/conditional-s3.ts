@@ -1,7 +1,4 @@
-/**
- * s3rver with S3's conditional writes and AbortMultipartUpload, for the migration's race tests.
- * See /work/shared/design/local-servers.md for s3rver's traps.
- */
+/** s3rver with S3's conditional writes and AbortMultipartUpload, for the migration's race tests. */
 import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

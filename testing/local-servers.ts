@@ -2,7 +2,8 @@
  * The local stand-ins for S3 (s3rver) and DynamoDB (dynalite), on loopback and port 0, with the SDK
  * client, credentials and environment that reach them: shared by the tests and `scripts/bench`.
  * Stand-ins that add an S3 behaviour (versioning, conditional writes, regions, SigV4 checking) wrap
- * the s3rver started here. See /work/shared/design/local-servers.md for the traps.
+ * the s3rver started here. The servers' traps are handled where they bite: checksums (`localAwsEnv`),
+ * listing pages (`startS3rverProcess`), TTL (`startDynamoDb`).
  */
 import {
   CreateTableCommand,
@@ -28,7 +29,7 @@ import {
 } from "../functions/shared/backfill-jobs-table";
 import { STYLE_ID_ATTRIBUTE, STYLE_VALUE_ATTRIBUTE } from "../functions/image/style-table";
 
-/** Both servers accept any credentials; s3rver's own are the conventional pair. */
+/** Both servers accept any credentials (and check no signature); s3rver's own are the conventional pair. */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 export const LOCAL_REGION = "us-east-1";
 
@@ -61,6 +62,9 @@ export function localS3Client(endpoint: string): S3Client {
   });
 }
 
+/** What a stand-in adds to s3rver: runs before s3rver's own handling of every request. */
+export type S3rverMiddleware = S3rver.Middleware;
+
 const s3rverOptions = (directory: string, buckets: readonly string[] = []): S3rver.Options => ({
   port: 0,
   address: "127.0.0.1",
@@ -80,11 +84,13 @@ export interface LocalS3 {
 }
 
 export interface LocalS3Options {
-  /** Runs before s3rver's own handling of every request: how a stand-in adds an S3 behaviour. */
-  readonly middleware?: S3rver.Middleware;
+  readonly middleware?: S3rverMiddleware;
 }
 
-/** s3rver in this process with `buckets` created. */
+/**
+ * s3rver in this process with `buckets` created. Its listings stop at one page unless this process
+ * runs with `--openssl-legacy-provider` (see `startS3rverProcess`).
+ */
 export async function startS3(buckets: readonly string[], options: LocalS3Options = {}): Promise<LocalS3> {
   const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
   const server = new S3rver(s3rverOptions(directory, buckets));

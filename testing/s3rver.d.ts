@@ -1,4 +1,4 @@
-// s3rver ships no types: the part of its API testing/local-servers.ts uses.
+// s3rver ships no types: the part of its API the local stand-ins use (testing/local-servers.ts).
 declare module "s3rver" {
   import type { AddressInfo } from "node:net";
 

@@ -4,11 +4,9 @@
  * for that exact version — an older one from its recorded headers, a delete marker with 405, an
  * unknown one with 404, like S3. GET of an older version is refused (501): no test reads old
  * bytes. It also records each HEAD, and can stall HEADs of chosen keys until the client gives up.
- * See /work/shared/design/local-servers.md for s3rver's traps.
  */
 import { randomBytes } from "node:crypto";
-import type S3rver from "s3rver";
-import { startS3, type LocalS3 } from "./local-servers";
+import { startS3, type LocalS3, type S3rverMiddleware } from "./local-servers";
 
 interface Version {
   readonly id: string;
@@ -42,7 +40,7 @@ export async function startVersionedS3(
 ): Promise<VersionedS3> {
   const versions = new Map<string, Version[]>();
   const heads: string[] = [];
-  const versioning: S3rver.Middleware = async (ctx, next) => {
+  const versioning: S3rverMiddleware = async (ctx, next) => {
     const [, bucket, ...rest] = ctx.path.split("/");
     const key = decodeURIComponent(rest.join("/"));
     // Only plain object requests of the configured buckets; subresources (?uploads, ?tagging...) pass.
