@@ -2,7 +2,7 @@ import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
-import { startLocalDynamoDb } from "../../testing/local-dynamodb";
+import { startDynamoDb as startLocalDynamoDb } from "../../testing/local-servers";
 import { percentile, progress, round, type BenchSection } from "./support";
 
 const EVENTS = 1_000;

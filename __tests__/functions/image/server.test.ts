@@ -14,28 +14,36 @@ import { ImageFigures } from "../../../functions/image/figures";
 import { createMetrics, IMAGE_METRICS, METRICS_NAMESPACE } from "../../../functions/shared/metrics";
 import { jpeg } from "../../fixtures/image/generate";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
-import { localAwsEnv, startS3, startStyleTable, type LocalS3, type LocalStyles } from "../../../testing/image-backends";
+import {
+  localAwsEnv,
+  putStyle,
+  startDynamoDb,
+  startS3,
+  styleTable,
+  type LocalDynamoDb,
+  type LocalS3,
+} from "../../../testing/local-servers";
 import { PROJECT_ROOT } from "../../../config/paths";
 
 const ROOT = PROJECT_ROOT;
 const logger = new Logger({ serviceName: "image-server-test", logLevel: "SILENT" });
 
 let s3: LocalS3;
-let styles: LocalStyles;
+let styles: LocalDynamoDb;
 let env: Record<string, string>;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   s3 = await startS3(["images", "archive", "private"]);
-  styles = await startStyleTable("image-styles");
+  styles = await startDynamoDb([styleTable("image-styles")]);
   const photo = await jpeg(400, 300);
   await s3.put("images", "photos/cat.jpg", photo);
   await s3.put("images", "photos/été à la mer.jpg", photo);
   await s3.put("images", "a!b.jpg", photo);
   await s3.put("archive", "old.jpg", await jpeg(64, 64));
   await s3.put("private", "secret.jpg", photo);
-  await styles.put("thumb", "image/resize,w_50,h_50,m_fill/format,webp");
-  await styles.put("broken", "image/resize,w_0");
+  await putStyle(styles, "image-styles", "thumb", "image/resize,w_50,h_50,m_fill/format,webp");
+  await putStyle(styles, "image-styles", "broken", "image/resize,w_0");
   env = {
     ...localAwsEnv(s3.endpoint, styles.endpoint),
     SOURCE_BUCKET: "images",
