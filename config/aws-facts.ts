@@ -212,6 +212,14 @@ export function cloudFrontMetricsRegion(primaryRegion: string): string {
  * (a wildcard path counts as one). Source: https://aws.amazon.com/cloudfront/pricing/
  */
 export const CLOUDFRONT_FREE_INVALIDATION_PATHS_PER_MONTH = 1_000;
+
+/**
+ * CloudFront's limits on invalidation paths: per invalidation request (and in progress per
+ * distribution), of which at most this many wildcards (`/images/*`), also counting the ones in progress.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-invalidations
+ */
+export const CLOUDFRONT_MAX_INVALIDATION_PATHS = 3_000;
+export const CLOUDFRONT_MAX_WILDCARD_INVALIDATION_PATHS = 15;
 export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;
 
 /**
@@ -221,6 +229,11 @@ export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;
 export const CLOUDFRONT_FAILOVER_STATUS_CODES = [403, 404, 416, 500, 502, 503, 504] as const;
 /** CloudFront's limit on `DefaultRootObject` (DistributionConfig, CloudFront API reference). */
 export const CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH = 255;
+
+/** SQS's largest batch for a Lambda event source mapping of a standard queue with a batching window. */
+export const SQS_MAX_BATCH_SIZE = 10_000;
+/** SQS's longest batching window (`MaximumBatchingWindowInSeconds`) of a Lambda event source mapping. */
+export const SQS_MAX_BATCHING_WINDOW_SECONDS = 300;
 
 /**
  * SNS's largest message: 256 KiB, message, subject and attributes together.

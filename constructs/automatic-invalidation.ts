@@ -8,11 +8,11 @@ import { Construct } from "constructs";
 import {
   DEFAULT_INVALIDATION_BATCH_SIZE,
   DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
-  DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
   invalidationEventPattern,
   type KeyFilters,
 } from "../config/sections/invalidation";
 import { ENVIRONMENT } from "../functions/invalidate/environment";
+import { DEFAULT_EXACT_PATH_LIMIT } from "../functions/invalidate/plan";
 import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "./bundle";
@@ -72,7 +72,7 @@ export interface AutomaticInvalidationProps {
   readonly batchSize?: number;
   /**
    * Up to this many changed keys get exact paths; more are collapsed into `prefix/*`.
-   * @default DEFAULT_INVALIDATION_EXACT_PATH_LIMIT
+   * @default DEFAULT_EXACT_PATH_LIMIT
    */
   readonly exactPathLimit?: number;
   /**
@@ -215,7 +215,7 @@ export class AutomaticInvalidation extends Construct {
       timeout: INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
       environment: {
         [ENVIRONMENT.distributionId]: props.distributionId,
-        [ENVIRONMENT.exactPathLimit]: String(props.exactPathLimit ?? DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+        [ENVIRONMENT.exactPathLimit]: String(props.exactPathLimit ?? DEFAULT_EXACT_PATH_LIMIT),
         [ENVIRONMENT.queryStringVariants]: String(props.queryStringVariants ?? false),
         ...(props.migrationBucket ? { [ENVIRONMENT.migrationBucket]: props.migrationBucket.name } : {}),
         POWERTOOLS_SERVICE_NAME: "invalidate",

@@ -23,6 +23,7 @@ import {
   JOBS_TTL_ATTRIBUTE,
   JOBS_UPDATED_AT_ATTRIBUTE,
 } from "../functions/shared/backfill-jobs-table";
+import { WORKER_ENVIRONMENT } from "../functions/shared/backfill-environment";
 import type { LegacySourceSettings } from "../functions/shared/legacy-source";
 import type { FunctionBundler } from "./bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
@@ -237,23 +238,24 @@ export class BackfillPipeline extends Construct {
       bundler: props.bundler,
     };
     const { source } = props;
+    const names = WORKER_ENVIRONMENT;
     const environment = {
-      DESTINATION_BUCKET: destination.name,
-      SOURCE_API: source.api,
-      SOURCE_ENDPOINT: source.endpoint,
-      ...(source.bucket ? { SOURCE_BUCKET: source.bucket } : {}),
-      ...(source.region ? { SOURCE_REGION: source.region } : {}),
-      ...(source.addressing ? { SOURCE_ADDRESSING: source.addressing } : {}),
-      JOBS_TABLE: this.jobsTable.name,
-      QUEUE_URL: this.queue.url,
+      [names.destinationBucket]: destination.name,
+      [names.sourceApi]: source.api,
+      [names.sourceEndpoint]: source.endpoint,
+      ...(source.bucket ? { [names.sourceBucket]: source.bucket } : {}),
+      ...(source.region ? { [names.sourceRegion]: source.region } : {}),
+      ...(source.addressing ? { [names.sourceAddressing]: source.addressing } : {}),
+      [names.jobsTable]: this.jobsTable.name,
+      [names.queueUrl]: this.queue.url,
     };
     const secretRead: { env: Record<string, string>; resource: string } | undefined = this.hmacSecret
-      ? { env: { SOURCE_CREDENTIALS_SECRET_ID: this.hmacSecret.arn }, resource: this.hmacSecret.arn }
+      ? { env: { [names.sourceCredentialsSecretId]: this.hmacSecret.arn }, resource: this.hmacSecret.arn }
       : this.externalSecret
         ? {
             env: {
-              SOURCE_CREDENTIALS_SECRET_ID: this.externalSecret.id,
-              SOURCE_CREDENTIALS_SECRET_REGION: this.externalSecret.region,
+              [names.sourceCredentialsSecretId]: this.externalSecret.id,
+              [names.sourceCredentialsSecretRegion]: this.externalSecret.region,
             },
             resource: this.externalSecret.resourceArn,
           }
