@@ -5,7 +5,7 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
-import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
+import { FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
 import { COMPLETE_MARKER, imageFonts } from "./font-package";
 import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
@@ -14,7 +14,7 @@ import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from 
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
 import { Partition } from "./partition";
-import { MALLOC_ARENAS } from "../functions/image/environment";
+import { FONTCONFIG_FILE_VARIABLE, MALLOC_ARENAS } from "../functions/image/environment";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
 /** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
@@ -34,7 +34,7 @@ export interface ImageLambdaProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
   readonly deadlineSeconds?: number;
   /**
    * Concurrent executions reserved for the function, which are also the most it may run: a flood of

@@ -17,15 +17,14 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
-import { ALB_IDLE_TIMEOUT_SECONDS } from "../functions/image/environment";
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
 import {
+  ALB_IDLE_TIMEOUT_SECONDS,
   ENGINE_HEALTH_PATH,
   ENGINE_PORT,
-  engineEnvironment,
-  engineReadStatements,
-  type ImageSourceBucket,
-} from "./image-engine";
+  SERVER_ENVIRONMENT,
+} from "../functions/image/environment";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
 import { Partition } from "./partition";
@@ -60,7 +59,7 @@ export interface ImageServiceProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
   readonly deadlineSeconds?: number;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
@@ -172,7 +171,11 @@ export class ImageService extends Construct {
     });
 
     // POWERTOOLS_SERVICE_NAME: the `service` dimension of the server's figures (functions/shared/metrics.ts).
-    const environment = { ...engineEnvironment(props), PORT: String(ENGINE_PORT), POWERTOOLS_SERVICE_NAME: name };
+    const environment = {
+      ...engineEnvironment(props),
+      [SERVER_ENVIRONMENT.port]: String(ENGINE_PORT),
+      POWERTOOLS_SERVICE_NAME: name,
+    };
     this.taskDefinition = new EcsTaskDefinition(this, "task", {
       family: name,
       requiresCompatibilities: ["FARGATE"],

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { ImageError } from "../../functions/image/errors";
 import { parseActions } from "../../functions/image/parser";
 import { FARGATE_TASK_SIZES } from "../aws-facts";
-import { DEFAULT_ENCODER_SETTINGS, ENCODER_VARIABLES } from "../../functions/image/encoders";
+import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
+import { ENCODER_RANGES, IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../../functions/image/environment";
+import { DEFAULT_DEADLINE_MS } from "../../functions/image/limits";
 import { enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
 
 export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
@@ -14,13 +16,6 @@ export const DEFAULT_IMAGE_MAX_COUNT = 10;
 export const DEFAULT_IMAGE_TARGET_CPU_PERCENT = 60;
 /** The original construct served at most three buckets beside the primary. */
 export const MAX_EXTRA_SOURCE_BUCKETS = 3;
-/**
- * How long CloudFront waits for the image origin's answer (the distributions' origin read timeout):
- * a request's deadline must end before it, or the work goes on for nobody.
- */
-export const IMAGE_ORIGIN_READ_TIMEOUT_SECONDS = 30;
-/** A request's work is abandoned after this (answered 503), leaving CloudFront 5 s. */
-export const DEFAULT_IMAGE_DEADLINE_SECONDS = 25;
 /**
  * The image function's reserved concurrency: it may not take more of the region's concurrency
  * (1,000 by default), so a flood of image requests cannot starve backfill, invalidation and
@@ -101,8 +96,8 @@ const ecs = z
     }
   });
 
-const encoderSetting = (key: keyof typeof ENCODER_VARIABLES) =>
-  z.int().min(ENCODER_VARIABLES[key].min).max(ENCODER_VARIABLES[key].max).default(DEFAULT_ENCODER_SETTINGS[key]);
+const encoderSetting = (key: keyof typeof ENCODER_RANGES) =>
+  z.int().min(ENCODER_RANGES[key].min).max(ENCODER_RANGES[key].max).default(DEFAULT_ENCODER_SETTINGS[key]);
 
 /** WebP and AVIF output when a request sets no quality (a `quality` action overrides the quality). */
 const encoding = z.strictObject({
@@ -150,7 +145,7 @@ export const imageSection = z.strictObject({
       IMAGE_ORIGIN_READ_TIMEOUT_SECONDS - 1,
       `must be below CloudFront's origin read timeout of the image distributions (${IMAGE_ORIGIN_READ_TIMEOUT_SECONDS} s)`,
     )
-    .default(DEFAULT_IMAGE_DEADLINE_SECONDS),
+    .default(DEFAULT_DEADLINE_MS / 1000),
   extraSourceBuckets: z
     .array(extraSourceBucket)
     .max(MAX_EXTRA_SOURCE_BUCKETS, `at most ${MAX_EXTRA_SOURCE_BUCKETS} buckets beside the primary`)
