@@ -68,10 +68,25 @@ export function partitionOfRegion(region: string): PartitionName {
  * (`cloudfront.cn-northwest-1.amazonaws.com.cn`, the SDKs' endpoint rules), where its metrics are
  * published. Source: docs/china.md.
  */
-export const CLOUDFRONT_HOME_REGIONS: Readonly<Record<PartitionName, string>> = {
+export const CLOUDFRONT_HOME_REGIONS = {
   aws: "us-east-1",
   "aws-cn": "cn-northwest-1",
-};
+} as const satisfies Readonly<Record<PartitionName, string>>;
+
+/**
+ * The one region of the global partition where CloudFront takes ACM certificates from, where
+ * Lambda@Edge functions are created (CloudFront replicates them) and where CLOUDFRONT-scoped WAF web
+ * ACLs live. Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+ * and https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
+ */
+export const CLOUDFRONT_HOME_REGION = CLOUDFRONT_HOME_REGIONS.aws;
+
+/**
+ * The oldest security policy s3-edge lets viewers use with a custom certificate (ACM, or IAM in
+ * China): TLS 1.2 with the 2021 ciphers.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html
+ */
+export const CLOUDFRONT_MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
 
 /**
  * Regions in which CloudFront offers Origin Shield.
@@ -101,13 +116,26 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
+/** Lambda's memory range (MB) for a function. Source: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
+export const LAMBDA_MIN_MEMORY_MB = 128;
+export const LAMBDA_MAX_MEMORY_MB = 10_240;
+
+/**
+ * Lambda@Edge quotas per trigger: viewer events allow 128 MB and 5 s, origin events what Lambda
+ * allows in memory and 30 s. Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-lambda-at-edge
+ */
+export const LAMBDA_EDGE_LIMITS = {
+  viewer: { maxMemoryMb: 128, maxTimeoutSeconds: 5 },
+  origin: { maxMemoryMb: LAMBDA_MAX_MEMORY_MB, maxTimeoutSeconds: 30 },
+} as const;
+
 /** Where Lambda unpacks a function's zip (`LAMBDA_TASK_ROOT`). */
 export const LAMBDA_TASK_ROOT = "/var/task";
 /** Lambda's limit on a deployment package, unzipped (code and layers). */
 export const LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES = 250 * 1024 * 1024;
 /** Lambda's limit on a zip uploaded directly (not through S3). */
 export const LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
+/** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
 export const NODE_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
 
 /** CloudFront price classes. */

@@ -1,6 +1,7 @@
 import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
 import type { CloudfrontDistributionViewerCertificate } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { Construct } from "constructs";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
 import type { PolicyStatement } from "./iam";
 
 /**
@@ -27,14 +28,12 @@ export const CHINA_DISTRIBUTION_SETTINGS = {
   isIpv6Enabled: false,
 } as const;
 
-/** Oldest TLS policy viewers may use with the IAM server certificate (as with ACM elsewhere). */
-export const CHINA_MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
 
 export function chinaViewerCertificate(delivery: ChinaDelivery): CloudfrontDistributionViewerCertificate {
   return {
     iamCertificateId: delivery.iamCertificateId,
     sslSupportMethod: "sni-only",
-    minimumProtocolVersion: CHINA_MINIMUM_VIEWER_TLS,
+    minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
   };
 }
 

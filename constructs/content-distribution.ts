@@ -8,6 +8,7 @@ import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfron
 import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Construct } from "constructs";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
 import type { S3EdgeConfig } from "../config";
 import type { DomainCertificate, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../stacks/contracts";
 import type { BucketReference } from "../stacks/storage-replication";
@@ -30,8 +31,6 @@ export const ORIGIN_IDS = {
 export const CACHED_ERROR_CODES = [403, 404, 500, 502, 503, 504] as const;
 /** HSTS max-age: two years, what the preload list asks for. */
 export const HSTS_MAX_AGE_SECONDS = 63_072_000;
-/** Oldest TLS policy viewers may use with the custom certificate. */
-export const MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
 export interface ContentDistributionProps {
   /** Prefix of the distribution's policies and OAC names. */
   readonly name: string;
@@ -216,7 +215,7 @@ export class ContentDistribution extends Construct {
           ? {
               acmCertificateArn: customDomain.certificate.certificateArn,
               sslSupportMethod: "sni-only",
-              minimumProtocolVersion: MINIMUM_VIEWER_TLS,
+              minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
             }
           : // The *.cloudfront.net certificate: CloudFront fixes its minimum protocol itself.
             { cloudfrontDefaultCertificate: true },

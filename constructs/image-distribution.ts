@@ -6,6 +6,7 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
 import { PROJECT_ROOT } from "../config/paths";
 import type { DomainCertificate } from "../stacks/contracts";
 import type { PolicyStatement } from "./iam";
@@ -221,7 +222,7 @@ export class ImageDistribution extends Construct {
           ? {
               acmCertificateArn: certificate!.certificateArn,
               sslSupportMethod: "sni-only",
-              minimumProtocolVersion: "TLSv1.2_2021",
+              minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
             }
           : { cloudfrontDefaultCertificate: true },
     });

@@ -5,13 +5,14 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { TerraformIterator, TerraformOutput, TerraformStack, Token } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
+import { CLOUDFRONT_HOME_REGION } from "../config/aws-facts";
 import { configureBackend } from "../constructs/backend";
 import { awsProvider } from "../constructs/providers";
 import type { DomainCertificate } from "./contracts";
 
 export const DNS_CERT_STACK_ID = "dns-cert";
 /** CloudFront accepts certificates only from ACM in us-east-1. */
-export const CLOUDFRONT_CERTIFICATE_REGION = "us-east-1";
+export const CLOUDFRONT_CERTIFICATE_REGION = CLOUDFRONT_HOME_REGION;
 /** TTL of the DNS validation records (they only need to resolve while ACM validates and renews). */
 export const VALIDATION_RECORD_TTL_SECONDS = 300;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ImageError } from "../../functions/image/errors";
 import { parseActions } from "../../functions/image/parser";
-import { FARGATE_TASK_SIZES } from "../aws-facts";
+import { FARGATE_TASK_SIZES, LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { ENCODER_RANGES, IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../../functions/image/environment";
 import { DEFAULT_DEADLINE_MS } from "../../functions/image/limits";
@@ -125,7 +125,7 @@ export const imageSection = z.strictObject({
   variant: z.enum(["lambda", "ecs", "both"]).default("lambda"),
   lambda: z
     .strictObject({
-      memoryMb: z.int().min(128).max(10240).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB),
+      memoryMb: z.int().min(LAMBDA_MIN_MEMORY_MB).max(LAMBDA_MAX_MEMORY_MB).default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB),
       /** Concurrent executions reserved for (and the most allowed to) the function; null: unreserved. */
       reservedConcurrency: z.int().min(1).max(10_000).nullable().default(DEFAULT_IMAGE_RESERVED_CONCURRENCY),
     })

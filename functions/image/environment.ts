@@ -4,7 +4,7 @@
  * (service.ts, server.ts), the header and query parameter the distributions forward, and the
  * container's port.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { unlessEmpty, variable } from "../shared/environment";
 import type { EncoderSettings } from "./encoders";
 
@@ -25,26 +25,29 @@ export const ENVIRONMENT = {
 
 /** How both runtimes read each variable (functions/shared/environment.ts); empty counts as unset. */
 export const ENVIRONMENT_FIELDS = {
-  sourceBucket: z
-    .string()
-    .optional()
-    .transform((value) => value?.trim() || undefined),
-  sourceBuckets: variable.list().default([]),
-  sourceBucketRegions: variable.list().default([]).transform((items, context) => {
-    const regions = new Map<string, string>();
-    for (const item of items) {
-      const [bucket, region, ...rest] = item.split("=").map((part) => part.trim());
-      if (!bucket || !region || rest.length > 0 || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-        context.addIssue({ code: "custom", message: `must be bucket=region pairs, got "${item}"` });
-        return regions;
+  sourceBucket: z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined) => value?.trim() || undefined),
+  ),
+  sourceBuckets: variable.list(),
+  sourceBucketRegions: z.pipe(
+    variable.list(),
+    z.transform((items: string[], context) => {
+      const regions = new Map<string, string>();
+      for (const item of items) {
+        const [bucket, region, ...rest] = item.split("=").map((part) => part.trim());
+        if (!bucket || !region || rest.length > 0 || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+          context.issues.push({ code: "custom", message: `must be bucket=region pairs, got "${item}"`, input: item });
+          return regions;
+        }
+        regions.set(bucket, region);
       }
-      regions.set(bucket, region);
-    }
-    return regions;
-  }),
+      return regions;
+    }),
+  ),
   styleTable: unlessEmpty(variable.text()),
   autoFormat: unlessEmpty(variable.flag()),
-  styleDelimiters: variable.list().default([]),
+  styleDelimiters: variable.list(),
   maxSourceBytes: unlessEmpty(variable.integer({ min: 1 })),
   deadlineMs: unlessEmpty(variable.integer({ min: 1 })),
 };

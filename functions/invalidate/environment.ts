@@ -2,6 +2,7 @@
  * The invalidation function's contract with its construct (constructs/automatic-invalidation.ts):
  * the environment variables the construct sets and the events its rule forwards.
  */
+import * as z from "zod/mini";
 import { variable } from "../shared/environment";
 
 /** Environment the construct sets on the function. */
@@ -21,8 +22,8 @@ export const ENVIRONMENT = {
 export const ENVIRONMENT_FIELDS = {
   distributionId: variable.text(),
   exactPathLimit: variable.integer({ min: 1 }),
-  queryStringVariants: variable.flag().default(false),
-  migrationBucket: variable.text().optional(),
+  queryStringVariants: z._default(variable.flag(), false),
+  migrationBucket: z.optional(variable.text()),
 };
 
 /** The S3 EventBridge events (detail-type) that invalidate: the rule forwards exactly these. */

@@ -2,6 +2,7 @@
  * The object-stats function's contract with its construct (constructs/object-stats.ts): the
  * environment variables the construct sets and how the handler reads them.
  */
+import * as z from "zod/mini";
 import { variable } from "../shared/environment";
 
 /** `per-change`: a message per counted change; `summary`: one per bucket per window that changed. */
@@ -30,6 +31,9 @@ export const ENVIRONMENT_FIELDS = {
   tableName: variable.text(),
   topicArn: variable.text(),
   notificationMode: variable.oneOf(NOTIFICATION_MODES),
-  monitoredBuckets: variable.text().transform((value) => value.split(",")),
+  monitoredBuckets: z.pipe(
+    variable.text(),
+    z.transform((value: string) => value.split(",")),
+  ),
   dedupeTtlDays: variable.integer({ min: 1 }),
 };

@@ -2,6 +2,7 @@
  * The backfill functions' contract with their construct (constructs/backfill-pipeline.ts): the
  * environment variables it sets on the worker and the sweeper, and how each handler reads them.
  */
+import * as z from "zod/mini";
 import { variable } from "./environment";
 import { DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from "./copy/engine";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "./gcs";
@@ -22,9 +23,9 @@ export const SWEEPER_ENVIRONMENT = {
 
 export const SWEEPER_ENVIRONMENT_FIELDS = {
   destinationBucket: variable.text(),
-  jobsTable: variable.text().min(3, "must be a DynamoDB table name (3 characters or more)"),
+  jobsTable: variable.text({ minLength: 3, message: "must be a DynamoDB table name (3 characters or more)" }),
   queueUrl: variable.url(),
-  stallSeconds: variable.integer({ min: 1 }).default(DEFAULT_STALL_SECONDS),
+  stallSeconds: z._default(variable.integer({ min: 1 }), DEFAULT_STALL_SECONDS),
 };
 
 /** What the worker reads; the size thresholds are optional overrides. */
@@ -54,18 +55,18 @@ export const WORKER_ENVIRONMENT = {
 
 export const WORKER_ENVIRONMENT_FIELDS = {
   ...SWEEPER_ENVIRONMENT_FIELDS,
-  sourceApi: variable.oneOf(SOURCE_APIS).default("s3"),
-  sourceEndpoint: variable.url().default(DEFAULT_SOURCE_ENDPOINT),
-  sourceBucket: variable.text().optional(),
-  sourceRegion: variable.text().default(GCS_SIGNING_REGION),
-  sourceAddressing: variable.oneOf(SOURCE_ADDRESSINGS).default("path"),
-  sourceCredentialsSecretId: variable.text().optional(),
-  sourceCredentialsSecretRegion: variable.text().optional(),
-  multipartThresholdBytes: variable.integer({ min: 1 }).default(DEFAULT_MULTIPART_THRESHOLD),
-  partSizeBytes: variable.integer({ min: 1 }).default(DEFAULT_PART_SIZE),
-  fanOutThresholdBytes: variable.integer({ min: 1 }).default(DEFAULT_FAN_OUT_THRESHOLD),
-  functionMemoryMb: variable.integer({ min: 1 }).default(1024),
-  bufferBudgetBytes: variable.integer({ min: 1 }).optional(),
+  sourceApi: z._default(variable.oneOf(SOURCE_APIS), "s3"),
+  sourceEndpoint: z._default(variable.url(), DEFAULT_SOURCE_ENDPOINT),
+  sourceBucket: z.optional(variable.text()),
+  sourceRegion: z._default(variable.text(), GCS_SIGNING_REGION),
+  sourceAddressing: z._default(variable.oneOf(SOURCE_ADDRESSINGS), "path"),
+  sourceCredentialsSecretId: z.optional(variable.text()),
+  sourceCredentialsSecretRegion: z.optional(variable.text()),
+  multipartThresholdBytes: z._default(variable.integer({ min: 1 }), DEFAULT_MULTIPART_THRESHOLD),
+  partSizeBytes: z._default(variable.integer({ min: 1 }), DEFAULT_PART_SIZE),
+  fanOutThresholdBytes: z._default(variable.integer({ min: 1 }), DEFAULT_FAN_OUT_THRESHOLD),
+  functionMemoryMb: z._default(variable.integer({ min: 1 }), 1024),
+  bufferBudgetBytes: z.optional(variable.integer({ min: 1 })),
 };
 
 /** Object bytes a worker invocation may hold: half the function's memory (the rest is Node, the SDK, sockets). */
