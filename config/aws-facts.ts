@@ -87,6 +87,12 @@ export const CLOUDFRONT_HOME_REGION = CLOUDFRONT_HOME_REGIONS.aws;
  * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html
  */
 export const CLOUDFRONT_MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
+/**
+ * The one protocol s3-edge lets CloudFront speak to a custom origin over HTTPS (`OriginSslProtocols`;
+ * the others CloudFront offers are SSLv3, TLSv1 and TLSv1.1).
+ * Source: https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_OriginSslProtocols.html
+ */
+export const CLOUDFRONT_ORIGIN_TLS_PROTOCOL = "TLSv1.2";
 
 /**
  * Regions in which CloudFront offers Origin Shield.

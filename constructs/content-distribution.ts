@@ -8,7 +8,7 @@ import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfron
 import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Construct } from "constructs";
-import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS, CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import type { S3EdgeConfig } from "../config";
 import type { DomainCertificate, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../stacks/contracts";
 import type { BucketReference } from "../stacks/storage-replication";
@@ -115,7 +115,7 @@ export class ContentDistribution extends Construct {
           httpPort: 80,
           httpsPort: 443,
           originProtocolPolicy: "https-only",
-          originSslProtocols: ["TLSv1.2"],
+          originSslProtocols: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL],
         },
         originShield,
       });

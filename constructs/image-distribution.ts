@@ -6,7 +6,7 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
-import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS, CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import { PROJECT_ROOT } from "../config/paths";
 import type { DomainCertificate } from "../stacks/contracts";
 import type { PolicyStatement } from "./iam";
@@ -181,7 +181,7 @@ export class ImageDistribution extends Construct {
                   httpPort: 80,
                   httpsPort: 443,
                   originProtocolPolicy: "https-only",
-                  originSslProtocols: ["TLSv1.2"],
+                  originSslProtocols: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL],
                   ...originTimeouts,
                 },
               }),

@@ -17,6 +17,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
+import { CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import {
   ALB_IDLE_TIMEOUT_SECONDS,
   ENGINE_HEALTH_PATH,
@@ -312,7 +313,7 @@ export class ImageService extends Construct {
           // Required by the API even for HTTP; unused.
           httpsPort: 443,
           originProtocolPolicy: "http-only",
-          originSslProtocols: [{ items: ["TLSv1.2"], quantity: 1 }],
+          originSslProtocols: [{ items: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL], quantity: 1 }],
         },
       ],
       // CloudFront creates its network interfaces in the ALB's subnets when the listener exists.
