@@ -270,6 +270,19 @@ export const SQS_MAX_BATCH_SIZE = 10_000;
 export const SQS_MAX_BATCHING_WINDOW_SECONDS = 300;
 
 /**
+ * SQS's longest message retention: 14 days.
+ * Source: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+ */
+export const SQS_MAX_MESSAGE_RETENTION_SECONDS = 1_209_600;
+
+/**
+ * The most an EventBridge rule target's retry policy allows: 185 attempts over 24 hours.
+ * Source: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
+ */
+export const EVENTBRIDGE_MAX_RETRY_ATTEMPTS = 185;
+export const EVENTBRIDGE_MAX_EVENT_AGE_SECONDS = 86_400;
+
+/**
  * SNS's largest message: 256 KiB, message, subject and attributes together.
  * Source: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
  */

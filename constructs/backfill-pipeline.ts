@@ -11,6 +11,7 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { SqsQueueRedriveAllowPolicy } from "@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy";
 import { Fn, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
+import { SQS_MAX_MESSAGE_RETENTION_SECONDS } from "../config/aws-facts";
 import {
   DEFAULT_BACKFILL_BATCH_SIZE,
   DEFAULT_BACKFILL_MAX_CONCURRENCY,
@@ -40,7 +41,7 @@ export const BACKFILL_MAX_RECEIVE_COUNT = 5;
 /** A copy job is re-created by the next cache miss, so four days is plenty. */
 export const BACKFILL_MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;
 /** The SQS maximum, so that an operator has two weeks to look at failed jobs. */
-export const BACKFILL_DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+export const BACKFILL_DLQ_RETENTION_SECONDS = SQS_MAX_MESSAGE_RETENTION_SECONDS;
 export const BACKFILL_SWEEPER_PERIOD_SECONDS = 300;
 export const BACKFILL_SWEEPER_SCHEDULE = `rate(${BACKFILL_SWEEPER_PERIOD_SECONDS / 60} minutes)`;
 export const BACKFILL_SWEEPER_TIMEOUT_SECONDS = 120;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SQS_MAX_MESSAGE_RETENTION_SECONDS } from "../aws-facts";
 import { ARN_PARTITION, region } from "../primitives";
 
 /** Alarm thresholds: each alarm of docs/operations.md reads one of these. */
@@ -32,7 +33,7 @@ const thresholds = z.strictObject({
   backfillOldestMessageAgeSeconds: z
     .int()
     .min(60)
-    .max(1_209_600)
+    .max(SQS_MAX_MESSAGE_RETENTION_SECONDS)
     .default(DEFAULT_ALARM_THRESHOLDS.backfillOldestMessageAgeSeconds),
   lambdaErrors: z.int().min(1).default(DEFAULT_ALARM_THRESHOLDS.lambdaErrors),
   lambdaThrottles: z.int().min(1).default(DEFAULT_ALARM_THRESHOLDS.lambdaThrottles),
