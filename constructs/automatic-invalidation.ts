@@ -24,7 +24,6 @@ import type { FunctionBundler } from "./bundle";
 import { policyDocument, type PolicyStatement } from "./iam";
 import { Partition } from "./partition";
 
-
 /** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
 export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;
 /** Deliveries of a message before it moves to the dead-letter queue. */

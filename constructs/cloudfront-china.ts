@@ -28,7 +28,6 @@ export const CHINA_DISTRIBUTION_SETTINGS = {
   isIpv6Enabled: false,
 } as const;
 
-
 export function chinaViewerCertificate(delivery: ChinaDelivery): CloudfrontDistributionViewerCertificate {
   return {
     iamCertificateId: delivery.iamCertificateId,

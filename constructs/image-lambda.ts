@@ -14,7 +14,11 @@ import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from 
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
 import { Partition } from "./partition";
-import { FONTCONFIG_FILE_VARIABLE, IMAGE_ORIGIN_READ_TIMEOUT_SECONDS, MALLOC_ARENAS } from "../functions/image/environment";
+import {
+  FONTCONFIG_FILE_VARIABLE,
+  IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
+  MALLOC_ARENAS,
+} from "../functions/image/environment";
 
 /** Long enough for a large source: the distributions' origin read timeout is the real bound. */
 export const IMAGE_FUNCTION_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;

@@ -27,7 +27,11 @@ const backfill = z.strictObject({
     .max(1000, "must be at most 1000 (the largest SQS maximum concurrency)")
     .default(DEFAULT_BACKFILL_MAX_CONCURRENCY),
   /** Worker memory in MB (128-10240). */
-  workerMemoryMb: z.int().min(LAMBDA_MIN_MEMORY_MB).max(LAMBDA_MAX_MEMORY_MB).default(DEFAULT_BACKFILL_WORKER_MEMORY_MB),
+  workerMemoryMb: z
+    .int()
+    .min(LAMBDA_MIN_MEMORY_MB)
+    .max(LAMBDA_MAX_MEMORY_MB)
+    .default(DEFAULT_BACKFILL_WORKER_MEMORY_MB),
 });
 
 /** Name of the secret s3-edge creates (empty) for an S3-compatible store's key when none is named. */

@@ -38,11 +38,7 @@ const source = openLegacySource(
   },
   { credentials: sourceKey && (() => sourceKey()) },
 );
-const jobs = new JobStore(
-  DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  env.jobsTable,
-  env.stallSeconds * 1000,
-);
+const jobs = new JobStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.jobsTable, env.stallSeconds * 1000);
 const worker = new BackfillWorker({
   engine: new CopyEngine(source, new S3Client({ maxAttempts: 5 }), env.destinationBucket, {
     multipartThreshold: env.multipartThresholdBytes,

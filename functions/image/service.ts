@@ -13,12 +13,7 @@ import { DEFAULT_DEADLINE_MS } from "./limits";
 import type { ImageFigures } from "./figures";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
 import { readEnvironment, EnvironmentError } from "../shared/environment";
-import {
-  ENVIRONMENT,
-  ENVIRONMENT_FIELDS,
-  PROCESS_PARAMETER,
-  SOURCE_BUCKET_HEADER,
-} from "./environment";
+import { ENVIRONMENT, ENVIRONMENT_FIELDS, PROCESS_PARAMETER, SOURCE_BUCKET_HEADER } from "./environment";
 import { RegionalS3Clients, S3Source, type ImageSource } from "./source";
 import { DynamoStyleStore, type StyleStore } from "./styles";
 
@@ -287,5 +282,8 @@ export function servicePropsFromEnv(
   };
 }
 
-export const createServiceFromEnv = (env: Readonly<Record<string, string | undefined>>, logger: Logger, figures?: ImageFigures) =>
-  new ImageService(servicePropsFromEnv(env, logger, figures));
+export const createServiceFromEnv = (
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+  figures?: ImageFigures,
+) => new ImageService(servicePropsFromEnv(env, logger, figures));

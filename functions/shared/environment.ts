@@ -51,8 +51,12 @@ const notSet = (expected: string) => (issue: { input?: unknown }) =>
 /** The fields of an environment; each error message reads after the variable's name. */
 export const variable = {
   /** A required, non-empty string (of at least `minLength` characters, said as `message`). */
-  text: ({ minLength, message }: { readonly minLength: number; readonly message: string } = { minLength: 1, message: "is not set" }) =>
-    z.string({ error: notSet("a string") }).check(z.minLength(minLength, message)),
+  text: (
+    { minLength, message }: { readonly minLength: number; readonly message: string } = {
+      minLength: 1,
+      message: "is not set",
+    },
+  ) => z.string({ error: notSet("a string") }).check(z.minLength(minLength, message)),
 
   /** An integer (written as `Number` reads it) from `min` to `max`. */
   integer: ({ min, max }: { readonly min: number; readonly max?: number }) => {
