@@ -20,9 +20,9 @@ import { ENVIRONMENT } from "../functions/invalidate/environment";
 import { DEFAULT_EXACT_PATH_LIMIT } from "../functions/invalidate/plan";
 import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
-import type { FunctionBundler } from "./bundle";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import type { FunctionBundler } from "../packaging/bundle";
+import { policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 /** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
 export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;

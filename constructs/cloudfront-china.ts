@@ -1,8 +1,6 @@
 import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
-import type { CloudfrontDistributionViewerCertificate } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { Construct } from "constructs";
-import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
-import type { PolicyStatement } from "./iam";
+import type { PolicyStatement } from "../aws/iam";
 
 /**
  * How a distribution is delivered by CloudFront China (partition `aws-cn`). The facts and their
@@ -27,14 +25,6 @@ export const CHINA_DISTRIBUTION_SETTINGS = {
   httpVersion: "http2",
   isIpv6Enabled: false,
 } as const;
-
-export function chinaViewerCertificate(delivery: ChinaDelivery): CloudfrontDistributionViewerCertificate {
-  return {
-    iamCertificateId: delivery.iamCertificateId,
-    sslSupportMethod: "sni-only",
-    minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
-  };
-}
 
 /**
  * The DNS records the user creates at the Chinese registrar (DNS stays there: no Route53 alias):

@@ -5,8 +5,8 @@ import { PROJECT_ROOT } from "../config/paths";
 import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
 import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
 import { DEFAULT_DEADLINE_MS } from "../functions/image/limits";
-import type { PolicyStatement } from "./iam";
-import type { Partition } from "./partition";
+import type { PolicyStatement } from "../aws/iam";
+import type { Partition } from "../aws/partition";
 
 /** A bucket the engine reads sources from. */
 export interface ImageSourceBucket {
@@ -99,8 +99,8 @@ export const ENGINE_SOURCES = [
   "package-lock.json",
   // The font installer the container build runs (functions/image/Dockerfile).
   "config/paths.ts",
-  "constructs/font-package.ts",
-  "constructs/sharp-package.ts",
+  "packaging/font-package.ts",
+  "packaging/sharp-package.ts",
 ] as const;
 
 /**

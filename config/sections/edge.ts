@@ -10,17 +10,20 @@ export const DEFAULT_EDGE_MEMORY_MB = 128;
 export const DEFAULT_EDGE_TIMEOUT_SECONDS = 5;
 const { maxMemoryMb, maxTimeoutSeconds } = LAMBDA_EDGE_LIMITS.origin;
 
-/** Lambda@Edge functions of the back-to-origin flow (stack `edge`, us-east-1). */
-export const edgeSection = z.strictObject({
-  enabled,
-  memoryMb: z
-    .int()
-    .min(LAMBDA_MIN_MEMORY_MB)
-    .max(maxMemoryMb, `must be at most ${maxMemoryMb} (the Lambda@Edge limit for origin events)`)
-    .default(DEFAULT_EDGE_MEMORY_MB),
-  timeoutSeconds: z
-    .int()
-    .min(1)
-    .max(maxTimeoutSeconds, `must be at most ${maxTimeoutSeconds} (the Lambda@Edge limit for origin events)`)
-    .default(DEFAULT_EDGE_TIMEOUT_SECONDS),
-});
+export const edgeSection = z
+  .strictObject({
+    enabled: enabled.meta({ description: "the `edge` stack exists when this is on and `legacyOrigin` is set" }),
+    memoryMb: z
+      .int()
+      .min(LAMBDA_MIN_MEMORY_MB)
+      .max(maxMemoryMb, `must be at most ${maxMemoryMb} (the Lambda@Edge limit for origin events)`)
+      .default(DEFAULT_EDGE_MEMORY_MB)
+      .meta({ description: "memory of the Lambda@Edge functions (origin events allow up to 10240)" }),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(maxTimeoutSeconds, `must be at most ${maxTimeoutSeconds} (the Lambda@Edge limit for origin events)`)
+      .default(DEFAULT_EDGE_TIMEOUT_SECONDS)
+      .meta({ description: "timeout of the Lambda@Edge functions (origin events allow 30 s)" }),
+  })
+  .meta({ description: "Lambda@Edge functions of the back-to-origin flow (stack `edge`, us-east-1)" });

@@ -1,6 +1,6 @@
 /**
  * The image engine's contract with its constructs (constructs/image-engine.ts, image-lambda.ts,
- * image-service.ts, image-distribution.ts): the environment they set and both runtimes read
+ * image-ecs-service.ts, image-distribution.ts): the environment they set and both runtimes read
  * (service.ts, server.ts), the header and query parameter the distributions forward, and the
  * container's port.
  */
@@ -123,7 +123,7 @@ export const MALLOC_ARENAS = { variable: "MALLOC_ARENA_MAX", value: "2" } as con
 /** Set in both runtimes: fontconfig reads this file only, so only the shipped fonts (fonts.ts) exist. */
 export const FONTCONFIG_FILE_VARIABLE = "FONTCONFIG_FILE";
 
-/** The ECS variant's ALB idle timeout (constructs/image-service.ts); the server keeps idle connections longer. */
+/** The ECS variant's ALB idle timeout (constructs/image-ecs-service.ts); the server keeps idle connections longer. */
 export const ALB_IDLE_TIMEOUT_SECONDS = 60;
 
 export const formatBucketRegions = (regions: Iterable<readonly [string, string]>) =>
