@@ -1,17 +1,20 @@
-import { settingsFrom, InvalidationError } from "../functions/invalidate/invalidate";
-import { ENVIRONMENT as IMAGE_ENVIRONMENT, ENVIRONMENT_FIELDS as IMAGE_FIELDS } from "../functions/image/environment";
+import { settingsFrom, InvalidationError } from "../../../functions/invalidate/invalidate";
+import {
+  ENVIRONMENT as IMAGE_ENVIRONMENT,
+  ENVIRONMENT_FIELDS as IMAGE_FIELDS,
+} from "../../../functions/image/environment";
 import {
   DEFAULT_DEDUPE_TTL_DAYS,
   ENVIRONMENT as OBJECT_STATS_ENVIRONMENT,
   ENVIRONMENT_FIELDS as OBJECT_STATS_FIELDS,
-} from "../functions/object-stats/environment";
+} from "../../../functions/object-stats/environment";
 import {
   DEFAULT_FAN_OUT_THRESHOLD,
   DEFAULT_STALL_SECONDS,
   WORKER_ENVIRONMENT,
   WORKER_ENVIRONMENT_FIELDS,
-} from "../functions/shared/backfill-environment";
-import { EnvironmentError, readEnvironment } from "../functions/shared/environment";
+} from "../../../functions/shared/backfill-environment";
+import { EnvironmentError, readEnvironment } from "../../../functions/shared/environment";
 
 const objectStatsEnv = {
   TABLE_NAME: "counters",
