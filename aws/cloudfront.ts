@@ -1,11 +1,9 @@
 import type { CloudfrontDistributionViewerCertificate } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import type { Construct } from "constructs";
+import { CLOUDFRONT_MINIMUM_VIEWER_TLS } from "../config/aws-facts";
 import type { PolicyStatement } from "./iam";
 import type { Partition } from "./partition";
-
-/** Oldest TLS policy viewers may use with a custom certificate (ACM, or IAM in China). */
-export const MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
 
 /** How a distribution presents itself to viewers. */
 export type ViewerCertificate =
@@ -25,13 +23,13 @@ export function viewerCertificate(certificate: ViewerCertificate): CloudfrontDis
       return {
         acmCertificateArn: certificate.certificateArn,
         sslSupportMethod: "sni-only",
-        minimumProtocolVersion: MINIMUM_VIEWER_TLS,
+        minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
       };
     case "iam":
       return {
         iamCertificateId: certificate.iamCertificateId,
         sslSupportMethod: "sni-only",
-        minimumProtocolVersion: MINIMUM_VIEWER_TLS,
+        minimumProtocolVersion: CLOUDFRONT_MINIMUM_VIEWER_TLS,
       };
   }
 }

@@ -68,10 +68,31 @@ export function partitionOfRegion(region: string): PartitionName {
  * (`cloudfront.cn-northwest-1.amazonaws.com.cn`, the SDKs' endpoint rules), where its metrics are
  * published. Source: docs/china.md.
  */
-export const CLOUDFRONT_HOME_REGIONS: Readonly<Record<PartitionName, string>> = {
+export const CLOUDFRONT_HOME_REGIONS = {
   aws: "us-east-1",
   "aws-cn": "cn-northwest-1",
-};
+} as const satisfies Readonly<Record<PartitionName, string>>;
+
+/**
+ * The one region of the global partition where CloudFront takes ACM certificates from, where
+ * Lambda@Edge functions are created (CloudFront replicates them) and where CLOUDFRONT-scoped WAF web
+ * ACLs live. Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+ * and https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
+ */
+export const CLOUDFRONT_HOME_REGION = CLOUDFRONT_HOME_REGIONS.aws;
+
+/**
+ * The oldest security policy s3-edge lets viewers use with a custom certificate (ACM, or IAM in
+ * China): TLS 1.2 with the 2021 ciphers.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html
+ */
+export const CLOUDFRONT_MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
+/**
+ * The one protocol s3-edge lets CloudFront speak to a custom origin over HTTPS (`OriginSslProtocols`;
+ * the others CloudFront offers are SSLv3, TLSv1 and TLSv1.1).
+ * Source: https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_OriginSslProtocols.html
+ */
+export const CLOUDFRONT_ORIGIN_TLS_PROTOCOL = "TLSv1.2";
 
 /**
  * Regions in which CloudFront offers Origin Shield.
@@ -101,13 +122,26 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
+/** Lambda's memory range (MB) for a function. Source: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html */
+export const LAMBDA_MIN_MEMORY_MB = 128;
+export const LAMBDA_MAX_MEMORY_MB = 10_240;
+
+/**
+ * Lambda@Edge quotas per trigger: viewer events allow 128 MB and 5 s, origin events what Lambda
+ * allows in memory and 30 s. Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-lambda-at-edge
+ */
+export const LAMBDA_EDGE_LIMITS = {
+  viewer: { maxMemoryMb: 128, maxTimeoutSeconds: 5 },
+  origin: { maxMemoryMb: LAMBDA_MAX_MEMORY_MB, maxTimeoutSeconds: 30 },
+} as const;
+
 /** Where Lambda unpacks a function's zip (`LAMBDA_TASK_ROOT`). */
 export const LAMBDA_TASK_ROOT = "/var/task";
 /** Lambda's limit on a deployment package, unzipped (code and layers). */
 export const LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES = 250 * 1024 * 1024;
 /** Lambda's limit on a zip uploaded directly (not through S3). */
 export const LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
+/** Node.js runtimes that both Lambda and Lambda@Edge accept (nodejs22.x is the oldest we allow). */
 export const NODE_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
 
 /** CloudFront price classes. */
@@ -212,6 +246,14 @@ export function cloudFrontMetricsRegion(primaryRegion: string): string {
  * (a wildcard path counts as one). Source: https://aws.amazon.com/cloudfront/pricing/
  */
 export const CLOUDFRONT_FREE_INVALIDATION_PATHS_PER_MONTH = 1_000;
+
+/**
+ * CloudFront's limits on invalidation paths: per invalidation request (and in progress per
+ * distribution), of which at most this many wildcards (`/images/*`), also counting the ones in progress.
+ * Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-invalidations
+ */
+export const CLOUDFRONT_MAX_INVALIDATION_PATHS = 3_000;
+export const CLOUDFRONT_MAX_WILDCARD_INVALIDATION_PATHS = 15;
 export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;
 
 /**
@@ -221,6 +263,24 @@ export const CLOUDFRONT_INVALIDATION_PATH_PRICE_USD = 0.005;
 export const CLOUDFRONT_FAILOVER_STATUS_CODES = [403, 404, 416, 500, 502, 503, 504] as const;
 /** CloudFront's limit on `DefaultRootObject` (DistributionConfig, CloudFront API reference). */
 export const CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH = 255;
+
+/** SQS's largest batch for a Lambda event source mapping of a standard queue with a batching window. */
+export const SQS_MAX_BATCH_SIZE = 10_000;
+/** SQS's longest batching window (`MaximumBatchingWindowInSeconds`) of a Lambda event source mapping. */
+export const SQS_MAX_BATCHING_WINDOW_SECONDS = 300;
+
+/**
+ * SQS's longest message retention: 14 days.
+ * Source: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+ */
+export const SQS_MAX_MESSAGE_RETENTION_SECONDS = 1_209_600;
+
+/**
+ * The most an EventBridge rule target's retry policy allows: 185 attempts over 24 hours.
+ * Source: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
+ */
+export const EVENTBRIDGE_MAX_RETRY_ATTEMPTS = 185;
+export const EVENTBRIDGE_MAX_EVENT_AGE_SECONDS = 86_400;
 
 /**
  * SNS's largest message: 256 KiB, message, subject and attributes together.

@@ -6,29 +6,28 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import type { TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import {
+  EVENTBRIDGE_MAX_EVENT_AGE_SECONDS,
+  EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+  SQS_MAX_MESSAGE_RETENTION_SECONDS,
+} from "../config/aws-facts";
+import {
   DEFAULT_INVALIDATION_BATCH_SIZE,
   DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
-  DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
   invalidationEventPattern,
   type KeyFilters,
 } from "../config/sections/invalidation";
 import { ENVIRONMENT } from "../functions/invalidate/environment";
+import { DEFAULT_EXACT_PATH_LIMIT } from "../functions/invalidate/plan";
 import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "../packaging/bundle";
 import { policyDocument, type PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
 
-/** EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ. */
-export const EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS = 185;
-export const EVENT_DELIVERY_MAXIMUM_AGE_SECONDS = 86_400;
-
 /** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
 export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;
 /** Deliveries of a message before it moves to the dead-letter queue. */
 export const INVALIDATION_MAX_RECEIVE_COUNT = 5;
-/** How long a failed event waits in the DLQ for a look (the SQS maximum). */
-export const DLQ_RETENTION_SECONDS = 1_209_600;
 /**
  * Concurrent invocations the queue may drive (the smallest value SQS event sources accept): few
  * concurrent invalidations keep CloudFront's in-progress limits (15 wildcards) in reach and let
@@ -72,7 +71,7 @@ export interface AutomaticInvalidationProps {
   readonly batchSize?: number;
   /**
    * Up to this many changed keys get exact paths; more are collapsed into `prefix/*`.
-   * @default DEFAULT_INVALIDATION_EXACT_PATH_LIMIT
+   * @default DEFAULT_EXACT_PATH_LIMIT
    */
   readonly exactPathLimit?: number;
   /**
@@ -145,7 +144,8 @@ export class AutomaticInvalidation extends Construct {
     this.deadLetterQueue = new SqsQueue(this, "dlq", {
       provider,
       name: `${name}-dlq`,
-      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      // How long a failed event waits in the DLQ for a look: as long as SQS allows.
+      messageRetentionSeconds: SQS_MAX_MESSAGE_RETENTION_SECONDS,
       sqsManagedSseEnabled: true,
     });
     this.queue = new SqsQueue(this, "queue", {
@@ -198,8 +198,9 @@ export class AutomaticInvalidation extends Construct {
       // Events EventBridge cannot deliver (queue policy, throttling) land beside the failed batches.
       deadLetterConfig: { arn: this.deadLetterQueue.arn },
       retryPolicy: {
-        maximumRetryAttempts: EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS,
-        maximumEventAgeInSeconds: EVENT_DELIVERY_MAXIMUM_AGE_SECONDS,
+        // EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ.
+        maximumRetryAttempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: EVENTBRIDGE_MAX_EVENT_AGE_SECONDS,
       },
     });
 
@@ -215,7 +216,7 @@ export class AutomaticInvalidation extends Construct {
       timeout: INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
       environment: {
         [ENVIRONMENT.distributionId]: props.distributionId,
-        [ENVIRONMENT.exactPathLimit]: String(props.exactPathLimit ?? DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+        [ENVIRONMENT.exactPathLimit]: String(props.exactPathLimit ?? DEFAULT_EXACT_PATH_LIMIT),
         [ENVIRONMENT.queryStringVariants]: String(props.queryStringVariants ?? false),
         ...(props.migrationBucket ? { [ENVIRONMENT.migrationBucket]: props.migrationBucket.name } : {}),
         POWERTOOLS_SERVICE_NAME: "invalidate",

@@ -11,6 +11,7 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { SqsQueueRedriveAllowPolicy } from "@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy";
 import { Fn, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
+import { SQS_MAX_MESSAGE_RETENTION_SECONDS } from "../config/aws-facts";
 import {
   DEFAULT_BACKFILL_BATCH_SIZE,
   DEFAULT_BACKFILL_MAX_CONCURRENCY,
@@ -23,6 +24,7 @@ import {
   JOBS_TTL_ATTRIBUTE,
   JOBS_UPDATED_AT_ATTRIBUTE,
 } from "../functions/shared/backfill-jobs-table";
+import { WORKER_ENVIRONMENT } from "../functions/shared/backfill-environment";
 import type { LegacySourceSettings } from "../functions/shared/legacy-source";
 import type { FunctionBundler } from "../packaging/bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
@@ -39,7 +41,7 @@ export const BACKFILL_MAX_RECEIVE_COUNT = 5;
 /** A copy job is re-created by the next cache miss, so four days is plenty. */
 export const BACKFILL_MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;
 /** The SQS maximum, so that an operator has two weeks to look at failed jobs. */
-export const BACKFILL_DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+export const BACKFILL_DLQ_RETENTION_SECONDS = SQS_MAX_MESSAGE_RETENTION_SECONDS;
 export const BACKFILL_SWEEPER_PERIOD_SECONDS = 300;
 export const BACKFILL_SWEEPER_SCHEDULE = `rate(${BACKFILL_SWEEPER_PERIOD_SECONDS / 60} minutes)`;
 export const BACKFILL_SWEEPER_TIMEOUT_SECONDS = 120;
@@ -237,23 +239,24 @@ export class BackfillPipeline extends Construct {
       bundler: props.bundler,
     };
     const { source } = props;
+    const names = WORKER_ENVIRONMENT;
     const environment = {
-      DESTINATION_BUCKET: destination.name,
-      SOURCE_API: source.api,
-      SOURCE_ENDPOINT: source.endpoint,
-      ...(source.bucket ? { SOURCE_BUCKET: source.bucket } : {}),
-      ...(source.region ? { SOURCE_REGION: source.region } : {}),
-      ...(source.addressing ? { SOURCE_ADDRESSING: source.addressing } : {}),
-      JOBS_TABLE: this.jobsTable.name,
-      QUEUE_URL: this.queue.url,
+      [names.destinationBucket]: destination.name,
+      [names.sourceApi]: source.api,
+      [names.sourceEndpoint]: source.endpoint,
+      ...(source.bucket ? { [names.sourceBucket]: source.bucket } : {}),
+      ...(source.region ? { [names.sourceRegion]: source.region } : {}),
+      ...(source.addressing ? { [names.sourceAddressing]: source.addressing } : {}),
+      [names.jobsTable]: this.jobsTable.name,
+      [names.queueUrl]: this.queue.url,
     };
     const secretRead: { env: Record<string, string>; resource: string } | undefined = this.hmacSecret
-      ? { env: { SOURCE_CREDENTIALS_SECRET_ID: this.hmacSecret.arn }, resource: this.hmacSecret.arn }
+      ? { env: { [names.sourceCredentialsSecretId]: this.hmacSecret.arn }, resource: this.hmacSecret.arn }
       : this.externalSecret
         ? {
             env: {
-              SOURCE_CREDENTIALS_SECRET_ID: this.externalSecret.id,
-              SOURCE_CREDENTIALS_SECRET_REGION: this.externalSecret.region,
+              [names.sourceCredentialsSecretId]: this.externalSecret.id,
+              [names.sourceCredentialsSecretRegion]: this.externalSecret.region,
             },
             resource: this.externalSecret.resourceArn,
           }

@@ -7,6 +7,7 @@ import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfron
 import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfront-origin-request-policy";
 import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
 import { Construct } from "constructs";
+import { CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import type { S3EdgeConfig } from "../config";
 import type {
   BucketReference,
@@ -114,7 +115,7 @@ export class ContentDistribution extends Construct {
           httpPort: 80,
           httpsPort: 443,
           originProtocolPolicy: "https-only",
-          originSslProtocols: ["TLSv1.2"],
+          originSslProtocols: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL],
         },
         originShield,
       });

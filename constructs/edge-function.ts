@@ -1,7 +1,9 @@
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { CLOUDFRONT_HOME_REGION, LAMBDA_EDGE_LIMITS, LAMBDA_MIN_MEMORY_MB } from "../config/aws-facts";
 import { DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
+import { DEFAULT_EDGE_MEMORY_MB, DEFAULT_EDGE_TIMEOUT_SECONDS } from "../config/sections/edge";
 import type { EdgeFunctionAssociation } from "../contracts/cross-stack";
 import type { FunctionBundler } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
@@ -9,18 +11,9 @@ import type { PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
 
 /** Lambda@Edge functions are created in us-east-1 only; CloudFront replicates them to its edges. */
-export const EDGE_FUNCTION_REGION = "us-east-1";
+export const EDGE_FUNCTION_REGION = CLOUDFRONT_HOME_REGION;
 /** Lambda@Edge runs x86_64 code only (arm64 functions cannot be associated with a distribution). */
 export const EDGE_ARCHITECTURE = "x86_64";
-export const EDGE_DEFAULT_MEMORY_MB = 128;
-export const EDGE_DEFAULT_TIMEOUT_SECONDS = 5;
-
-/** Lambda@Edge quotas per trigger (CloudFront developer guide, "Quotas on Lambda@Edge"). */
-const EDGE_LIMITS = {
-  viewer: { maxMemoryMb: 128, maxTimeoutSeconds: 5 },
-  origin: { maxMemoryMb: 10_240, maxTimeoutSeconds: 30 },
-} as const;
-const MIN_MEMORY_MB = 128;
 
 export type EdgeEventType = EdgeFunctionAssociation["eventType"];
 
@@ -47,9 +40,9 @@ export interface EdgeFunctionProps {
   readonly constants?: Readonly<Record<string, string>>;
   /** @default DEFAULT_LAMBDA_RUNTIME */
   readonly runtime?: string;
-  /** @default EDGE_DEFAULT_MEMORY_MB */
+  /** @default DEFAULT_EDGE_MEMORY_MB */
   readonly memorySize?: number;
-  /** @default EDGE_DEFAULT_TIMEOUT_SECONDS */
+  /** @default DEFAULT_EDGE_TIMEOUT_SECONDS */
   readonly timeout?: number;
   /** @default DEFAULT_LOG_RETENTION_DAYS */
   readonly logRetentionDays?: number;
@@ -80,8 +73,8 @@ export class EdgeFunction extends Construct {
   constructor(scope: Construct, id: string, props: EdgeFunctionProps) {
     super(scope, id);
     const { functionName } = props;
-    const memorySize = props.memorySize ?? EDGE_DEFAULT_MEMORY_MB;
-    const timeout = props.timeout ?? EDGE_DEFAULT_TIMEOUT_SECONDS;
+    const memorySize = props.memorySize ?? DEFAULT_EDGE_MEMORY_MB;
+    const timeout = props.timeout ?? DEFAULT_EDGE_TIMEOUT_SECONDS;
     checkEdgeLimits(functionName, props.eventType, memorySize, timeout);
     if (props.provider.region !== EDGE_FUNCTION_REGION) {
       throw new EdgeFunctionError(
@@ -134,11 +127,11 @@ export class EdgeFunction extends Construct {
 
 function checkEdgeLimits(functionName: string, eventType: EdgeEventType, memorySize: number, timeout: number): void {
   const kind = eventType.startsWith("viewer-") ? "viewer" : "origin";
-  const limits = EDGE_LIMITS[kind];
-  if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > limits.maxMemoryMb) {
+  const limits = LAMBDA_EDGE_LIMITS[kind];
+  if (!Number.isInteger(memorySize) || memorySize < LAMBDA_MIN_MEMORY_MB || memorySize > limits.maxMemoryMb) {
     throw new EdgeFunctionError(
       functionName,
-      `memory ${memorySize} MB is outside ${MIN_MEMORY_MB}-${limits.maxMemoryMb} MB, the range for ${kind} events`,
+      `memory ${memorySize} MB is outside ${LAMBDA_MIN_MEMORY_MB}-${limits.maxMemoryMb} MB, the range for ${kind} events`,
     );
   }
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > limits.maxTimeoutSeconds) {

@@ -6,10 +6,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { PROJECT_ROOT } from "../config/paths";
-import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
+import { CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import type { DomainCertificate } from "../contracts/cross-stack";
 import type { PolicyStatement } from "../aws/iam";
-import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
+import {
+  IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
+  PROCESS_PARAMETER,
+  SOURCE_BUCKET_HEADER,
+} from "../functions/image/environment";
+import type { ImageSourceBucket } from "./image-engine";
 import { aliasRecords, cloudFrontStatement, viewerCertificate } from "../aws/cloudfront";
 import { Partition } from "../aws/partition";
 import {
@@ -21,15 +26,11 @@ import {
 
 /** The viewer-request function that normalizes Accept (plain JavaScript, as CloudFront runs it). */
 export const ACCEPT_FUNCTION_FILE = join(PROJECT_ROOT, "functions", "image-accept", "index.js");
-/** The only query string in the cache key (and the only one the origins see). */
-export const PROCESS_QUERY_STRING = "x-oss-process";
 /** Processed images do not change for a given URL: cache them long. */
 export const IMAGE_DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 export const IMAGE_MAX_TTL_SECONDS = 365 * 24 * 3600;
 /** The image origin answers 403 for requests without processing: CloudFront then reads S3. */
 export const FAILOVER_STATUS_CODES = [403];
-/** A request that takes longer than this to process gets a 504 from CloudFront. */
-const ORIGIN_READ_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;
 const ORIGIN_KEEPALIVE_TIMEOUT_SECONDS = 5;
 const IMAGE_ORIGIN_ID = "image";
 const S3_ORIGIN_ID = "s3";
@@ -87,7 +88,7 @@ export class ImageDistributionDefaults extends Construct {
       defaultTtl: IMAGE_DEFAULT_TTL_SECONDS,
       maxTtl: IMAGE_MAX_TTL_SECONDS,
       parametersInCacheKeyAndForwardedToOrigin: {
-        queryStringsConfig: { queryStringBehavior: "whitelist", queryStrings: { items: [PROCESS_QUERY_STRING] } },
+        queryStringsConfig: { queryStringBehavior: "whitelist", queryStrings: { items: [PROCESS_PARAMETER] } },
         headersConfig: { headerBehavior: "whitelist", headers: { items: ["Accept"] } },
         cookiesConfig: { cookieBehavior: "none" },
         enableAcceptEncodingGzip: true,
@@ -153,7 +154,8 @@ export class ImageDistribution extends Construct {
     const { bucket, imageOrigin, defaults, certificate, china } = props;
     const hostname = certificate ? bucket.hostname : undefined;
     const originTimeouts = {
-      originReadTimeout: ORIGIN_READ_TIMEOUT_SECONDS,
+      // A request that takes longer than this to process gets a 504 from CloudFront.
+      originReadTimeout: IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
       originKeepaliveTimeout: ORIGIN_KEEPALIVE_TIMEOUT_SECONDS,
     };
     this.distribution = new CloudfrontDistribution(this, "distribution", {
@@ -176,7 +178,7 @@ export class ImageDistribution extends Construct {
                   httpPort: 80,
                   httpsPort: 443,
                   originProtocolPolicy: "https-only",
-                  originSslProtocols: ["TLSv1.2"],
+                  originSslProtocols: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL],
                   ...originTimeouts,
                 },
               }),

@@ -17,15 +17,15 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
-import { ALB_IDLE_TIMEOUT_SECONDS } from "../functions/image/environment";
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
+import { CLOUDFRONT_ORIGIN_TLS_PROTOCOL } from "../config/aws-facts";
 import {
+  ALB_IDLE_TIMEOUT_SECONDS,
   ENGINE_HEALTH_PATH,
   ENGINE_PORT,
-  engineEnvironment,
-  engineReadStatements,
-  type ImageSourceBucket,
-} from "./image-engine";
+  SERVER_ENVIRONMENT,
+} from "../functions/image/environment";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
+import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
 import { Partition } from "../aws/partition";
@@ -60,7 +60,7 @@ export interface ImageEcsServiceProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
   readonly deadlineSeconds?: number;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
@@ -172,7 +172,11 @@ export class ImageEcsService extends Construct {
     });
 
     // POWERTOOLS_SERVICE_NAME: the `service` dimension of the server's figures (functions/shared/metrics.ts).
-    const environment = { ...engineEnvironment(props), PORT: String(ENGINE_PORT), POWERTOOLS_SERVICE_NAME: name };
+    const environment = {
+      ...engineEnvironment(props),
+      [SERVER_ENVIRONMENT.port]: String(ENGINE_PORT),
+      POWERTOOLS_SERVICE_NAME: name,
+    };
     this.taskDefinition = new EcsTaskDefinition(this, "task", {
       family: name,
       requiresCompatibilities: ["FARGATE"],
@@ -309,7 +313,7 @@ export class ImageEcsService extends Construct {
           // Required by the API even for HTTP; unused.
           httpsPort: 443,
           originProtocolPolicy: "http-only",
-          originSslProtocols: [{ items: ["TLSv1.2"], quantity: 1 }],
+          originSslProtocols: [{ items: [CLOUDFRONT_ORIGIN_TLS_PROTOCOL], quantity: 1 }],
         },
       ],
       // CloudFront creates its network interfaces in the ALB's subnets when the listener exists.

@@ -3,20 +3,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../config/paths";
 import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
-import { DEFAULT_IMAGE_DEADLINE_SECONDS } from "../config/sections/image";
 import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
+import { DEFAULT_DEADLINE_MS } from "../functions/image/limits";
 import type { PolicyStatement } from "../aws/iam";
 import type { Partition } from "../aws/partition";
-
-/**
- * What the image engine (Lambda handler and ECS server in `functions/image/`) is told through its
- * environment. The distribution's image origin names the bucket of each request in this header.
- */
-export const SOURCE_BUCKET_HEADER = "x-s3edge-source-bucket";
-/** The engine's container port and the server's default `PORT`. */
-export const ENGINE_PORT = 8080;
-/** The server's health check path (ALB target group and container health check). */
-export const ENGINE_HEALTH_PATH = "/ping";
 
 /** A bucket the engine reads sources from. */
 export interface ImageSourceBucket {
@@ -48,7 +38,7 @@ export interface EngineSettings {
    * @default DEFAULT_ENCODER_SETTINGS
    */
   readonly encoding?: EncoderSettings;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 */
   readonly deadlineSeconds?: number;
 }
 
@@ -65,7 +55,9 @@ export function engineEnvironment(settings: EngineSettings) {
       : {}),
     [ENVIRONMENT.styleTable]: settings.styleTableName,
     [ENVIRONMENT.autoFormat]: String(settings.autoFormat),
-    [ENVIRONMENT.deadlineMs]: String((settings.deadlineSeconds ?? DEFAULT_IMAGE_DEADLINE_SECONDS) * 1000),
+    [ENVIRONMENT.deadlineMs]: String(
+      settings.deadlineSeconds === undefined ? DEFAULT_DEADLINE_MS : settings.deadlineSeconds * 1000,
+    ),
     ...encoderEnvironment(settings.encoding ?? DEFAULT_ENCODER_SETTINGS),
   };
 }

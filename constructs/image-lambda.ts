@@ -5,20 +5,23 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
-import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
+import { FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
 import { COMPLETE_MARKER, imageFonts } from "../packaging/font-package";
-import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
+import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "../packaging/sharp-package";
 import { Partition } from "../aws/partition";
-import { MALLOC_ARENAS } from "../functions/image/environment";
+import {
+  FONTCONFIG_FILE_VARIABLE,
+  IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
+  MALLOC_ARENAS,
+} from "../functions/image/environment";
 
-export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;
-/** Long enough for a large source; CloudFront's origin response timeout (30 s by default) is the real bound. */
-export const IMAGE_FUNCTION_TIMEOUT_SECONDS = 30;
+/** Long enough for a large source: the distributions' origin read timeout is the real bound. */
+export const IMAGE_FUNCTION_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;
 export const IMAGE_FUNCTION_ENTRY = "functions/image/lambda.ts";
 
 export interface ImageLambdaProps {
@@ -34,7 +37,7 @@ export interface ImageLambdaProps {
    */
   readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_IMAGE_DEADLINE_SECONDS */
+  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
   readonly deadlineSeconds?: number;
   /**
    * Concurrent executions reserved for the function, which are also the most it may run: a flood of
@@ -46,7 +49,7 @@ export interface ImageLambdaProps {
   readonly runtime?: string;
   /** @default "arm64" */
   readonly architecture?: LambdaArchitecture;
-  /** @default DEFAULT_IMAGE_FUNCTION_MEMORY_MB */
+  /** @default DEFAULT_IMAGE_LAMBDA_MEMORY_MB */
   readonly memorySize?: number;
   /** @default BundledFunction's default */
   readonly logRetentionDays?: number;
@@ -100,7 +103,7 @@ export class ImageLambda extends Construct {
       description: "s3-edge: x-oss-process image processing (Function URL origin of the image distributions)",
       runtime: props.runtime,
       architecture,
-      memorySize: props.memorySize ?? DEFAULT_IMAGE_FUNCTION_MEMORY_MB,
+      memorySize: props.memorySize ?? DEFAULT_IMAGE_LAMBDA_MEMORY_MB,
       timeout: IMAGE_FUNCTION_TIMEOUT_SECONDS,
       reservedConcurrentExecutions:
         props.reservedConcurrency === undefined ? DEFAULT_IMAGE_RESERVED_CONCURRENCY : props.reservedConcurrency,

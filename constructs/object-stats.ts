@@ -8,10 +8,13 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { DEFAULT_DEDUPE_TTL_DAYS } from "../config/sections/object-stats";
-import { ENVIRONMENT } from "../functions/object-stats/environment";
+import {
+  EVENTBRIDGE_MAX_EVENT_AGE_SECONDS,
+  EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+  SQS_MAX_MESSAGE_RETENTION_SECONDS,
+} from "../config/aws-facts";
+import { DEFAULT_DEDUPE_TTL_DAYS, ENVIRONMENT, type NotificationMode } from "../functions/object-stats/environment";
 import { COUNT_ROUTE } from "../functions/object-stats/api";
-import type { NotificationMode } from "../functions/object-stats/notifications";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../functions/object-stats/table";
 import { BundledFunction } from "./bundled-function";
 import { EncryptedTopic, SNS_PUBLISHER_KMS_ACTIONS, snsTopicArn } from "./encrypted-topic";
@@ -23,11 +26,6 @@ import { Partition } from "../aws/partition";
 export const FUNCTION_MAXIMUM_RETRY_ATTEMPTS = 2;
 /** Seconds Lambda keeps retrying an event (its maximum: 6 hours). */
 export const FUNCTION_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
-/** EventBridge's retries of the target when Lambda cannot take the event (throttled, unavailable). */
-export const RULE_TARGET_MAXIMUM_RETRY_ATTEMPTS = 185;
-export const RULE_TARGET_MAXIMUM_EVENT_AGE_SECONDS = 86_400;
-/** Seconds a failed event stays in the dead-letter queue (SQS's maximum: 14 days). */
-export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
 
 export interface ObjectStatsProps {
   /** Names the table, function, topic, queue and API. */
@@ -92,7 +90,8 @@ export class ObjectStats extends Construct {
 
     this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
       name: `${name}-dead-letters`,
-      messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+      // A failed event stays in the dead-letter queue as long as SQS allows (14 days).
+      messageRetentionSeconds: SQS_MAX_MESSAGE_RETENTION_SECONDS,
       sqsManagedSseEnabled: true,
     });
 
@@ -211,8 +210,9 @@ export class ObjectStats extends Construct {
       dependsOn: this.readyToInvoke,
       deadLetterConfig: { arn: this.deadLetterQueue.arn },
       retryPolicy: {
-        maximumRetryAttempts: RULE_TARGET_MAXIMUM_RETRY_ATTEMPTS,
-        maximumEventAgeInSeconds: RULE_TARGET_MAXIMUM_EVENT_AGE_SECONDS,
+        // EventBridge's most retries when Lambda cannot take the event (throttled, unavailable).
+        maximumRetryAttempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: EVENTBRIDGE_MAX_EVENT_AGE_SECONDS,
       },
     });
     new LambdaPermission(this, `${id}-invoke`, {

@@ -8,6 +8,7 @@
  * JSON is never edited.
  */
 import { createHash } from "node:crypto";
+import { CLOUDFRONT_HOME_REGION } from "../config/aws-facts";
 
 /** The account every fabricated ARN names. */
 export const OFFLINE_ACCOUNT_ID = "123456789012";
@@ -101,7 +102,7 @@ function arnOf(c: ResourceContext): string {
       return `${prefix("cloudfront", "")}:vpcorigin/vo_${digest(c.address, 22, UPPER.toLowerCase())}`;
     case "aws_acm_certificate":
     case "aws_acm_certificate_validation":
-      return `${prefix("acm", "us-east-1")}:certificate/${uuid(c.address)}`;
+      return `${prefix("acm", CLOUDFRONT_HOME_REGION)}:certificate/${uuid(c.address)}`;
     case "aws_iam_role":
       return `arn:${c.partition}:iam::${a}:role/${c.name}`;
     case "aws_iam_policy":

@@ -6,11 +6,12 @@ import { TerraformIterator, TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
+import { CLOUDFRONT_HOME_REGION } from "../config/aws-facts";
 import type { DomainCertificate } from "../contracts/cross-stack";
 
 export const DNS_CERT_STACK_ID = "dns-cert";
 /** CloudFront accepts certificates only from ACM in us-east-1. */
-export const CLOUDFRONT_CERTIFICATE_REGION = "us-east-1";
+export const CLOUDFRONT_CERTIFICATE_REGION = CLOUDFRONT_HOME_REGION;
 /** TTL of the DNS validation records (they only need to resolve while ACM validates and renews). */
 export const VALIDATION_RECORD_TTL_SECONDS = 300;
 

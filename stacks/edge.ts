@@ -5,6 +5,8 @@ import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { EDGE_FUNCTION_REGION, EdgeFunction } from "../constructs/edge-function";
 import { isPrivateLegacyOrigin } from "../config";
+import { COMPILE_TIME_CONSTANTS as NOTIFY_CONSTANTS } from "../functions/backfill-notify/environment";
+import { COMPILE_TIME_CONSTANTS as SIGNER_CONSTANTS } from "../functions/gcs-signer/environment";
 import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../contracts/cross-stack";
 import { legacyOriginEndpoint, legacyOriginLabel, legacySigningRegion } from "./legacy-origin";
 import type { BackfillReference } from "./storage-replication";
@@ -64,9 +66,9 @@ export class EdgeStack extends S3EdgeStack implements EdgeAttachments {
       description: `s3-edge: queues a backfill job when ${label} served an object`,
       eventType: "origin-response",
       constants: {
-        __BACKFILL_QUEUE_NAME__: backfill.queueName,
-        __BACKFILL_QUEUE_REGION__: backfill.region,
-        __LEGACY_ORIGIN_DOMAIN__: endpoint.domainName,
+        [NOTIFY_CONSTANTS.queueName]: backfill.queueName,
+        [NOTIFY_CONSTANTS.queueRegion]: backfill.region,
+        [NOTIFY_CONSTANTS.legacyOriginDomain]: endpoint.domainName,
       },
       policyStatements: [
         { Sid: "QueueBackfillJobs", Effect: "Allow", Action: "sqs:SendMessage", Resource: backfill.queueArn },
@@ -86,10 +88,10 @@ export class EdgeStack extends S3EdgeStack implements EdgeAttachments {
         description: `s3-edge: signs requests to ${label} with the reader's key`,
         eventType: "origin-request",
         constants: {
-          __GCS_HMAC_SECRET_ID__: secret.name,
-          __GCS_HMAC_SECRET_REGION__: secretRegion,
-          __LEGACY_ORIGIN_DOMAIN__: endpoint.domainName,
-          __LEGACY_SIGNING_REGION__: legacySigningRegion(origin),
+          [SIGNER_CONSTANTS.hmacSecretId]: secret.name,
+          [SIGNER_CONSTANTS.hmacSecretRegion]: secretRegion,
+          [SIGNER_CONSTANTS.legacyOriginDomain]: endpoint.domainName,
+          [SIGNER_CONSTANTS.signingRegion]: legacySigningRegion(origin),
         },
         policyStatements: [
           {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH,
+  CLOUDFRONT_HOME_REGION,
   CLOUDFRONT_FAILOVER_STATUS_CODES,
   ORIGIN_SHIELD_REGIONS,
   PRICE_CLASSES,
@@ -60,8 +61,8 @@ const defaultRootObject = z
 export const cloudFrontWebAclArn = z
   .string()
   .regex(
-    /^arn:aws:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[0-9a-f-]{36}$/,
-    "must be the ARN of a CloudFront-scope WAFv2 web ACL (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>); regional web ACLs cannot protect a distribution",
+    new RegExp(`^arn:aws:wafv2:${CLOUDFRONT_HOME_REGION}:\\d{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$`),
+    `must be the ARN of a CloudFront-scope WAFv2 web ACL (arn:aws:wafv2:${CLOUDFRONT_HOME_REGION}:<account>:global/webacl/<name>/<id>); regional web ACLs cannot protect a distribution`,
   );
 
 export const cdnSection = z

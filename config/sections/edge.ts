@@ -1,29 +1,28 @@
 import { z } from "zod";
+import { LAMBDA_EDGE_LIMITS, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
 import { enabled } from "../primitives";
 
-/** Memory of the Lambda@Edge functions: origin-facing triggers allow up to 10,240 MB; 128 is plenty for them. */
+/**
+ * Memory and timeout of the Lambda@Edge functions (constructs/edge-function.ts): origin-facing
+ * triggers allow up to 10,240 MB, but 128 is plenty for one small AWS call each.
+ */
 export const DEFAULT_EDGE_MEMORY_MB = 128;
-/** Timeout of the Lambda@Edge functions: they make one small AWS call each. */
 export const DEFAULT_EDGE_TIMEOUT_SECONDS = 5;
-/** Lambda@Edge's ceiling for origin-request and origin-response functions. */
-export const MAX_EDGE_ORIGIN_TIMEOUT_SECONDS = 30;
+const { maxMemoryMb, maxTimeoutSeconds } = LAMBDA_EDGE_LIMITS.origin;
 
 export const edgeSection = z
   .strictObject({
     enabled: enabled.meta({ description: "the `edge` stack exists when this is on and `legacyOrigin` is set" }),
     memoryMb: z
       .int()
-      .min(128)
-      .max(10_240, "must be at most 10240 (the Lambda@Edge limit for origin events)")
+      .min(LAMBDA_MIN_MEMORY_MB)
+      .max(maxMemoryMb, `must be at most ${maxMemoryMb} (the Lambda@Edge limit for origin events)`)
       .default(DEFAULT_EDGE_MEMORY_MB)
       .meta({ description: "memory of the Lambda@Edge functions (origin events allow up to 10240)" }),
     timeoutSeconds: z
       .int()
       .min(1)
-      .max(
-        MAX_EDGE_ORIGIN_TIMEOUT_SECONDS,
-        `must be at most ${MAX_EDGE_ORIGIN_TIMEOUT_SECONDS} (the Lambda@Edge limit for origin events)`,
-      )
+      .max(maxTimeoutSeconds, `must be at most ${maxTimeoutSeconds} (the Lambda@Edge limit for origin events)`)
       .default(DEFAULT_EDGE_TIMEOUT_SECONDS)
       .meta({ description: "timeout of the Lambda@Edge functions (origin events allow 30 s)" }),
   })

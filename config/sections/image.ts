@@ -1,8 +1,14 @@
 import { z } from "zod";
 import { ImageError } from "../../functions/image/errors";
 import { parseActions } from "../../functions/image/parser";
-import { FARGATE_TASK_SIZES } from "../aws-facts";
-import { DEFAULT_ENCODER_SETTINGS, ENCODER_VARIABLES } from "../../functions/image/encoders";
+import { FARGATE_TASK_SIZES, LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
+import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
+import {
+  ENCODER_ENVIRONMENT,
+  ENCODER_RANGES,
+  IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
+} from "../../functions/image/environment";
+import { DEFAULT_DEADLINE_MS } from "../../functions/image/limits";
 import { type FieldDocs, enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
 
 export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
@@ -14,13 +20,6 @@ export const DEFAULT_IMAGE_MAX_COUNT = 10;
 export const DEFAULT_IMAGE_TARGET_CPU_PERCENT = 60;
 /** The original construct served at most three buckets beside the primary. */
 export const MAX_EXTRA_SOURCE_BUCKETS = 3;
-/**
- * How long CloudFront waits for the image origin's answer (the distributions' origin read timeout):
- * a request's deadline must end before it, or the work goes on for nobody.
- */
-export const IMAGE_ORIGIN_READ_TIMEOUT_SECONDS = 30;
-/** A request's work is abandoned after this (answered 503), leaving CloudFront 5 s. */
-export const DEFAULT_IMAGE_DEADLINE_SECONDS = 25;
 /**
  * The image function's reserved concurrency: it may not take more of the region's concurrency
  * (1,000 by default), so a flood of image requests cannot starve backfill, invalidation and
@@ -133,13 +132,13 @@ const ecs = z
     }
   });
 
-const encoderSetting = (key: keyof typeof ENCODER_VARIABLES, description: string) =>
+const encoderSetting = (key: keyof typeof ENCODER_RANGES, description: string) =>
   z
     .int()
-    .min(ENCODER_VARIABLES[key].min)
-    .max(ENCODER_VARIABLES[key].max)
+    .min(ENCODER_RANGES[key].min)
+    .max(ENCODER_RANGES[key].max)
     .default(DEFAULT_ENCODER_SETTINGS[key])
-    .meta({ description: `${description} (environment \`${ENCODER_VARIABLES[key].name}\`)` });
+    .meta({ description: `${description} (environment \`${ENCODER_ENVIRONMENT[key]}\`)` });
 
 const encoding = z
   .strictObject({
@@ -180,8 +179,8 @@ export const imageSection = z
       .strictObject({
         memoryMb: z
           .int()
-          .min(128)
-          .max(10240)
+          .min(LAMBDA_MIN_MEMORY_MB)
+          .max(LAMBDA_MAX_MEMORY_MB)
           .default(DEFAULT_IMAGE_LAMBDA_MEMORY_MB)
           .meta({ description: "the engine function's memory (CPU grows with it)" }),
         reservedConcurrency: z.int().min(1).max(10_000).nullable().default(DEFAULT_IMAGE_RESERVED_CONCURRENCY).meta({
@@ -206,7 +205,7 @@ export const imageSection = z
         IMAGE_ORIGIN_READ_TIMEOUT_SECONDS - 1,
         `must be below CloudFront's origin read timeout of the image distributions (${IMAGE_ORIGIN_READ_TIMEOUT_SECONDS} s)`,
       )
-      .default(DEFAULT_IMAGE_DEADLINE_SECONDS)
+      .default(DEFAULT_DEADLINE_MS / 1000)
       .meta({
         description:
           "a request's work is abandoned after this many seconds (503) and its slot freed, below CloudFront's 30 s origin read timeout",

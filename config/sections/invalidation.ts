@@ -1,21 +1,19 @@
 import { z } from "zod";
 import { INVALIDATING_EVENT_TYPES } from "../../functions/invalidate/environment";
 import { DEFAULT_EXACT_PATH_LIMIT } from "../../functions/invalidate/plan";
-import { EVENT_PATTERN_MAX_LENGTH, S3_BUCKET_NAME_MAX_LENGTH } from "../aws-facts";
+import {
+  CLOUDFRONT_MAX_INVALIDATION_PATHS,
+  EVENT_PATTERN_MAX_LENGTH,
+  S3_BUCKET_NAME_MAX_LENGTH,
+  SQS_MAX_BATCH_SIZE,
+  SQS_MAX_BATCHING_WINDOW_SECONDS,
+} from "../aws-facts";
 import { type FieldDocs, region, s3BucketName } from "../primitives";
 
 /** Seconds the invalidation queue gathers events before the function runs (SQS maximum: 300). */
 export const DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS = 30;
 /** Messages per invocation; Lambda also caps a batch at its 6 MB payload. */
 export const DEFAULT_INVALIDATION_BATCH_SIZE = 1_000;
-/** Up to this many changed keys, each gets its exact path; more are collapsed into `prefix/*`. */
-export const DEFAULT_INVALIDATION_EXACT_PATH_LIMIT = DEFAULT_EXACT_PATH_LIMIT;
-/** CloudFront's limit of paths per invalidation request. */
-export const CLOUDFRONT_MAX_INVALIDATION_PATHS = 3_000;
-/** SQS's largest batch size for a standard queue with a batching window. */
-export const SQS_MAX_BATCH_SIZE = 10_000;
-/** SQS's longest batching window. */
-export const SQS_MAX_BATCHING_WINDOW_SECONDS = 300;
 /** Most prefixes, and most suffixes, of one pipeline's key filters (both: every pair is a wildcard). */
 export const MAX_KEY_FILTERS = 10;
 
@@ -48,15 +46,10 @@ const tuning = {
     .max(SQS_MAX_BATCH_SIZE)
     .default(DEFAULT_INVALIDATION_BATCH_SIZE)
     .meta({ description: "messages per invocation (Lambda also caps a batch at 6 MB)" }),
-  exactPathLimit: z
-    .int()
-    .min(1)
-    .max(CLOUDFRONT_MAX_INVALIDATION_PATHS)
-    .default(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT)
-    .meta({
-      description:
-        "a batch of up to this many keys gets exact paths, a larger one `prefix/*` paths (why 100: docs/invalidation.md)",
-    }),
+  exactPathLimit: z.int().min(1).max(CLOUDFRONT_MAX_INVALIDATION_PATHS).default(DEFAULT_EXACT_PATH_LIMIT).meta({
+    description:
+      "a batch of up to this many keys gets exact paths, a larger one `prefix/*` paths (why 100: docs/invalidation.md)",
+  }),
 };
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
 import { type FieldDocs, gcsBucketName, hostname } from "../primitives";
 
 /** Messages the backfill worker takes from the queue at once (SQS event source mappings allow 10 without a batching window). */
@@ -30,8 +31,8 @@ const backfill = z
       }),
     workerMemoryMb: z
       .int()
-      .min(128)
-      .max(10_240)
+      .min(LAMBDA_MIN_MEMORY_MB)
+      .max(LAMBDA_MAX_MEMORY_MB)
       .default(DEFAULT_BACKFILL_WORKER_MEMORY_MB)
       .meta({ description: "worker memory in MB (CPU and network scale with it)" }),
   })
@@ -90,11 +91,9 @@ const gcsOrigin = z.strictObject({
 
 /** A bucket of any store that speaks the S3 API (Alibaba OSS, Cloudflare R2, Wasabi, MinIO, ...), over HTTPS. */
 const s3CompatibleOrigin = z.strictObject({
-  kind: z
-    .literal("s3-compatible")
-    .meta({
-      description: "a bucket of any store that speaks the S3 API (Alibaba OSS, Cloudflare R2, Wasabi, MinIO, …)",
-    }),
+  kind: z.literal("s3-compatible").meta({
+    description: "a bucket of any store that speaks the S3 API (Alibaba OSS, Cloudflare R2, Wasabi, MinIO, …)",
+  }),
   endpoint: hostname.meta({
     description:
       "the store's API host without scheme or bucket (`oss-eu-central-1.aliyuncs.com`, `<account>.r2.cloudflarestorage.com`, `s3.wasabisys.com`)",
@@ -118,12 +117,9 @@ const s3CompatibleOrigin = z.strictObject({
         "the region in SigV4's credential scope (`auto` for R2, `us-east-1` for MinIO, the bucket's region elsewhere)",
       typeLabel: "SigV4 region",
     } satisfies FieldDocs),
-  access: z
-    .enum(["public", "private"])
-    .default("private")
-    .meta({
-      description: "`private`: every request is signed with the key in `credentialsSecret`; `public`: anonymous reads",
-    }),
+  access: z.enum(["public", "private"]).default("private").meta({
+    description: "`private`: every request is signed with the key in `credentialsSecret`; `public`: anonymous reads",
+  }),
   credentialsSecret: secretReference.optional().meta({
     description:
       'the secret holding `{"accessKeyId":"...","secretAccessKey":"..."}` of a read-only key; absent for a private store: `<namePrefix>/legacy-origin-credentials` is created empty, to be filled with `aws secretsmanager put-secret-value` (docs/migration.md). Keys never go in config or Terraform',

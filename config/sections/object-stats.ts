@@ -1,4 +1,9 @@
 import { z } from "zod";
+import {
+  DEFAULT_DEDUPE_TTL_DAYS,
+  DEFAULT_NOTIFICATION_MODE,
+  NOTIFICATION_MODES,
+} from "../../functions/object-stats/environment";
 import { ARN_PARTITION, type FieldDocs, enabled, fromProblem, s3BucketName } from "../primitives";
 
 /** API stage limits: steady requests per second and burst (token bucket) for `GET /count`. */
@@ -14,14 +19,8 @@ export const DEFAULT_CORS_ALLOW_HEADERS = [
   "x-amz-security-token",
   "x-amz-content-sha256",
 ];
-export const DEFAULT_NOTIFICATION_MODE = "per-change";
 export const DEFAULT_SUMMARY_WINDOW_MINUTES = 15;
-/**
- * Days a redelivered event is still recognized. EventBridge retries a target for up to 24 hours
- * and Lambda retries an asynchronous event for up to 6 more, so anything under 2 days could let a
- * late retry count twice.
- */
-export const DEFAULT_DEDUPE_TTL_DAYS = 7;
+/** Fewer days could let a late retry count twice (see DEFAULT_DEDUPE_TTL_DAYS). */
 export const MIN_DEDUPE_TTL_DAYS = 2;
 
 const accountId = /^\d{12}$/;
@@ -108,7 +107,7 @@ const api = z.strictObject({
 });
 
 const notifications = z.strictObject({
-  mode: z.enum(["per-change", "summary"]).default(DEFAULT_NOTIFICATION_MODE).meta({
+  mode: z.enum(NOTIFICATION_MODES).default(DEFAULT_NOTIFICATION_MODE).meta({
     description: "`per-change`: a message per counted change; `summary`: one per bucket per window with changes",
   }),
   summaryWindowMinutes: z

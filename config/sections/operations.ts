@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SQS_MAX_MESSAGE_RETENTION_SECONDS } from "../aws-facts";
 import { ARN_PARTITION, type FieldDocs, region } from "../primitives";
 
 /** Alarm thresholds: each alarm of docs/operations.md reads one of these (described in the schema below). */
@@ -25,7 +26,7 @@ const thresholds = z.strictObject({
   backfillOldestMessageAgeSeconds: z
     .int()
     .min(60)
-    .max(1_209_600)
+    .max(SQS_MAX_MESSAGE_RETENTION_SECONDS)
     .default(DEFAULT_ALARM_THRESHOLDS.backfillOldestMessageAgeSeconds)
     .meta({
       description: "the backfill queue's oldest message is older than this many seconds: the workers do not keep up",

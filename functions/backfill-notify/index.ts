@@ -2,17 +2,17 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { CloudFrontResponseEvent, CloudFrontResultResponse, Context } from "aws-lambda";
 import { queueUrlFor } from "../shared/queue-url";
-import { LEGACY_ORIGIN_DOMAIN } from "../shared/legacy-origin-domain";
-import { BACKFILL_QUEUE_NAME, BACKFILL_QUEUE_REGION } from "./constants";
+import { compiledSettings } from "./environment";
 import { copyJobFor, sendWithinBudget } from "./notify";
 
 /** The most a viewer's response waits for SQS. */
 const SEND_BUDGET_MS = 400;
 
+const settings = compiledSettings();
 const logger = new Logger({ serviceName: "backfill-notify" });
 // Created once per container. One retry at most, each attempt cut short: the budget above rules.
 const sqs = new SQSClient({
-  region: BACKFILL_QUEUE_REGION,
+  region: settings.queueRegion,
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 150, requestTimeout: 250 },
 });
@@ -24,10 +24,10 @@ let queueUrl: string | undefined;
  */
 export const handler = async (event: CloudFrontResponseEvent, context: Context): Promise<CloudFrontResultResponse> => {
   const { request, response } = event.Records[0].cf;
-  const job = copyJobFor(request, response, LEGACY_ORIGIN_DOMAIN);
+  const job = copyJobFor(request, response, settings.legacyOriginDomain);
   if (job) {
     const outcome = await sendWithinBudget((abortSignal) => {
-      queueUrl ??= queueUrlFor(context.invokedFunctionArn, BACKFILL_QUEUE_REGION, BACKFILL_QUEUE_NAME);
+      queueUrl ??= queueUrlFor(context.invokedFunctionArn, settings.queueRegion, settings.queueName);
       return sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }), {
         abortSignal,
       });

@@ -6,11 +6,12 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { bufferBudgetFor, readEnv, workerEnvSchema } from "../shared/backfill-env";
+import { bufferBudgetFor, WORKER_ENVIRONMENT, WORKER_ENVIRONMENT_FIELDS } from "../shared/backfill-environment";
 import { JobStore } from "../shared/backfill-jobs";
 import { backfillMessageSchema } from "../shared/backfill-messages";
 import { MemoryBudget } from "../shared/copy/budget";
 import { CopyEngine } from "../shared/copy/engine";
+import { readEnvironment } from "../shared/environment";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
 import { JobQueue } from "../shared/job-queue";
 import { openLegacySource } from "../shared/legacy-source";
@@ -18,36 +19,32 @@ import { createMetrics, publishFigures } from "../shared/metrics";
 import { BackfillFigures } from "./figures";
 import { BackfillWorker } from "./worker";
 
-const env = readEnv(workerEnvSchema, process.env);
+const env = readEnvironment(WORKER_ENVIRONMENT, WORKER_ENVIRONMENT_FIELDS, process.env);
 const logger = new Logger({ serviceName: "backfill-worker" });
 const metrics = createMetrics();
-const sourceKey = env.SOURCE_CREDENTIALS_SECRET_ID
+const sourceKey = env.sourceCredentialsSecretId
   ? cachedHmacKey(
-      new SecretsManagerClient({ region: env.SOURCE_CREDENTIALS_SECRET_REGION }),
-      env.SOURCE_CREDENTIALS_SECRET_ID,
+      new SecretsManagerClient({ region: env.sourceCredentialsSecretRegion }),
+      env.sourceCredentialsSecretId,
     )
   : undefined;
 const source = openLegacySource(
   {
-    api: env.SOURCE_API,
-    endpoint: env.SOURCE_ENDPOINT,
-    bucket: env.SOURCE_BUCKET,
-    region: env.SOURCE_REGION,
-    addressing: env.SOURCE_ADDRESSING,
+    api: env.sourceApi,
+    endpoint: env.sourceEndpoint,
+    bucket: env.sourceBucket,
+    region: env.sourceRegion,
+    addressing: env.sourceAddressing,
   },
   { credentials: sourceKey && (() => sourceKey()) },
 );
-const jobs = new JobStore(
-  DynamoDBDocumentClient.from(new DynamoDBClient({})),
-  env.JOBS_TABLE,
-  env.STALL_SECONDS * 1000,
-);
+const jobs = new JobStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.jobsTable, env.stallSeconds * 1000);
 const worker = new BackfillWorker({
-  engine: new CopyEngine(source, new S3Client({ maxAttempts: 5 }), env.DESTINATION_BUCKET, {
-    multipartThreshold: env.MULTIPART_THRESHOLD_BYTES,
-    partSize: env.PART_SIZE_BYTES,
+  engine: new CopyEngine(source, new S3Client({ maxAttempts: 5 }), env.destinationBucket, {
+    multipartThreshold: env.multipartThresholdBytes,
+    partSize: env.partSizeBytes,
     // Shared by the batch's records, which run in parallel: memory stays within the function's.
-    memory: new MemoryBudget(env.BUFFER_BUDGET_BYTES ?? bufferBudgetFor(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
+    memory: new MemoryBudget(env.bufferBudgetBytes ?? bufferBudgetFor(env.functionMemoryMb)),
     onDroppedMetadata: (key, dropped) =>
       logger.warn("metadata field not copied: S3 cannot hold it", {
         key,
@@ -56,9 +53,9 @@ const worker = new BackfillWorker({
       }),
   }),
   jobs,
-  queue: new JobQueue(new SQSClient({}), env.QUEUE_URL),
+  queue: new JobQueue(new SQSClient({}), env.queueUrl),
   logger,
-  fanOutThreshold: env.FAN_OUT_THRESHOLD_BYTES,
+  fanOutThreshold: env.fanOutThresholdBytes,
   figures: new BackfillFigures(metrics),
 });
 const processor = new BatchProcessor(EventType.SQS);

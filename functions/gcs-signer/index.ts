@@ -3,12 +3,12 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { CloudFrontRequestEvent, CloudFrontRequestResult } from "aws-lambda";
 import { isLegacyOrigin } from "../shared/cloudfront";
 import { cachedHmacKey } from "../shared/gcs-hmac-key";
-import { LEGACY_ORIGIN_DOMAIN } from "../shared/legacy-origin-domain";
-import { GCS_HMAC_SECRET_ID, GCS_HMAC_SECRET_REGION, LEGACY_SIGNING_REGION } from "./constants";
+import { compiledSettings } from "./environment";
 import { signForGcs } from "./sign";
 
+const settings = compiledSettings();
 const logger = new Logger({ serviceName: "gcs-signer" });
-const hmacKey = cachedHmacKey(new SecretsManagerClient({ region: GCS_HMAC_SECRET_REGION }), GCS_HMAC_SECRET_ID);
+const hmacKey = cachedHmacKey(new SecretsManagerClient({ region: settings.hmacSecretRegion }), settings.hmacSecretId);
 
 /**
  * Origin request: signs requests bound for the private legacy store (GCS or S3-compatible); every other request (the S3
@@ -16,9 +16,9 @@ const hmacKey = cachedHmacKey(new SecretsManagerClient({ region: GCS_HMAC_SECRET
  */
 export const handler = async (event: CloudFrontRequestEvent): Promise<CloudFrontRequestResult> => {
   const { request } = event.Records[0].cf;
-  if (!isLegacyOrigin(request.origin, LEGACY_ORIGIN_DOMAIN)) return request;
+  if (!isLegacyOrigin(request.origin, settings.legacyOriginDomain)) return request;
   try {
-    return await signForGcs(request, await hmacKey(), LEGACY_SIGNING_REGION);
+    return await signForGcs(request, await hmacKey(), settings.signingRegion);
   } catch (error) {
     // Unsigned, GCS would answer 403 and CloudFront might cache it: answer a short, uncached 503 instead.
     logger.error("cannot sign the request for GCS", { uri: request.uri, error: error as Error });

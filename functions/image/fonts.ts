@@ -4,8 +4,6 @@
  * them) and the engine (which names the family to render with).
  */
 
-/** Set in both runtimes: fontconfig reads this file only, so only the shipped fonts exist. */
-export const FONTCONFIG_FILE_VARIABLE = "FONTCONFIG_FILE";
 /** The fonts' folder inside the Lambda zip (`/var/task/fonts`) and the container (`/app/fonts`). */
 export const FONTS_FOLDER = "fonts";
 export const FONTS_CONF = "fonts.conf";

@@ -57,7 +57,8 @@ export const DEFAULT_LIMITS: ImageLimits = {
 export const MAX_DIMENSION_PARAM = 16_384;
 
 /**
- * How long a request may take, end to end, before its work is abandoned and its slot freed: below
- * CloudFront's origin read timeout (30 s on the image distributions), after which nobody waits.
+ * How long a request may take, end to end, before its work is abandoned and its slot freed (answered
+ * 503): below CloudFront's origin read timeout (IMAGE_ORIGIN_READ_TIMEOUT_SECONDS in environment.ts),
+ * after which nobody waits, leaving CloudFront 5 s.
  */
 export const DEFAULT_DEADLINE_MS = 25_000;

@@ -1,7 +1,7 @@
 /**
- * Container variant (ECS Fargate): `node:http` on PORT (default 8080).
+ * Container variant (ECS Fargate): `node:http` on PORT (default ENGINE_PORT).
  *   GET /<key>?x-oss-process=...   the image
- *   GET /ping                      health check
+ *   GET /ping                      health check (ENGINE_HEALTH_PATH)
  * At most MAX_CONCURRENCY images are processed at once (default: CPU count). A request takes its
  * processing slot only once its source is read, so a slow S3 read leaves the CPU to others; at most
  * MAX_SOURCES requests (default: twice MAX_CONCURRENCY) hold a source in memory, up to MAX_QUEUE
@@ -15,14 +15,20 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { ALB_IDLE_TIMEOUT_SECONDS } from "./environment";
+import {
+  ALB_IDLE_TIMEOUT_SECONDS,
+  ENGINE_HEALTH_PATH,
+  ENGINE_PORT,
+  SERVER_ENVIRONMENT,
+  SERVER_ENVIRONMENT_FIELDS,
+} from "./environment";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { readEnvironment } from "../shared/environment";
 import { createMetrics, publishFigures } from "../shared/metrics";
 import { ImageFigures } from "./figures";
 import { Slots } from "./slots";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
-export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_QUEUE = 64;
 /** Requests holding a source per processing slot: one being processed, one read ahead. */
 export const SOURCES_PER_PROCESSING_SLOT = 2;
@@ -106,7 +112,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const head = request.method === "HEAD";
-    if (path === "/ping") {
+    if (path === ENGINE_HEALTH_PATH) {
       send(
         response,
         { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from('{"status":"ok"}') },
@@ -178,28 +184,22 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
   return { server, shutdown, load };
 }
 
-function positiveInteger(name: string, value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0)
-    throw new Error(`${name} must be a non-negative integer, got "${value}"`);
-  return parsed;
-}
-
 /** `npm run image:serve`: listens until SIGTERM or SIGINT. */
 function main(): void {
   const logger = new Logger({ serviceName: "image-server" });
   const metrics = createMetrics();
+  const settings = readEnvironment(SERVER_ENVIRONMENT, SERVER_ENVIRONMENT_FIELDS, process.env);
   const { server, shutdown } = createImageServer({
     service: createServiceFromEnv(process.env, logger, new ImageFigures(metrics)),
     logger,
     metrics,
-    maxConcurrency: positiveInteger("MAX_CONCURRENCY", process.env.MAX_CONCURRENCY) || undefined,
-    maxSources: positiveInteger("MAX_SOURCES", process.env.MAX_SOURCES) || undefined,
-    maxQueue: positiveInteger("MAX_QUEUE", process.env.MAX_QUEUE),
-    keepAliveTimeoutMs: positiveInteger("KEEP_ALIVE_TIMEOUT_MS", process.env.KEEP_ALIVE_TIMEOUT_MS),
+    // 0: the default.
+    maxConcurrency: settings.maxConcurrency || undefined,
+    maxSources: settings.maxSources || undefined,
+    maxQueue: settings.maxQueue,
+    keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
   });
-  const port = positiveInteger("PORT", process.env.PORT) ?? DEFAULT_PORT;
+  const port = settings.port ?? ENGINE_PORT;
   server.listen(port, () => {
     const address = server.address();
     logger.info("listening", { port: typeof address === "object" && address ? address.port : port });

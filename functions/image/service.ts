@@ -12,13 +12,11 @@ import { ImageError, errorXml, type ErrorCode } from "./errors";
 import { DEFAULT_DEADLINE_MS } from "./limits";
 import type { ImageFigures } from "./figures";
 import { parseActions, parseProcess, STYLE_NAME } from "./parser";
-import { ENVIRONMENT, parseBucketRegions } from "./environment";
+import { readEnvironment, EnvironmentError } from "../shared/environment";
+import { ENVIRONMENT, ENVIRONMENT_FIELDS, PROCESS_PARAMETER, SOURCE_BUCKET_HEADER } from "./environment";
 import { RegionalS3Clients, S3Source, type ImageSource } from "./source";
 import { DynamoStyleStore, type StyleStore } from "./styles";
 
-/** Header the distribution's image origin sets to name the bucket to read (must be on the allow-list). */
-export const SOURCE_BUCKET_HEADER = "x-s3edge-source-bucket";
-export const PROCESS_PARAMETER = "x-oss-process";
 /** Processed images are immutable for a given URL: cache them long. */
 export const SUCCESS_CACHE_CONTROL = "public, max-age=31536000";
 export const DEFAULT_STYLE_DELIMITERS = ["@!", "!"];
@@ -240,38 +238,29 @@ export function errorResponse(status: number, code: ErrorCode, message: string, 
 }
 
 /**
- * The service as both runtimes configure it from the environment:
- * SOURCE_BUCKET (default bucket), SOURCE_BUCKETS (comma-separated allow-list), STYLE_TABLE (optional),
- * AUTO_FORMAT (`true` to choose AVIF/WebP from Accept), STYLE_DELIMITERS (comma-separated, default `@!,!`),
- * MAX_SOURCE_BYTES (default 20 MiB), DEADLINE_MS (default DEFAULT_DEADLINE_MS), SOURCE_BUCKET_REGIONS
- * (`bucket=region,...` of buckets outside AWS_REGION). SDK clients use the standard configuration
- * (AWS_REGION, AWS_ENDPOINT_URL_*) with timeouts.
+ * The service as both runtimes configure it from the environment (ENVIRONMENT and the encoder
+ * settings in environment.ts); SDK clients use the standard configuration (AWS_REGION,
+ * AWS_ENDPOINT_URL_*) with timeouts.
  */
-export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures): ImageServiceProps {
-  const list = (value: string | undefined) =>
-    (value ?? "")
-      .split(",")
-      .map((item) => item.trim())
-      .filter(Boolean);
-  const positive = (name: string) => {
-    const value = env[name] ? Number(env[name]) : undefined;
-    if (value !== undefined && !(Number.isInteger(value) && value > 0))
-      throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
-    return value;
-  };
-  const allowedBuckets = list(env[ENVIRONMENT.sourceBuckets]);
-  const defaultBucket = env[ENVIRONMENT.sourceBucket]?.trim() || allowedBuckets[0];
-  if (!defaultBucket) throw new Error("SOURCE_BUCKET (or SOURCE_BUCKETS) must name the bucket to read images from");
-  const maxSourceBytes = positive(ENVIRONMENT.maxSourceBytes);
-  const delimiters = list(env[ENVIRONMENT.styleDelimiters]);
-  const styleTable = env[ENVIRONMENT.styleTable];
+export function servicePropsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+  figures?: ImageFigures,
+): ImageServiceProps {
+  const settings = readEnvironment(ENVIRONMENT, ENVIRONMENT_FIELDS, env);
+  const defaultBucket = settings.sourceBucket || settings.sourceBuckets[0];
+  if (!defaultBucket)
+    throw new EnvironmentError(
+      `${ENVIRONMENT.sourceBucket} (or ${ENVIRONMENT.sourceBuckets}) must name the bucket to read images from`,
+    );
+  const { maxSourceBytes, styleTable } = settings;
   return {
     engine: new ImageEngine({
-      autoFormat: env[ENVIRONMENT.autoFormat] === "true",
+      autoFormat: settings.autoFormat ?? false,
       limits: maxSourceBytes ? { maxSourceBytes } : {},
       encoders: encoderSettingsFromEnv(env),
     }),
-    source: new S3Source(new RegionalS3Clients(parseBucketRegions(env[ENVIRONMENT.sourceBucketRegions]))),
+    source: new S3Source(new RegionalS3Clients(settings.sourceBucketRegions)),
     styles: styleTable
       ? new DynamoStyleStore(
           new DynamoDBClient({
@@ -285,13 +274,16 @@ export function servicePropsFromEnv(env: NodeJS.ProcessEnv, logger: Logger, figu
         )
       : undefined,
     defaultBucket,
-    allowedBuckets,
+    allowedBuckets: settings.sourceBuckets,
     logger,
-    styleDelimiters: delimiters.length > 0 ? delimiters : undefined,
-    deadlineMs: positive(ENVIRONMENT.deadlineMs),
+    styleDelimiters: settings.styleDelimiters.length > 0 ? settings.styleDelimiters : undefined,
+    deadlineMs: settings.deadlineMs,
     figures,
   };
 }
 
-export const createServiceFromEnv = (env: NodeJS.ProcessEnv, logger: Logger, figures?: ImageFigures) =>
-  new ImageService(servicePropsFromEnv(env, logger, figures));
+export const createServiceFromEnv = (
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+  figures?: ImageFigures,
+) => new ImageService(servicePropsFromEnv(env, logger, figures));

@@ -2,6 +2,8 @@
  * The invalidation function's contract with its construct (constructs/automatic-invalidation.ts):
  * the environment variables the construct sets and the events its rule forwards.
  */
+import * as z from "zod/mini";
+import { variable } from "../shared/environment";
 
 /** Environment the construct sets on the function. */
 export const ENVIRONMENT = {
@@ -15,6 +17,14 @@ export const ENVIRONMENT = {
    */
   migrationBucket: "MIGRATION_BUCKET",
 } as const;
+
+/** How the handler reads each variable (functions/shared/environment.ts). */
+export const ENVIRONMENT_FIELDS = {
+  distributionId: variable.text(),
+  exactPathLimit: variable.integer({ min: 1 }),
+  queryStringVariants: z._default(variable.flag(), false),
+  migrationBucket: z.optional(variable.text()),
+};
 
 /** The S3 EventBridge events (detail-type) that invalidate: the rule forwards exactly these. */
 export const INVALIDATING_EVENT_TYPES = ["Object Created", "Object Deleted", "Object Restore Completed"] as const;

@@ -7,7 +7,8 @@ import { CreateInvalidationCommand, type CloudFrontClient } from "@aws-sdk/clien
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { withBackoff } from "../shared/backoff";
-import { ENVIRONMENT, INVALIDATING_EVENT_TYPES, type InvalidatingEventType } from "./environment";
+import { readEnvironment } from "../shared/environment";
+import { ENVIRONMENT, ENVIRONMENT_FIELDS, INVALIDATING_EVENT_TYPES, type InvalidatingEventType } from "./environment";
 import { planInvalidation, type PlanOptions } from "./plan";
 
 /** The one error this function raises for its own reasons (bad events, invalidation refused). */
@@ -177,14 +178,6 @@ export async function invalidateChanges(
   }
 }
 
-/** The function's settings, from its environment (set by the AutomaticInvalidation construct). */
-const settingsSchema = z.object({
-  [ENVIRONMENT.distributionId]: z.string().min(1),
-  [ENVIRONMENT.exactPathLimit]: z.coerce.number().int().min(1),
-  [ENVIRONMENT.queryStringVariants]: z.enum(["true", "false"]).default("false"),
-  [ENVIRONMENT.migrationBucket]: z.string().min(1).optional(),
-});
-
 export interface InvalidateSettings {
   readonly distributionId: string;
   readonly plan: PlanOptions;
@@ -192,16 +185,12 @@ export interface InvalidateSettings {
   readonly migrationBucket?: string;
 }
 
+/** The function's settings, from its environment (set by the AutomaticInvalidation construct). */
 export function settingsFrom(env: Readonly<Record<string, string | undefined>>): InvalidateSettings {
-  const parsed = settingsSchema.safeParse(env);
-  if (!parsed.success) throw new InvalidationError(`invalid environment: ${z.prettifyError(parsed.error)}`);
-  const values = parsed.data;
+  const values = readEnvironment(ENVIRONMENT, ENVIRONMENT_FIELDS, env, (message) => new InvalidationError(message));
   return {
-    distributionId: values[ENVIRONMENT.distributionId],
-    plan: {
-      exactPathLimit: values[ENVIRONMENT.exactPathLimit],
-      queryStringVariants: values[ENVIRONMENT.queryStringVariants] === "true",
-    },
-    migrationBucket: values[ENVIRONMENT.migrationBucket],
+    distributionId: values.distributionId,
+    plan: { exactPathLimit: values.exactPathLimit, queryStringVariants: values.queryStringVariants },
+    migrationBucket: values.migrationBucket,
   };
 }

@@ -6,10 +6,11 @@
  * progress. Source: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-invalidations
  */
 
-/** CloudFront's limit of paths per invalidation (and in progress per distribution). */
-export const MAX_INVALIDATION_PATHS = 3_000;
-/** CloudFront's limit of wildcard paths per invalidation (and in progress per distribution). */
-export const MAX_WILDCARD_PATHS = 15;
+import {
+  CLOUDFRONT_MAX_INVALIDATION_PATHS as MAX_INVALIDATION_PATHS,
+  CLOUDFRONT_MAX_WILDCARD_INVALIDATION_PATHS as MAX_WILDCARD_PATHS,
+} from "../../config/aws-facts";
+
 /**
  * Up to this many paths a batch keeps exact paths; beyond, keys are collapsed into `prefix/*`.
  * The knee of cost against cache misses in `npm run bench -- --only invalidation`
@@ -28,7 +29,7 @@ export interface PlanOptions {
   readonly exactPathLimit?: number;
   /**
    * The most wildcard paths a plan returns.
-   * @default MAX_WILDCARD_PATHS
+   * @default CLOUDFRONT_MAX_WILDCARD_INVALIDATION_PATHS
    */
   readonly maxWildcards?: number;
   /**

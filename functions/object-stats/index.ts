@@ -9,9 +9,9 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { CounterStore } from "./counters";
 import { createMetrics, MetricUnit, OBJECT_STATS_METRICS, publishFigures } from "../shared/metrics";
-import { ENVIRONMENT } from "./environment";
+import { readEnvironment } from "../shared/environment";
+import { ENVIRONMENT, ENVIRONMENT_FIELDS } from "./environment";
 import { ObjectStatsError } from "./errors";
-import { NOTIFICATION_MODES, type NotificationMode } from "./notifications";
 import { answerCount, countS3Event, publishSummaries, scheduleWindow, type ObjectStatsDependencies } from "./service";
 
 /** Added to the invocation's remaining time: a claim outlives the attempt that holds it. */
@@ -26,26 +26,15 @@ const EVENT_RESULT_METRIC = {
   ignored: undefined,
 } as const;
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
 function fromEnvironment(): ObjectStatsDependencies {
-  const mode = required(ENVIRONMENT.notificationMode) as NotificationMode;
-  if (!NOTIFICATION_MODES.includes(mode))
-    throw new Error(`${ENVIRONMENT.notificationMode} must be one of ${NOTIFICATION_MODES.join(", ")}, not "${mode}"`);
-  const ttlDays = Number(required(ENVIRONMENT.dedupeTtlDays));
-  if (!Number.isInteger(ttlDays) || ttlDays < 1)
-    throw new Error(`${ENVIRONMENT.dedupeTtlDays} must be a positive integer`);
+  const env = readEnvironment(ENVIRONMENT, ENVIRONMENT_FIELDS, process.env);
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   return {
-    store: new CounterStore(documents, required(ENVIRONMENT.tableName), ttlDays),
+    store: new CounterStore(documents, env.tableName, env.dedupeTtlDays),
     sns: new SNSClient({}),
-    topicArn: required(ENVIRONMENT.topicArn),
-    mode,
-    buckets: required(ENVIRONMENT.monitoredBuckets).split(","),
+    topicArn: env.topicArn,
+    mode: env.notificationMode,
+    buckets: env.monitoredBuckets,
     logger,
   };
 }

@@ -4,8 +4,6 @@ import type { BucketCounts, StoredCounts, SummarySnapshot } from "./counters";
 import type { ObjectChange } from "./events";
 
 /** `per-change`: one message per counted change; `summary`: one message per bucket per window with changes. */
-export type NotificationMode = "per-change" | "summary";
-export const NOTIFICATION_MODES: readonly NotificationMode[] = ["per-change", "summary"];
 
 export interface Notification {
   /** SNS subjects are at most 100 ASCII characters: bucket names (≤ 63) fit. */

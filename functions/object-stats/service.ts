@@ -4,7 +4,8 @@ import { answerCountRequest, type CountRequest, type CountResponseBody } from ".
 import type { CounterStore } from "./counters";
 import { ObjectStatsError } from "./errors";
 import { changeFromEvent } from "./events";
-import { changeNotification, publish, summaryNotification, type NotificationMode } from "./notifications";
+import type { NotificationMode } from "./environment";
+import { changeNotification, publish, summaryNotification } from "./notifications";
 
 export type Log = Pick<Logger, "debug" | "info" | "warn" | "error">;
 

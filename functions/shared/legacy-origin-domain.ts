@@ -2,8 +2,12 @@ import { compileTimeConstant } from "./compile-time";
 
 declare const __LEGACY_ORIGIN_DOMAIN__: string | undefined;
 
+/** The compile-time constant that both edge functions read the legacy origin's domain from. */
+export const LEGACY_ORIGIN_DOMAIN_CONSTANT = "__LEGACY_ORIGIN_DOMAIN__";
+
 /** The GCS origin's domain: requests and responses of that origin are the edge functions' business. */
-export const LEGACY_ORIGIN_DOMAIN = compileTimeConstant(
-  "__LEGACY_ORIGIN_DOMAIN__",
-  typeof __LEGACY_ORIGIN_DOMAIN__ === "undefined" ? undefined : __LEGACY_ORIGIN_DOMAIN__,
-);
+export const compiledLegacyOriginDomain = () =>
+  compileTimeConstant(
+    LEGACY_ORIGIN_DOMAIN_CONSTANT,
+    typeof __LEGACY_ORIGIN_DOMAIN__ === "undefined" ? undefined : __LEGACY_ORIGIN_DOMAIN__,
+  );

@@ -7,7 +7,7 @@ import { createSourceClient, ObjectSource, type ObjectReader } from "./copy/sour
  * How the backfill worker and the migrate CLI read the legacy origin: through an S3 API (GCS's XML
  * API, or any S3-compatible store) or by plain HTTP GET (a public HTTPS origin). The stacks derive
  * these settings from `legacyOrigin` (stacks/legacy-origin.ts) and hand them to the worker as the
- * SOURCE_* variables of functions/shared/backfill-env.ts.
+ * `source*` variables of functions/shared/backfill-environment.ts.
  */
 export const SOURCE_APIS = ["s3", "http"] as const;
 export type SourceApi = (typeof SOURCE_APIS)[number];

@@ -18,9 +18,14 @@ import { PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { DEFAULT_QUALITY } from "../../functions/image/engine";
-import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, fontFamily } from "../../functions/image/fonts";
+import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
 import { progress, round, type BenchSection } from "./support";
-import { MALLOC_ARENAS } from "../../functions/image/environment";
+import {
+  ENVIRONMENT,
+  FONTCONFIG_FILE_VARIABLE,
+  MALLOC_ARENAS,
+  SERVER_ENVIRONMENT,
+} from "../../functions/image/environment";
 
 const CONNECTIONS = [2, 20] as const;
 const SECONDS_PER_MEASURE = 6;
@@ -149,8 +154,8 @@ export const image: BenchSection = async () => {
     env: {
       ...process.env,
       ...localAwsEnv(stub.endpoint),
-      SOURCE_BUCKET: "bench-images",
-      PORT: "0",
+      [ENVIRONMENT.sourceBucket]: "bench-images",
+      [SERVER_ENVIRONMENT.port]: "0",
       [FONTCONFIG_FILE_VARIABLE]: fontsConf,
       // What both runtimes ship with.
       [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,

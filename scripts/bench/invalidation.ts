@@ -6,16 +6,18 @@ import { objectCreated } from "../../testing/aws-events";
 import { localAwsEnv } from "../../testing/local-servers";
 import { sqsRecord } from "../../testing/sqs";
 import { startVersionedS3 } from "../../testing/versioned-s3rver";
+import { CLOUDFRONT_INVALIDATION_PATH_PRICE_USD as PRICE_PER_PATH_USD } from "../../config/aws-facts";
+import { DEFAULT_INVALIDATION_BATCH_SIZE } from "../../config/sections/invalidation";
+import { ENVIRONMENT } from "../../functions/invalidate/environment";
 import {
-  DEFAULT_INVALIDATION_BATCH_SIZE,
-  DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
-} from "../../config/sections/invalidation";
-import { keyPath, planInvalidation, type PlanOptions } from "../../functions/invalidate/plan";
+  DEFAULT_EXACT_PATH_LIMIT as DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
+  keyPath,
+  planInvalidation,
+  type PlanOptions,
+} from "../../functions/invalidate/plan";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../../functions/shared/migration-write";
 import { median, progress, round, type BenchSection } from "./support";
 
-/** CloudFront's price per invalidation path past the first 1,000 paths of a month (USD). */
-const PRICE_PER_PATH_USD = 0.005;
 /** Goals from the issue: under 1% of the seed's paths for the bulk workloads, planner under 50 ms. */
 const BULK_RATIO_GOAL = 0.01;
 const PLANNER_GOAL_MS = 50;
@@ -110,9 +112,9 @@ async function migrationWrites() {
   const server = await startVersionedS3([bucket]);
   const savedEnv = { ...process.env };
   Object.assign(process.env, localAwsEnv(server.endpoint), {
-    DISTRIBUTION_ID: "EBENCH0000001",
-    EXACT_PATH_LIMIT: String(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
-    MIGRATION_BUCKET: bucket,
+    [ENVIRONMENT.distributionId]: "EBENCH0000001",
+    [ENVIRONMENT.exactPathLimit]: String(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+    [ENVIRONMENT.migrationBucket]: bucket,
     POWERTOOLS_LOG_LEVEL: "SILENT",
   });
   const cloudFront = mockClient(CloudFrontClient);

@@ -4,6 +4,7 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
 import { startDynamoDb as startLocalDynamoDb } from "../../testing/local-servers";
 import { percentile, progress, round, type BenchSection } from "./support";
+import { DEFAULT_DEDUPE_TTL_DAYS, ENVIRONMENT } from "../../functions/object-stats/environment";
 
 const EVENTS = 1_000;
 const COUNT_REQUESTS = 500;
@@ -22,11 +23,11 @@ export const objectStats: BenchSection = async () => {
   try {
     await dynamo.createTable(objectStatsTable("object-stats-bench"));
     Object.assign(process.env, dynamo.env, {
-      TABLE_NAME: "object-stats-bench",
-      TOPIC_ARN: "arn:aws:sns:us-east-2:123456789012:object-stats-bench",
-      NOTIFICATION_MODE: "per-change",
-      MONITORED_BUCKETS: BUCKET,
-      DEDUPE_TTL_DAYS: "7",
+      [ENVIRONMENT.tableName]: "object-stats-bench",
+      [ENVIRONMENT.topicArn]: "arn:aws:sns:us-east-2:123456789012:object-stats-bench",
+      [ENVIRONMENT.notificationMode]: "per-change",
+      [ENVIRONMENT.monitoredBuckets]: BUCKET,
+      [ENVIRONMENT.dedupeTtlDays]: String(DEFAULT_DEDUPE_TTL_DAYS),
       // One JSON line per event would measure the terminal, not the handler.
       POWERTOOLS_LOG_LEVEL: "WARN",
     });

@@ -1,11 +1,9 @@
 import fc from "fast-check";
 import {
-  keyPath,
-  MAX_INVALIDATION_PATHS,
-  MAX_WILDCARD_PATHS,
-  planInvalidation,
-  type PlanOptions,
-} from "../../../functions/invalidate/plan";
+  CLOUDFRONT_MAX_INVALIDATION_PATHS as MAX_INVALIDATION_PATHS,
+  CLOUDFRONT_MAX_WILDCARD_INVALIDATION_PATHS as MAX_WILDCARD_PATHS,
+} from "../../../config/aws-facts";
+import { keyPath, planInvalidation, type PlanOptions } from "../../../functions/invalidate/plan";
 
 /** Whether a CloudFront path invalidates a key, judged independently of the planner's encoder. */
 function covers(path: string, key: string): boolean {
