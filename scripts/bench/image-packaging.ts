@@ -117,7 +117,10 @@ export const imagePackaging: BenchSection = async ({ runs }) => {
   return {
     cold: COLD,
     architecture: ARCHITECTURE,
-    ...sampleFigures(results.map((result) => result.figures), 4),
+    ...sampleFigures(
+      results.map((result) => result.figures),
+      4,
+    ),
     zipBytes: first.zipBytes,
     unzippedBytes: first.unzippedBytes,
     fontBytes: first.fontBytes,

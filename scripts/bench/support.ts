@@ -61,7 +61,8 @@ export function sampleFigures<T extends Figures>(runs: readonly T[], digits = 3)
       if (values.some((value) => typeof value !== "number")) throw new Error(`figure ${name} is missing from a run`);
       result[name] = sampled(values as number[], digits);
     } else {
-      if (values.some((value) => typeof value !== "object")) throw new Error(`figure group ${name} is missing from a run`);
+      if (values.some((value) => typeof value !== "object"))
+        throw new Error(`figure group ${name} is missing from a run`);
       result[name] = sampleFigures(values as Figures[], digits);
     }
   }
