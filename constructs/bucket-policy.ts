@@ -1,8 +1,8 @@
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import { policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 import { identityReadStatements } from "./cloudfront-china";
 
 /** The bucket statements every s3-edge bucket carries: no plain HTTP, no TLS older than 1.2. */

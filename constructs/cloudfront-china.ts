@@ -1,7 +1,7 @@
 import { CloudfrontOriginAccessIdentity } from "@cdktf/provider-aws/lib/cloudfront-origin-access-identity";
 import type { CloudfrontDistributionViewerCertificate } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { Construct } from "constructs";
-import type { PolicyStatement } from "./iam";
+import type { PolicyStatement } from "../aws/iam";
 
 /**
  * How a distribution is delivered by CloudFront China (partition `aws-cn`). The facts and their

@@ -9,8 +9,12 @@ import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfr
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
-import type { DomainCertificate, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../stacks/contracts";
-import type { BucketReference } from "../stacks/storage-replication";
+import type {
+  BucketReference,
+  DomainCertificate,
+  EdgeFunctionAssociation,
+  LegacyOriginEndpoint,
+} from "../contracts/cross-stack";
 import {
   CHINA_DISTRIBUTION_SETTINGS,
   chinaViewerCertificate,

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { Construct } from "constructs";
 import { PROJECT_ROOT } from "../config/paths";
 import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
-import type { DomainCertificate } from "../stacks/contracts";
-import type { PolicyStatement } from "./iam";
+import type { DomainCertificate } from "../contracts/cross-stack";
+import type { PolicyStatement } from "../aws/iam";
 import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 import {
   CHINA_DISTRIBUTION_SETTINGS,
   chinaViewerCertificate,

@@ -18,7 +18,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Construct } from "constructs";
 import { ALB_IDLE_TIMEOUT_SECONDS } from "../functions/image/environment";
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
 import {
   ENGINE_HEALTH_PATH,
   ENGINE_PORT,
@@ -28,7 +28,7 @@ import {
 } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 /**
  * AWS-managed prefix list of the addresses CloudFront connects to origins from, VPC origins

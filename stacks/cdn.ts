@@ -9,17 +9,21 @@ import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { cnameRecords } from "../constructs/cloudfront-china";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { legacyOriginEndpoint } from "./legacy-origin";
 import { ContentDistribution } from "../constructs/content-distribution";
-import { policyDocument } from "../constructs/iam";
+import { policyDocument } from "../aws/iam";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 import { cloudFrontDecryptStatement } from "../constructs/secure-bucket";
-import { type DomainCertificate, type EdgeAttachments, type LegacyOriginEndpoint } from "./contracts";
-import type { BucketReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import type {
+  BucketReference,
+  DomainCertificate,
+  EdgeAttachments,
+  LegacyOriginEndpoint,
+} from "../contracts/cross-stack";
+import { Partition } from "../aws/partition";
 
 export const CDN_STACK_ID = "cdn";
 

@@ -5,9 +5,9 @@ import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { TerraformIterator, TerraformOutput, TerraformStack, Token } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
-import { awsProvider } from "../constructs/providers";
-import type { DomainCertificate } from "./contracts";
+import { configureBackend } from "../aws/backend";
+import { awsProvider } from "../aws/provider";
+import type { DomainCertificate } from "../contracts/cross-stack";
 
 export const DNS_CERT_STACK_ID = "dns-cert";
 /** CloudFront accepts certificates only from ACM in us-east-1. */

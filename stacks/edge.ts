@@ -2,14 +2,14 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { EDGE_FUNCTION_REGION, EdgeFunction } from "../constructs/edge-function";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 import { isPrivateLegacyOrigin } from "../config";
-import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "./contracts";
+import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../contracts/cross-stack";
 import { legacyOriginEndpoint, legacyOriginLabel, legacySigningRegion } from "./legacy-origin";
 import type { BackfillReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import { Partition } from "../aws/partition";
 
 export const EDGE_STACK_ID = "edge";
 

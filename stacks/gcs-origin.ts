@@ -7,7 +7,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { GcsOriginConfig, S3EdgeConfig } from "../config";
 import type { GcsHmacKey } from "../constructs/backfill-pipeline";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 
 export const GCS_ORIGIN_STACK_ID = "gcs-origin";
 /** Reads objects and lists the bucket: HEAD of a missing key answers 404, and the migrate CLI lists. */

@@ -2,20 +2,19 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "../constructs/image-distribution";
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
 import { ImageService } from "../constructs/image-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { cnameRecords } from "../constructs/cloudfront-china";
 import { StyleTable } from "../constructs/style-table";
-import type { DomainCertificate } from "./contracts";
-import type { BucketReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import type { BucketReference, DomainCertificate } from "../contracts/cross-stack";
+import { Partition } from "../aws/partition";
 
 export const IMAGE_STACK_ID = "image";
 

@@ -3,10 +3,10 @@ import { TerraformOutput, TerraformStack, type TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import type { InvalidationFunctionRef } from "../constructs/operations-dashboard";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 
 export const INVALIDATION_STACK_ID = "invalidation";
 

@@ -2,11 +2,11 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { ObjectStats } from "../constructs/object-stats";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { awsProvider } from "../constructs/providers";
-import type { BucketReference } from "./storage-replication";
+import { awsProvider } from "../aws/provider";
+import type { BucketReference } from "../contracts/cross-stack";
 
 export const OBJECT_STATS_STACK_ID = "object-stats";
 

@@ -3,13 +3,13 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
 import type { PartitionName } from "../config/aws-facts";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import {
   OperationsDashboard,
   type DashboardDistribution,
   type InvalidationFunctionRef,
 } from "../constructs/operations-dashboard";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 
 export const OPERATIONS_STACK_ID = "operations";
 

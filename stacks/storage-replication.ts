@@ -2,10 +2,10 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
-import { configureBackend } from "../constructs/backend";
+import { configureBackend } from "../aws/backend";
 import { BatchReplication } from "../constructs/batch-replication";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
-import { awsProvider } from "../constructs/providers";
+import { awsProvider } from "../aws/provider";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
 import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
@@ -13,6 +13,7 @@ import { OpsTopics } from "../constructs/ops-topic";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { legacyCredentialsSecretName } from "../config";
 import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
+import type { BucketReference } from "../contracts/cross-stack";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
@@ -34,17 +35,6 @@ export function opsTopicRegions(config: S3EdgeConfig): string[] {
   if (config.cdn.enabled || config.image.enabled) regions.add(cloudFrontMetricsRegion(config.primaryRegion));
   for (const target of config.standaloneInvalidation) regions.add(target.region);
   return [...regions];
-}
-
-/** What other stacks need to know about a bucket. Token fields travel through remote state. */
-export interface BucketReference {
-  readonly name: string;
-  readonly arn: string;
-  /** `<bucket>.s3.<region>.<dns suffix>`: the domain of a CloudFront S3 origin. */
-  readonly regionalDomainName: string;
-  readonly region: string;
-  /** The bucket's KMS key (SSE-KMS only): readers need kms:Decrypt on it. */
-  readonly kmsKeyArn?: string;
 }
 
 /** The stacks that may own a bucket's one policy (see `bucketPolicyOwners` in stacks/index.ts). */

@@ -25,9 +25,9 @@ import {
 } from "../../functions/shared/backfill-jobs-table";
 import { Crc32c } from "@aws-crypto/crc32c";
 import { crc32cToBase64 } from "../../functions/shared/copy/checksums";
-import { benchClient, S3RVER_CREDENTIALS } from "../../scripts/bench/s3-servers";
+import { benchClient, S3RVER_CREDENTIALS } from "../../testing/s3-servers";
 
-/** Credentials for s3rver (it accepts any signature: signing is proven only by __tests__/gcs-signer.test.ts's verifier). */
+/** Credentials for s3rver (it accepts any signature: signing is proven only by __tests__/functions/gcs-signer/sign.test.ts's verifier). */
 export { S3RVER_CREDENTIALS };
 
 /** Standard SDK variables for clients talking to local servers (s3rver needs checksums only when required). */

@@ -2,8 +2,8 @@ import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../__tests__/fixtures/aws-events";
-import { startLocalDynamoDb } from "../../__tests__/support/local-dynamodb";
+import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
+import { startLocalDynamoDb } from "../../testing/local-dynamodb";
 import { percentile, progress, repeat, sampleFigures, secondsSince, type BenchSection } from "./support";
 
 const EVENTS = 1_000;
