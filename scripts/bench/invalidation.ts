@@ -205,7 +205,7 @@ async function migrationWrites(runs: number) {
       pathsWithoutCheck: withoutCheck.length,
       collateralObjectsWithoutCheck: purgedForNothing(pathsWithoutCheck),
       passes: runs,
-      // Per pass over the 50 batches: the median batch and the slowest one.
+      // Per pass over the batches: the median batch and the slowest one.
       handlerMsPerBatch: sampleFigures(passes, 1),
     };
   } finally {
