@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -12,7 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { FONTS_CONF, SHIPPED_FONTS, fontsConf, type ShippedFont } from "../functions/image/fonts";
-import { NATIVE_CACHE_DIR, sleep, tryLock, type CommandRunner } from "./sharp-package";
+import { commandRunner, NATIVE_CACHE_DIR, sleep, tryLock, type CommandRunner } from "./sharp-package";
 
 /** Written last into a complete installation: a directory without it is never used (nor shipped). */
 export const COMPLETE_MARKER = ".s3edge-complete.json";
@@ -20,9 +19,7 @@ const LOCK_POLL_MS = 250;
 /** Licence texts of the font packages, shipped beside the fonts. */
 export const LICENSES_FOLDER = "licenses";
 
-const runCommand: CommandRunner = (command, args, cwd) => {
-  execFileSync(command, args, { cwd, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
-};
+const runCommand = commandRunner();
 
 export interface FontPackageOptions {
   /** @default NATIVE_CACHE_DIR */
