@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     throw new Error(`unknown bench section(s): ${unknown.join(", ")}; known: ${Object.keys(sections).join(", ")}`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${values.runs}"`);
+  const started = new Date();
   const loadAtStart = loadavg();
   const results: Record<string, unknown> = {};
   for (const name of selected) results[name] = await sections[name]({ runs });
@@ -64,7 +65,13 @@ async function main(): Promise<void> {
     loadAverageAtStart: loadAtStart.map((load) => Math.round(load * 100) / 100),
     loadAverageAtEnd: loadavg().map((load) => Math.round(load * 100) / 100),
   };
-  console.log(JSON.stringify({ date: new Date().toISOString(), machine, runs, ...results }, null, 2));
+  console.log(
+    JSON.stringify(
+      { date: started.toISOString(), finished: new Date().toISOString(), machine, runs, ...results },
+      null,
+      2,
+    ),
+  );
 }
 
 main().catch((error: unknown) => {
