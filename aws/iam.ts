@@ -29,3 +29,18 @@ export function assumeRolePolicy(services: readonly string[], condition?: Condit
     },
   ]);
 }
+
+/** Denies every request to `resource` that does not arrive over TLS (the statement each resource policy starts with). */
+export function denyInsecureTransport(
+  action: string | readonly string[],
+  resource: string | readonly string[],
+): PolicyStatement {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: action,
+    Resource: resource,
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}

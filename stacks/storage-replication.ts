@@ -1,11 +1,10 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
-import { configureBackend } from "../aws/backend";
 import { BatchReplication } from "../constructs/batch-replication";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
-import { awsProvider } from "../aws/provider";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
 import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
@@ -85,7 +84,7 @@ export interface StorageReplicationProps {
  * replication and EventBridge notifications on the primary; with a legacy origin, the backfill
  * pipeline that copies objects from GCS into the primary bucket.
  */
-export class StorageReplicationStack extends TerraformStack {
+export class StorageReplicationStack extends S3EdgeStack {
   readonly primary: BucketReference;
   readonly replica: BucketReference;
   /** Present when `legacyOrigin` is configured. */
@@ -100,32 +99,16 @@ export class StorageReplicationStack extends TerraformStack {
   readonly opsTopicArns: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: StorageReplicationProps = {}) {
-    const id = STORAGE_REPLICATION_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
+    super(scope, STORAGE_REPLICATION_STACK_ID, config, config.primaryRegion);
     const { storage } = config;
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
-    const replicaProvider = awsProvider(this, "aws-replica", {
-      region: config.replicaRegion,
-      alias: "replica",
-      tags: config.tags,
-      stackId: id,
-    });
+    const replicaProvider = this.replicaProvider();
 
     const { operations } = config;
     const topics = new OpsTopics(this, "ops-topics", {
       namePrefix: config.namePrefix,
       regions: opsTopicRegions(config).map((region) => ({
         region,
-        provider:
-          region === config.primaryRegion
-            ? undefined
-            : awsProvider(this, `aws-${region}`, {
-                region,
-                alias: region.replace(/-/g, "_"),
-                tags: config.tags,
-                stackId: id,
-              }),
+        provider: this.providerIn(region),
       })),
       existingTopicArns: operations.topicArns,
       emails: operations.emails,
@@ -135,9 +118,12 @@ export class StorageReplicationStack extends TerraformStack {
       new TerraformOutput(this, `ops_topic_arn_${region.replace(/-/g, "_")}`, { value: arn });
     }
 
-    const owners = props.bucketPolicyOwners ?? { primary: id, replica: id };
+    const owners = props.bucketPolicyOwners ?? {
+      primary: STORAGE_REPLICATION_STACK_ID,
+      replica: STORAGE_REPLICATION_STACK_ID,
+    };
     const policy = (owner: BucketPolicyOwner) =>
-      owner === id
+      owner === STORAGE_REPLICATION_STACK_ID
         ? ({ bucketPolicy: "create", allowCloudFrontDecrypt: false } as const)
         : ({ bucketPolicy: "external", allowCloudFrontDecrypt: true } as const);
     const common = {

@@ -8,8 +8,8 @@
 import dns from "node:dns";
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startS3, type LocalS3 } from "../__tests__/support/backfill-servers";
-import { verifySigV4 } from "../__tests__/support/sigv4";
+import { startS3, type LocalS3 } from "./local-servers";
+import { verifySigV4 } from "./sigv4";
 
 /** The store's host name: `<bucket>.store.test` is virtual-hosted addressing. */
 export const STORE_HOST = "store.test";

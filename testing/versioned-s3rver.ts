@@ -4,31 +4,9 @@
  * for that exact version — an older one from its recorded headers, a delete marker with 405, an
  * unknown one with 404, like S3. GET of an older version is refused (501): no test reads old
  * bytes. It also records each HEAD, and can stall HEADs of chosen keys until the client gives up.
- * See /work/shared/design/local-servers.md for s3rver's traps.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-  request: { headers: Record<string, string | string[] | undefined> };
-  req: NodeJS.EventEmitter;
-  set(name: string, value: string): void;
-}
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-interface S3rverInstance {
-  middleware: Middleware[];
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-}
-// s3rver ships no types.
-const S3rver: new (options: object) => S3rverInstance = require("s3rver");
+import { startS3, type LocalS3, type S3rverMiddleware } from "./local-servers";
 
 interface Version {
   readonly id: string;
@@ -42,11 +20,9 @@ export interface VersionedS3Options {
   readonly stall?: (key: string) => boolean;
 }
 
-export interface VersionedS3 {
-  readonly endpoint: string;
+export interface VersionedS3 extends LocalS3 {
   /** The keys of every HEAD received, in order. */
   readonly heads: string[];
-  close(): Promise<void>;
 }
 
 /** Headers of an object version worth replaying on a HEAD of it. */
@@ -62,17 +38,9 @@ export async function startVersionedS3(
   buckets: readonly string[],
   options: VersionedS3Options = {},
 ): Promise<VersionedS3> {
-  const directory = mkdtempSync(join(tmpdir(), "s3rver-versioned-"));
-  const server = new S3rver({
-    port: 0,
-    address: "127.0.0.1",
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
   const versions = new Map<string, Version[]>();
   const heads: string[] = [];
-  const versioning: Middleware = async (ctx, next) => {
+  const versioning: S3rverMiddleware = async (ctx, next) => {
     const [, bucket, ...rest] = ctx.path.split("/");
     const key = decodeURIComponent(rest.join("/"));
     // Only plain object requests of the configured buckets; subresources (?uploads, ?tagging...) pass.
@@ -129,14 +97,5 @@ export async function startVersionedS3(
     for (const [name, value] of Object.entries(version.headers)) ctx.set(name, value);
     ctx.status = 200;
   };
-  server.middleware.unshift(versioning);
-  const { port } = await server.run();
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    heads,
-    close: async () => {
-      await server.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
+  return { ...(await startS3(buckets, { middleware: versioning })), heads };
 }

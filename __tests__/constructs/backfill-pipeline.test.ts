@@ -3,6 +3,7 @@ import { LOCAL_DATA_SOURCES } from "../../scripts/offline-values";
 import { parsePolicy, type Statement } from "../support/policy-checks";
 import { remoteStates } from "../support/cross-stack";
 import { fullConfigInput, referenceTo, resourceAt, resourcesOf, synthApp, type StackJson } from "../support/synth";
+import { denyInsecureTransport } from "../../aws/iam";
 
 const statements = (body: Record<string, unknown>, attribute = "policy"): Statement[] => {
   const parsed = parsePolicy(body[attribute]);
@@ -54,14 +55,7 @@ describe("backfill pipeline with the default (public GCS) config", () => {
     const arn = ref("aws_sqs_queue", `backfill/${queue}`, "arn");
     expect(policy.queue_url).toBe(ref("aws_sqs_queue", `backfill/${queue}`, "url"));
     expect(statements(policy)).toEqual([
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "sqs:*",
-        Resource: arn,
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
+      denyInsecureTransport("sqs:*", arn),
       {
         Sid: "DenyOtherAccounts",
         Effect: "Deny",

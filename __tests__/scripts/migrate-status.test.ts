@@ -17,7 +17,14 @@ import { CopyError } from "../../functions/shared/copy/errors";
 import { ObjectSource } from "../../functions/shared/copy/source";
 import { openLegacySource } from "../../functions/shared/legacy-source";
 import { failureReason, formatMigration, inventoryShare, migrationReport } from "../../scripts/status/migration";
-import { startJobsTable, startS3, useLocalAwsEnv, type LocalDynamo, type LocalS3 } from "../support/backfill-servers";
+import {
+  jobsTable,
+  localAwsEnv,
+  startDynamoDb,
+  startS3,
+  type LocalDynamoDb,
+  type LocalS3,
+} from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config/paths";
 
 const TABLE = "acme-backfill-jobs";
@@ -34,13 +41,13 @@ const OUTPUTS = {
 
 const sqs = mockClient(SQSClient);
 const cloudWatch = mockClient(CloudWatchClient);
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let s3: LocalS3;
 const metricQueries: GetMetricDataCommandInput[] = [];
 
 beforeAll(async () => {
-  useLocalAwsEnv();
-  [dynamo, s3] = await Promise.all([startJobsTable(TABLE), startS3(["legacy", "primary"])]);
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
+  [dynamo, s3] = await Promise.all([startDynamoDb([jobsTable(TABLE)]), startS3(["legacy", "primary"])]);
   const documents = DynamoDBDocumentClient.from(dynamo.client);
   let clock = NOW - 30 * 60_000;
   const jobs = new JobStore(documents, TABLE, 15 * 60_000, () => clock);

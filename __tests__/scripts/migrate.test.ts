@@ -10,16 +10,10 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MIGRATION_WRITE_METADATA } from "../../functions/shared/migration-write";
-import {
-  bytes,
-  startConditionalS3,
-  startFakeGcs,
-  startS3,
-  useLocalAwsEnv,
-  type ConditionalS3,
-  type FakeGcs,
-  type LocalS3,
-} from "../support/backfill-servers";
+import { bytes } from "../support/bytes";
+import { startConditionalS3, type ConditionalS3 } from "../../testing/conditional-s3";
+import { startFakeGcs, type FakeGcs } from "../../testing/fake-gcs";
+import { localAwsEnv, startS3, type LocalS3 } from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config/paths";
 
 const ROOT = PROJECT_ROOT;
@@ -91,7 +85,7 @@ async function keysIn(bucket: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   [gcs, s3, fakeGcs] = await Promise.all([
     startS3(["legacy"]),
     startConditionalS3(["dest", "resumed", "dry", "guarded", "checked"]),

@@ -20,7 +20,14 @@ import {
   StatusError,
   type StatusDependencies,
 } from "../../scripts/status/report";
-import { startJobsTable, startS3, useLocalAwsEnv, type LocalDynamo, type LocalS3 } from "../support/backfill-servers";
+import {
+  jobsTable,
+  localAwsEnv,
+  startDynamoDb,
+  startS3,
+  type LocalDynamoDb,
+  type LocalS3,
+} from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config/paths";
 
 const cloudWatch = mockClient(CloudWatchClient);
@@ -29,7 +36,7 @@ const TABLE = "s3edge-example-backfill-jobs";
 const QUEUE_BASE = "https://sqs.us-east-2.amazonaws.com/123456789012";
 
 let dir: string;
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let s3: LocalS3;
 
 /** A state file as Terraform writes it (version 4), with only the outputs filled in. */
@@ -73,8 +80,8 @@ function deps(config = parseConfig({ backend: { type: "local", directory: dir } 
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
-  [dynamo, s3] = await Promise.all([startJobsTable(TABLE), startS3(["state-bucket"])]);
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
+  [dynamo, s3] = await Promise.all([startDynamoDb([jobsTable(TABLE)]), startS3(["state-bucket"])]);
   const documents = DynamoDBDocumentClient.from(dynamo.client);
   const job = (key: string, status: string) =>
     documents.send(new PutCommand({ TableName: TABLE, Item: { pk: `object#${key}`, status, updatedAt: Date.now() } }));

@@ -539,13 +539,16 @@ describe("cdn options", () => {
     const app = Testing.app();
     const storage = new StorageReplicationStack(app, config, { bucketPolicyOwners: bucketPolicyOwners(config) });
     const imageArn = "arn:aws:cloudfront::123456789012:distribution/EIMAGE";
-    const stack = new CdnStack(app, {
-      config: { ...config, domain: null },
-      primary: storage.primary,
-      replica: storage.replica,
-      additionalPrimaryReaders: [imageArn],
-      opsTopicArns: storage.opsTopicArns,
-    });
+    const stack = new CdnStack(
+      app,
+      { ...config, domain: null },
+      {
+        primary: storage.primary,
+        replica: storage.replica,
+        additionalPrimaryReaders: [imageArn],
+        opsTopicArns: storage.opsTopicArns,
+      },
+    );
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
     const primary = statementsOf(resourcesOf(json, "aws_s3_bucket_policy").find(([n]) => n.startsWith("primary"))![1]);
     const replica = statementsOf(resourcesOf(json, "aws_s3_bucket_policy").find(([n]) => n.startsWith("replica"))![1]);

@@ -226,16 +226,16 @@ describe("image stack, Lambda variant (default config)", () => {
     expect(imageOrigin.custom_header![0].value).toContain("primary_bucket");
     expect(s3Origin).toMatchObject({
       domain_name: expect.stringContaining("primary_bucket"),
-      origin_access_control_id: referenceTo(json, "aws_cloudfront_origin_access_control", "edge/s3-oac", "id"),
+      origin_access_control_id: referenceTo(json, "aws_cloudfront_origin_access_control", "distribution-defaults/s3-oac", "id"),
     });
     expect(distribution.default_cache_behavior).toMatchObject({
       target_origin_id: "image-then-s3",
       viewer_protocol_policy: "redirect-to-https",
-      cache_policy_id: referenceTo(json, "aws_cloudfront_cache_policy", "edge/cache", "id"),
+      cache_policy_id: referenceTo(json, "aws_cloudfront_cache_policy", "distribution-defaults/cache", "id"),
       function_association: [
         {
           event_type: "viewer-request",
-          function_arn: referenceTo(json, "aws_cloudfront_function", "edge/accept", "arn"),
+          function_arn: referenceTo(json, "aws_cloudfront_function", "distribution-defaults/accept", "arn"),
         },
       ],
     });
@@ -267,7 +267,7 @@ describe("image stack, Lambda variant (default config)", () => {
   });
 
   it("keys the cache on x-oss-process and the normalized Accept only, with long TTLs", () => {
-    expect(resourceAt(json, "aws_cloudfront_cache_policy", "edge/cache")).toMatchObject({
+    expect(resourceAt(json, "aws_cloudfront_cache_policy", "distribution-defaults/cache")).toMatchObject({
       default_ttl: 2592000,
       max_ttl: 31536000,
       parameters_in_cache_key_and_forwarded_to_origin: {
@@ -276,7 +276,7 @@ describe("image stack, Lambda variant (default config)", () => {
         cookies_config: { cookie_behavior: "none" },
       },
     });
-    expect(resourceAt(json, "aws_cloudfront_function", "edge/accept")).toMatchObject({
+    expect(resourceAt(json, "aws_cloudfront_function", "distribution-defaults/accept")).toMatchObject({
       runtime: "cloudfront-js-2.0",
       publish: true,
       code: readFileSync(ACCEPT_FUNCTION_FILE, "utf8"),

@@ -18,6 +18,7 @@ import {
   resourcesOf,
   type StackJson,
 } from "../support/synth";
+import { transportSecurityStatements } from "../../constructs/bucket-policy";
 
 /** Stands in for the gcs-origin stack's remote-state values when the config's bucket is private. */
 const TEST_HMAC_KEY = { accessId: "GOOG1ETESTACCESSID", secret: "test-secret-value" };
@@ -90,24 +91,7 @@ describe("storage-replication with the default config", () => {
     const policy = resourceAt(json, "aws_s3_bucket_policy", `${role}/policy`);
     const arn = role === "primary" ? primary : replica;
     expect(policy.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_public_access_block\./)]);
-    expect(statementsOf(policy)).toEqual([
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [arn, `${arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-      {
-        Sid: "DenyOutdatedTls",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [arn, `${arn}/*`],
-        Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-      },
-    ]);
+    expect(statementsOf(policy)).toEqual(transportSecurityStatements(arn));
   });
 
   it.each(["primary", "replica"])(

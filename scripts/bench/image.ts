@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import sharp from "sharp";
-import { localAwsEnv } from "../../testing/image-backends";
+import { localAwsEnv } from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";

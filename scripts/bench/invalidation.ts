@@ -3,7 +3,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { objectCreated } from "../../testing/aws-events";
-import { localAwsEnv } from "../../testing/image-backends";
+import { localAwsEnv } from "../../testing/local-servers";
 import { sqsRecord } from "../../testing/sqs";
 import { startVersionedS3 } from "../../testing/versioned-s3rver";
 import {

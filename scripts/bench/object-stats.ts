@@ -1,9 +1,9 @@
-import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
-import { startLocalDynamoDb } from "../../testing/local-dynamodb";
+import { startDynamoDb as startLocalDynamoDb } from "../../testing/local-servers";
 import { percentile, progress, repeat, sampleFigures, secondsSince, type BenchSection } from "./support";
 
 const EVENTS = 1_000;
@@ -21,7 +21,6 @@ export const objectStats: BenchSection = async ({ runs }) => {
   const sns = mockClient(SNSClient);
   sns.on(PublishCommand).resolves({ MessageId: "bench" });
   const saved = { ...process.env };
-  let admin: DynamoDBClient | undefined;
   try {
     Object.assign(process.env, dynamo.env, {
       TABLE_NAME: TABLE,
@@ -34,7 +33,6 @@ export const objectStats: BenchSection = async ({ runs }) => {
       POWERTOOLS_LOG_LEVEL: "WARN",
       POWERTOOLS_METRICS_DISABLED: "true",
     });
-    admin = new DynamoDBClient({});
     const { handler } = await import("../../functions/object-stats/index");
     const context = { getRemainingTimeInMillis: () => 30_000 };
     const prefixes = ["images/", "videos/", "docs/", ""];
@@ -42,7 +40,7 @@ export const objectStats: BenchSection = async ({ runs }) => {
 
     const results = await repeat(runs, async (run) => {
       // The handler names its table once: each run empties it by creating it again.
-      if (run > 1) await admin!.send(new DeleteTableCommand({ TableName: TABLE }));
+      if (run > 1) await dynamo.client.send(new DeleteTableCommand({ TableName: TABLE }));
       await dynamo.createTable(objectStatsTable(TABLE));
       sns.resetHistory();
       const events = Array.from({ length: EVENTS }, (_, i) =>
@@ -93,7 +91,6 @@ export const objectStats: BenchSection = async ({ runs }) => {
   } finally {
     process.env = saved;
     sns.restore();
-    admin?.destroy();
     await dynamo.close();
   }
 };

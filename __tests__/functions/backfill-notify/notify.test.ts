@@ -11,14 +11,15 @@ import type { CloudFrontResponseEvent, Context, SQSBatchResponse, SQSEvent } fro
 import { mockClient } from "aws-sdk-client-mock";
 import { BACKFILL_METRICS, METRICS_NAMESPACE } from "../../../functions/shared/metrics";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
+import { bytes } from "../../support/bytes";
 import {
-  bytes,
-  startJobsTable,
+  jobsTable,
+  localAwsEnv,
+  startDynamoDb,
   startS3,
-  useLocalAwsEnv,
-  type LocalDynamo,
+  type LocalDynamoDb,
   type LocalS3,
-} from "../../support/backfill-servers";
+} from "../../../testing/local-servers";
 import { sqsEvent } from "../../../testing/aws-events";
 
 const LEGACY_DOMAIN = "storage.googleapis.com";
@@ -40,7 +41,7 @@ let notify: Handler<CloudFrontResponseEvent, unknown>;
 let worker: Handler<SQSEvent, SQSBatchResponse>;
 let gcs: LocalS3;
 let s3: LocalS3;
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 
 /** An origin-response event as CloudFront sends it (Records[0].cf.{config,request,response}). */
 function originResponse(options: {
@@ -114,8 +115,12 @@ const SMALL = bytes(3000, 7);
 const LARGE = bytes(70_000, 11); // 5 parts of 16 KB above the 20 KB multipart threshold
 
 beforeAll(async () => {
-  useLocalAwsEnv();
-  [gcs, s3, dynamo] = await Promise.all([startS3(["legacy-bucket"]), startS3(["primary"]), startJobsTable(TABLE)]);
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
+  [gcs, s3, dynamo] = await Promise.all([
+    startS3(["legacy-bucket"]),
+    startS3(["primary"]),
+    startDynamoDb([jobsTable(TABLE)]),
+  ]);
   await gcs.client.send(
     new PutObjectCommand({
       Bucket: "legacy-bucket",

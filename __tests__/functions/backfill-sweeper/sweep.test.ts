@@ -13,25 +13,20 @@ import { mockClient } from "aws-sdk-client-mock";
 import { sweep, type SweepDeps } from "../../../functions/backfill-sweeper/sweep";
 import { JobStore, type JobRecord } from "../../../functions/shared/backfill-jobs";
 import { JobQueue } from "../../../functions/shared/job-queue";
-import {
-  startConditionalS3,
-  startJobsTable,
-  useLocalAwsEnv,
-  type ConditionalS3,
-  type LocalDynamo,
-} from "../../support/backfill-servers";
+import { startConditionalS3, type ConditionalS3 } from "../../../testing/conditional-s3";
+import { jobsTable, localAwsEnv, startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
 
 const TABLE = "backfill-jobs-sweeper";
 const STALL_MS = 60_000;
 const MINUTE = 60_000;
 const sqs = mockClient(SQSClient);
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let s3: ConditionalS3;
 let now = 1_700_000_000_000;
 let backlog = 0;
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   s3 = await startConditionalS3(["primary"]);
   sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
   sqs
@@ -47,7 +42,7 @@ afterAll(async () => {
 beforeEach(async () => {
   sqs.resetHistory();
   backlog = 0;
-  dynamo = await startJobsTable(TABLE);
+  dynamo = await startDynamoDb([jobsTable(TABLE)]);
 });
 
 afterEach(async () => {

@@ -20,16 +20,10 @@ import { CopyEngine, partLayout } from "../../../functions/shared/copy/engine";
 import { MIGRATION_WRITE_METADATA } from "../../../functions/shared/migration-write";
 import { createSourceClient, ObjectSource } from "../../../functions/shared/copy/source";
 import { JobQueue } from "../../../functions/shared/job-queue";
-import {
-  bytes,
-  startConditionalS3,
-  startFakeGcs,
-  startJobsTable,
-  useLocalAwsEnv,
-  type ConditionalS3,
-  type FakeGcs,
-  type LocalDynamo,
-} from "../../support/backfill-servers";
+import { bytes } from "../../support/bytes";
+import { startConditionalS3, type ConditionalS3 } from "../../../testing/conditional-s3";
+import { startFakeGcs, type FakeGcs } from "../../../testing/fake-gcs";
+import { jobsTable, localAwsEnv, startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
 
 const TABLE = "backfill-jobs-gcs";
 const sqs = mockClient(SQSClient);
@@ -39,7 +33,7 @@ let engine: CopyEngine;
 const warnings: { key: string; field: string; reason: string }[] = [];
 /** The invocation's buffer budget: 3 parts of 8 KiB, whatever the batch runs in parallel. */
 const memory = new MemoryBudget(3 * 8192);
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let jobs: JobStore;
 let worker: BackfillWorker;
 
@@ -63,11 +57,11 @@ async function destination(key: string): Promise<Buffer | undefined> {
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   [gcs, s3, dynamo] = await Promise.all([
     startFakeGcs("legacy"),
     startConditionalS3(["primary"]),
-    startJobsTable(TABLE),
+    startDynamoDb([jobsTable(TABLE)]),
   ]);
   engine = new CopyEngine(
     new ObjectSource(createSourceClient({ endpoint: gcs.endpoint, maxAttempts: 1 }), "legacy"),

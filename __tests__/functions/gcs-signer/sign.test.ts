@@ -9,8 +9,8 @@ import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontRequestResult
 import { mockClient } from "aws-sdk-client-mock";
 import { request as httpRequest } from "node:http";
 import { signForGcs } from "../../../functions/gcs-signer/sign";
-import { verifySigV4 as verify } from "../../support/sigv4";
-import { S3RVER_CREDENTIALS, startS3, useLocalAwsEnv, type LocalS3 } from "../../support/backfill-servers";
+import { verifySigV4 as verify } from "../../../testing/sigv4";
+import { localAwsEnv, S3RVER_CREDENTIALS, startS3, type LocalS3 } from "../../../testing/local-servers";
 
 Object.assign(globalThis, {
   __GCS_HMAC_SECRET_ID__: "s3edge/gcs-hmac",
@@ -106,7 +106,7 @@ function fetchFromOrigin(request: CloudFrontRequest): Promise<{ status: number; 
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   gcs = await startS3(["legacy"]);
   await gcs.client.send(new PutObjectCommand({ Bucket: "legacy", Key: "photos/a b+c.jpg", Body: "jpeg bytes" }));
   await gcs.client.send(new PutObjectCommand({ Bucket: "legacy", Key: "photos/other.jpg", Body: "other" }));

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, LambdaFunctionURLEvent } from "aws-lambda"
 import sharp from "sharp";
 import { handler, LAMBDA_RESPONSE_LIMIT, toLambdaResult } from "../../../functions/image/lambda";
 import { jpeg } from "../../fixtures/image/generate";
-import { localAwsEnv, startS3, type LocalS3 } from "../../../testing/image-backends";
+import { localAwsEnv, startS3, type LocalS3 } from "../../../testing/local-servers";
 
 let s3: LocalS3;
 const savedEnv = { ...process.env };

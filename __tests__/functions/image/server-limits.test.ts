@@ -10,7 +10,7 @@ import { createImageServer, type ImageServer } from "../../../functions/image/se
 import { ImageService, servicePropsFromEnv } from "../../../functions/image/service";
 import type { ImageSource } from "../../../functions/image/source";
 import { animated, jpeg } from "../../fixtures/image/generate";
-import { localAwsEnv, startS3, type LocalS3 } from "../../../testing/image-backends";
+import { localAwsEnv, startS3, type LocalS3 } from "../../../testing/local-servers";
 
 const logger = new Logger({ serviceName: "image-server-limits-test", logLevel: "SILENT" });
 const savedEnv = { ...process.env };

@@ -14,20 +14,28 @@ import { ImageFigures } from "../../../functions/image/figures";
 import { createMetrics, IMAGE_METRICS, METRICS_NAMESPACE } from "../../../functions/shared/metrics";
 import { BAND_COLOURS, bands, jpeg, pixel } from "../../fixtures/image/generate";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
-import { localAwsEnv, startS3, startStyleTable, type LocalS3, type LocalStyles } from "../../../testing/image-backends";
+import {
+  localAwsEnv,
+  putStyle,
+  startDynamoDb,
+  startS3,
+  styleTable,
+  type LocalDynamoDb,
+  type LocalS3,
+} from "../../../testing/local-servers";
 import { PROJECT_ROOT } from "../../../config/paths";
 
 const ROOT = PROJECT_ROOT;
 const logger = new Logger({ serviceName: "image-server-test", logLevel: "SILENT" });
 
 let s3: LocalS3;
-let styles: LocalStyles;
+let styles: LocalDynamoDb;
 let env: Record<string, string>;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   s3 = await startS3(["images", "archive", "private"]);
-  styles = await startStyleTable("image-styles");
+  styles = await startDynamoDb([styleTable("image-styles")]);
   const photo = await jpeg(400, 300);
   await s3.put("images", "photos/cat.jpg", photo);
   await s3.put("images", "photos/été à la mer.jpg", photo);
@@ -36,10 +44,10 @@ beforeAll(async () => {
   await s3.put("private", "secret.jpg", photo);
   // 600x200 in three 200 px bands, red | green | blue.
   await s3.put("images", "photos/bands.png", await bands(600, 200));
-  await styles.put("thumb", "image/resize,w_50,h_50,m_fill/format,webp");
+  await putStyle(styles, "image-styles", "thumb", "image/resize,w_50,h_50,m_fill/format,webp");
   // On bands.png: 150x100 whose columns are 25 red, 100 green, 25 blue (the centre of 300x100).
-  await styles.put("strip", "image/resize,w_150,h_100,m_fill");
-  await styles.put("broken", "image/resize,w_0");
+  await putStyle(styles, "image-styles", "strip", "image/resize,w_150,h_100,m_fill");
+  await putStyle(styles, "image-styles", "broken", "image/resize,w_0");
   env = {
     ...localAwsEnv(s3.endpoint, styles.endpoint),
     SOURCE_BUCKET: "images",

@@ -11,7 +11,8 @@ import sharp from "sharp";
 import { ImageService, servicePropsFromEnv } from "../../../functions/image/service";
 import { S3_SOCKET_TIMEOUT_MS, S3Source, s3Client } from "../../../functions/image/source";
 import { jpeg } from "../../fixtures/image/generate";
-import { localAwsEnv, startRegionalS3, startS3, type LocalS3, type RegionalS3 } from "../../../testing/image-backends";
+import { localAwsEnv, startS3, type LocalS3 } from "../../../testing/local-servers";
+import { startRegionalS3, type RegionalS3 } from "../../../testing/regional-s3";
 
 const logger = new Logger({ serviceName: "image-regions-test", logLevel: "SILENT" });
 const savedEnv = { ...process.env };

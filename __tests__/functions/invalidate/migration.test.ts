@@ -16,7 +16,7 @@ import { objectChange } from "../../../functions/invalidate/invalidate";
 import { excludeMigrationWrites } from "../../../functions/invalidate/migration";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../../../functions/shared/migration-write";
 import { objectCreated, objectDeleted, objectRestoreCompleted } from "../../../testing/aws-events";
-import { localAwsEnv } from "../../../testing/image-backends";
+import { localAwsEnv } from "../../../testing/local-servers";
 import { sqsRecord } from "../../../testing/sqs";
 import { startVersionedS3, type VersionedS3 } from "../../../testing/versioned-s3rver";
 

@@ -1,5 +1,4 @@
 import type * as Powertools from "@aws-lambda-powertools/logger";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type * as Sns from "@aws-sdk/client-sns";
 import {
   BatchWriteCommand,
@@ -22,7 +21,7 @@ import {
   objectStatsTable,
   scheduledEvent,
 } from "../../../testing/aws-events";
-import { startLocalDynamoDb, type LocalDynamoDb } from "../../../testing/local-dynamodb";
+import { startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
 import { METRICS_NAMESPACE, OBJECT_STATS_METRICS } from "../../../functions/shared/metrics";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
 
@@ -105,17 +104,10 @@ const counts = (created: number, removed: number, bytes: number, unmatchedRemova
 });
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamoDb();
-  documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: "us-east-2",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    }),
-  );
+  dynamo = await startDynamoDb();
+  documents = DynamoDBDocumentClient.from(dynamo.client);
 });
 afterAll(async () => {
-  documents.destroy();
   await dynamo.close();
   process.env = savedEnv;
 });

@@ -17,14 +17,15 @@ import { signForGcs } from "../../../functions/gcs-signer/sign";
 import { CopyEngine } from "../../../functions/shared/copy/engine";
 import { openLegacySource } from "../../../functions/shared/legacy-source";
 import { runMigrate } from "../../support/migrate-cli";
+import { bytes } from "../../support/bytes";
 import {
-  bytes,
-  startJobsTable,
+  jobsTable,
+  localAwsEnv,
+  startDynamoDb,
   startS3,
-  useLocalAwsEnv,
-  type LocalDynamo,
+  type LocalDynamoDb,
   type LocalS3,
-} from "../../support/backfill-servers";
+} from "../../../testing/local-servers";
 import {
   routeStoreHostsToLoopback,
   startS3CompatibleStore,
@@ -44,17 +45,17 @@ const secrets = mockClient(SecretsManagerClient);
 const sqs = mockClient(SQSClient);
 let store: S3CompatibleStore;
 let s3: LocalS3;
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let undoRouting: () => void;
 let worker: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   undoRouting = routeStoreHostsToLoopback();
   [store, s3, dynamo] = await Promise.all([
     startS3CompatibleStore({ buckets: ["legacy"], region: STORE_REGION, credentials: STORE_KEY }),
     startS3(["primary", "path-copies", "cli-copies"]),
-    startJobsTable(TABLE),
+    startDynamoDb([jobsTable(TABLE)]),
   ]);
   await store.backend.client.send(
     new PutObjectCommand({

@@ -20,14 +20,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runMigrate } from "../../../support/migrate-cli";
+import { bytes } from "../../../support/bytes";
 import {
-  bytes,
-  startJobsTable,
+  jobsTable,
+  localAwsEnv,
+  startDynamoDb,
   startS3,
-  useLocalAwsEnv,
-  type LocalDynamo,
+  type LocalDynamoDb,
   type LocalS3,
-} from "../../../support/backfill-servers";
+} from "../../../../testing/local-servers";
 import { sqsEvent } from "../../../../testing/aws-events";
 
 const TABLE = "https-jobs";
@@ -52,7 +53,7 @@ const seen: string[] = [];
 let origin: Server;
 let originUrl: string;
 let s3: LocalS3;
-let dynamo: LocalDynamo;
+let dynamo: LocalDynamoDb;
 let worker: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 const sqs = mockClient(SQSClient);
 
@@ -93,8 +94,12 @@ function startOrigin(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
-  [origin, s3, dynamo] = await Promise.all([startOrigin(), startS3(["primary", "cli-copies"]), startJobsTable(TABLE)]);
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
+  [origin, s3, dynamo] = await Promise.all([
+    startOrigin(),
+    startS3(["primary", "cli-copies"]),
+    startDynamoDb([jobsTable(TABLE)]),
+  ]);
   originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: s3.endpoint,

@@ -19,14 +19,10 @@ import { CopyError } from "../../../../functions/shared/copy/errors";
 import { DestinationListing, sameListedBytes } from "../../../../functions/shared/copy/listing";
 import { createSourceClient, ObjectSource, type SourceListing } from "../../../../functions/shared/copy/source";
 import { MIGRATION_WRITE_METADATA } from "../../../../functions/shared/migration-write";
-import {
-  bytes,
-  startConditionalS3,
-  startFakeGcs,
-  useLocalAwsEnv,
-  type ConditionalS3,
-  type FakeGcs,
-} from "../../../support/backfill-servers";
+import { bytes } from "../../../support/bytes";
+import { startConditionalS3, type ConditionalS3 } from "../../../../testing/conditional-s3";
+import { startFakeGcs, type FakeGcs } from "../../../../testing/fake-gcs";
+import { localAwsEnv } from "../../../../testing/local-servers";
 
 const PART = 8192;
 const WORKERS = 4;
@@ -59,7 +55,7 @@ async function sourceRequests(work: () => Promise<unknown>): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  useLocalAwsEnv();
+  Object.assign(process.env, localAwsEnv(), { POWERTOOLS_LOG_LEVEL: "SILENT" });
   [gcs, s3] = await Promise.all([startFakeGcs("legacy"), startConditionalS3(["primary"])]);
   source = new ObjectSource(createSourceClient({ endpoint: gcs.endpoint, maxAttempts: 1 }), "legacy");
   engine = new CopyEngine(source, s3.client, "primary", {

@@ -46,7 +46,7 @@ const DRAIN_SECONDS = 30;
 /** Container health check: node is in the image, curl may not be. */
 const HEALTH_CHECK_COMMAND = `node -e "fetch('http://127.0.0.1:${ENGINE_PORT}${ENGINE_HEALTH_PATH}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`;
 
-export interface ImageServiceProps {
+export interface ImageEcsServiceProps {
   /** Names the repository, cluster, service, load balancer (shortened to 32 characters) and roles. */
   readonly name: string;
   readonly region: string;
@@ -89,7 +89,7 @@ export interface ImageServiceProps {
  * origin-facing addresses only (the managed prefix list). CloudFront talks HTTP to the ALB inside
  * AWS's network (an internal ALB's name can carry no public certificate). The service scales on CPU.
  */
-export class ImageService extends Construct {
+export class ImageEcsService extends Construct {
   readonly repository: EcrRepository;
   readonly imageUri: string;
   readonly cluster: EcsCluster;
@@ -103,7 +103,7 @@ export class ImageService extends Construct {
   /** CloudFront's way into the VPC to the ALB, shared by every image distribution. */
   readonly vpcOrigin: CloudfrontVpcOrigin;
 
-  constructor(scope: Construct, id: string, props: ImageServiceProps) {
+  constructor(scope: Construct, id: string, props: ImageEcsServiceProps) {
     super(scope, id);
     const { name } = props;
     const shortName = name.slice(0, 32).replace(/-+$/, "");
