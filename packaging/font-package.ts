@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -11,7 +12,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { FONTS_CONF, SHIPPED_FONTS, fontsConf, type ShippedFont } from "../functions/image/fonts";
-import { commandRunner, NATIVE_CACHE_DIR, sleep, tryLock, type CommandRunner } from "./sharp-package";
+import { NATIVE_CACHE_DIR, sleep, tryLock, type CommandRunner } from "./sharp-package";
 
 /** Written last into a complete installation: a directory without it is never used (nor shipped). */
 export const COMPLETE_MARKER = ".s3edge-complete.json";
@@ -19,7 +20,9 @@ const LOCK_POLL_MS = 250;
 /** Licence texts of the font packages, shipped beside the fonts. */
 export const LICENSES_FOLDER = "licenses";
 
-const runCommand = commandRunner();
+const runCommand: CommandRunner = (command, args, cwd) => {
+  execFileSync(command, args, { cwd, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+};
 
 export interface FontPackageOptions {
   /** @default NATIVE_CACHE_DIR */

@@ -20,22 +20,9 @@ export type LambdaArchitecture = keyof typeof NPM_CPU;
 /** Runs a command synchronously; throws when it fails. Injectable so that tests see every call. */
 export type CommandRunner = (command: string, args: readonly string[], cwd: string) => void;
 
-/**
- * Runs commands through execFileSync, their stderr kept for the error, with `env` over this
- * process's environment (the bench points npm at an empty cache with it).
- */
-export function commandRunner(env: NodeJS.ProcessEnv = {}): CommandRunner {
-  return (command, args, cwd) => {
-    execFileSync(command, args, {
-      cwd,
-      stdio: ["ignore", "ignore", "pipe"],
-      encoding: "utf8",
-      env: { ...process.env, ...env },
-    });
-  };
-}
-
-const runNpm = commandRunner();
+const runNpm: CommandRunner = (command, args, cwd) => {
+  execFileSync(command, args, { cwd, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+};
 
 export interface SharpPackageOptions {
   /** The function's architecture: selects `@img/sharp-linux-<cpu>` and its libvips. */

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,7 +6,7 @@ import { unzipSync } from "fflate";
 import { FunctionBundler } from "../../packaging/bundle";
 import { imageFonts } from "../../packaging/font-package";
 import { IMAGE_FUNCTION_ENTRY, imageFunctionPackage } from "../../constructs/image-lambda";
-import { commandRunner, sharpNodeModules } from "../../packaging/sharp-package";
+import { sharpNodeModules, type CommandRunner } from "../../packaging/sharp-package";
 import { DEFAULT_LAMBDA_RUNTIME } from "../../config/schema";
 import { FONTS_FOLDER } from "../../functions/image/fonts";
 import { progress, repeat, round, sampleFigures, secondsSince, type BenchSection } from "./support";
@@ -19,6 +20,21 @@ const COLD =
   "each run starts from an empty npm cache (npm_config_cache in a new temporary directory), an empty " +
   "native-package directory (sharp from the npm registry and the fonts from Debian downloaded again) and an " +
   "empty bundle index and zip directory; the repository's .build and ~/.npm are not read";
+
+/**
+ * npm for sharp with its cache in `cacheDir` instead of ~/.npm (packaging's own runner inherits this
+ * process's environment; the bench injects this one, leaving the engine's sources untouched).
+ */
+const npmWithCache =
+  (cacheDir: string): CommandRunner =>
+  (command, args, cwd) => {
+    execFileSync(command, args, {
+      cwd,
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
+      env: { ...process.env, npm_config_cache: cacheDir },
+    });
+  };
 
 interface PackagingRun {
   readonly figures: {
@@ -43,8 +59,7 @@ function packageOnce(run: number, runs: number): PackagingRun {
     return secondsSince(started);
   };
   try {
-    // npm for sharp, with its cache here instead of ~/.npm.
-    const npm = commandRunner({ npm_config_cache: join(scratch, "npm-cache") });
+    const npm = npmWithCache(join(scratch, "npm-cache"));
     const native = join(scratch, "native");
     progress(`image-packaging run ${run}/${runs}: npm install of sharp for linux/${ARCHITECTURE}, empty npm cache`);
     const coldSharpInstallSeconds = time(() =>
