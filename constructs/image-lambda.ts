@@ -8,6 +8,7 @@ import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
 import { FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
 import { COMPLETE_MARKER, imageFonts } from "../packaging/font-package";
 import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
+import type { AssetFolder, NodeModulesSpec } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
@@ -23,6 +24,26 @@ import {
 /** Long enough for a large source: the distributions' origin read timeout is the real bound. */
 export const IMAGE_FUNCTION_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;
 export const IMAGE_FUNCTION_ENTRY = "functions/image/lambda.ts";
+
+export interface ImageFunctionPackageOptions {
+  readonly architecture: LambdaArchitecture;
+  /** Where sharp and the fonts are installed. @default NATIVE_CACHE_DIR (`.build/native`) */
+  readonly cacheDir?: string;
+  /** Runs npm for sharp. @default npm through execFileSync */
+  readonly runCommand?: CommandRunner;
+}
+
+/** What the image function's zip carries beside its code: sharp for its architecture, and the fonts. */
+export function imageFunctionPackage(options: ImageFunctionPackageOptions): {
+  readonly nodeModules: NodeModulesSpec;
+  readonly assets: readonly AssetFolder[];
+} {
+  const { architecture, cacheDir, runCommand } = options;
+  return {
+    nodeModules: sharpNodeModules({ architecture, cacheDir, runCommand }),
+    assets: [{ directory: imageFonts({ cacheDir }), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
+  };
+}
 
 export interface ImageLambdaProps {
   readonly functionName: string;
@@ -115,8 +136,7 @@ export class ImageLambda extends Construct {
         [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
       },
       policyStatements: engineReadStatements(Partition.of(this), props.sourceBuckets, props.styleTableArn),
-      nodeModules: sharpNodeModules({ architecture, runCommand: props.runCommand }),
-      assets: [{ directory: imageFonts(), zipFolder: FONTS_FOLDER, exclude: [COMPLETE_MARKER] }],
+      ...imageFunctionPackage({ architecture, runCommand: props.runCommand }),
     });
     if (props.origin === "http-api") {
       this.httpApi = new LambdaHttpApi(this, "api", {

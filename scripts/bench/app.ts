@@ -3,26 +3,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timeCommand, type BenchSection } from "./support";
 
+/**
+ * What these whole-command figures reuse: they measure a developer's everyday loop, not a clean
+ * clone (the image-packaging section measures that part cold).
+ */
+const WARM = "warm: node_modules installed, the repository's .build (bundle index and zips, sharp and fonts) reused";
+
 /** A full `npm run synth` (cdktf CLI, all stacks, bundles included) from a warm install. */
 export const synth: BenchSection = ({ runs }) => {
   const outdir = mkdtempSync(join(tmpdir(), "s3-edge-bench-synth-"));
   try {
-    const timed = timeCommand("npm run synth", "npm", ["run", "-s", "synth", "--", "--output", outdir], runs);
-    return { ...timed, goalSeconds: 8, meetsGoal: timed.median < 8 };
+    const seconds = timeCommand("npm run synth", "npm", ["run", "-s", "synth", "--", "--output", outdir], runs);
+    return { seconds, caches: WARM, goalSeconds: 8, meetsGoal: seconds.median < 8 };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 };
 
 /** The whole test suite, as CI runs it after install. */
-export const tests: BenchSection = () => {
-  const timed = timeCommand("npm test", "npm", ["test", "--silent"], 1);
-  return { ...timed, goalSeconds: 90, meetsGoal: timed.median < 90 };
+export const tests: BenchSection = ({ runs }) => {
+  const seconds = timeCommand("npm test", "npm", ["test", "--silent"], runs);
+  return { seconds, caches: `${WARM}, jest's transform cache reused`, goalSeconds: 90, meetsGoal: seconds.median < 90 };
 };
 
 /**
  * `npm run validate -- --plan` on the default app: init, validate and an offline plan of every AWS
  * stack in apply order (the plugin cache is warm after the first run).
  */
-export const plan: BenchSection = ({ runs }) =>
-  timeCommand("npm run validate -- --plan", "npm", ["run", "-s", "validate", "--", "--plan"], runs);
+export const plan: BenchSection = ({ runs }) => ({
+  seconds: timeCommand("npm run validate -- --plan", "npm", ["run", "-s", "validate", "--", "--plan"], runs),
+  caches: `${WARM}, terraform's plugin cache warm after the first run`,
+});

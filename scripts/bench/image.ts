@@ -2,7 +2,8 @@
  * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, a child
  * process) under autocannon at 2 and 20 connections, each measurement followed by bare sharp doing
  * the same work with the same parallelism in this process (same output format, quality and effort),
- * so that every ratio comes from one interleaved run on the same machine. The server reads its
+ * so that every ratio comes from one interleaved run on the same machine (`--runs N`: N such pairs per
+ * operation and connection count, each figure reported over them). The server reads its
  * source through the S3 SDK from a stand-in that costs little CPU: a `node:http` server answering
  * every GET with the same buffer.
  */
@@ -19,7 +20,7 @@ import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { DEFAULT_QUALITY } from "../../functions/image/engine";
 import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
-import { progress, round, type BenchSection } from "./support";
+import { progress, repeat, round, sampleFigures, type BenchSection } from "./support";
 import {
   ENVIRONMENT,
   FONTCONFIG_FILE_VARIABLE,
@@ -142,7 +143,7 @@ async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-export const image: BenchSection = async () => {
+export const image: BenchSection = async ({ runs }) => {
   const fontsConf = join(imageFonts(), FONTS_CONF);
   // Both processes render text with the shipped fonts only (read by fontconfig at its first use).
   process.env[FONTCONFIG_FILE_VARIABLE] = fontsConf;
@@ -192,25 +193,35 @@ export const image: BenchSection = async () => {
       if (served.format !== bare.format || served.width !== bare.width || served.height !== bare.height)
         throw new Error(`${operation.name}: the server and bare sharp do different work (${sizes})`);
       for (const connections of CONNECTIONS) {
-        const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
-        const bareRate = await throughput(() => operation.bare(source), connections);
-        const serverRate = server.requests.total / (server.duration || SECONDS_PER_MEASURE);
-        const ratio = serverRate / bareRate;
-        progress(
-          `image: ${operation.name} at ${connections}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${ratio.toFixed(2)}x), p99 ${server.latency.p99} ms`,
-        );
+        let non2xx = 0;
+        let errors = 0;
+        // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
+        const runsFigures = await repeat(runs, async (run) => {
+          const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
+          const bareRate = await throughput(() => operation.bare(source), connections);
+          const serverRate = server.requests.total / (server.duration || SECONDS_PER_MEASURE);
+          non2xx += server.non2xx;
+          errors += server.errors;
+          progress(
+            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms`,
+          );
+          return {
+            serverImagesPerSecond: serverRate,
+            bareSharpImagesPerSecond: bareRate,
+            ratio: serverRate / bareRate,
+            latencyP50Ms: server.latency.p50,
+            latencyP99Ms: server.latency.p99,
+          };
+        });
+        const figures = sampleFigures(runsFigures, 3);
         results.push({
           operation: operation.name,
           process: operation.process,
           connections,
-          serverImagesPerSecond: round(serverRate, 1),
-          bareSharpImagesPerSecond: round(bareRate, 1),
-          ratio: round(ratio, 3),
-          meetsGoal: ratio >= GOAL_RATIO,
-          latencyP50Ms: server.latency.p50,
-          latencyP99Ms: server.latency.p99,
-          non2xx: server.non2xx,
-          errors: server.errors,
+          ...figures,
+          meetsGoal: figures.ratio.median >= GOAL_RATIO,
+          non2xx,
+          errors,
           outputBytes: reference.length,
           bareOutputBytes: bareOutput.length,
         });
@@ -222,6 +233,7 @@ export const image: BenchSection = async () => {
       fixtureBytes: source.length,
       source: "node:http stand-in for S3 on loopback (same machine)",
       secondsPerMeasure: SECONDS_PER_MEASURE,
+      runs,
       goalRatio: GOAL_RATIO,
       results,
       peakRssMb,

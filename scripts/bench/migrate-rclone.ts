@@ -17,7 +17,7 @@ import {
   startS3rverProcess as startS3rver,
   type S3rverProcess as BenchS3,
 } from "../../testing/local-servers";
-import { cpuSeconds, median, progress, round } from "./support";
+import { cpuSeconds, progress, round, sampleFigures } from "./support";
 
 /** The workload issue 11 measured rclone 1.60 on. */
 const SMALL_OBJECTS = 300;
@@ -123,8 +123,6 @@ async function check(destination: S3Client, bucket: string, prefix: string, coun
   if (head.Metadata?.origin !== "bench") throw new Error(`${bucket}/${contents[0].Key} lost its metadata`);
 }
 
-const rate = (values: readonly number[]) => round(median(values), 1);
-
 /**
  * `npm run migrate` beside rclone between the same two s3rver processes, issue 11's workload (300
  * × 10 KiB, one 256 MiB object, 8 transfers), runs interleaved (the order alternates) so both
@@ -222,18 +220,23 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
       const { small, large } = results[tool];
       const peaks = [...small, ...large].flatMap((measured) => measured.peakRssBytes ?? []);
       return {
-        smallObjectsPerSecond: rate(small.map((measured) => SMALL_OBJECTS / measured.seconds)),
-        smallMegabytesPerSecond: round(
-          median(small.map((measured) => (SMALL_OBJECTS * SMALL_BYTES) / 1e6 / measured.seconds)),
+        ...sampleFigures(
+          small.map((measured, index) => ({
+            smallObjectsPerSecond: SMALL_OBJECTS / measured.seconds,
+            smallMegabytesPerSecond: (SMALL_OBJECTS * SMALL_BYTES) / 1e6 / measured.seconds,
+            smallSeconds: measured.seconds,
+            largeMegabytesPerSecond: LARGE_BYTES / 1e6 / large[index].seconds,
+            largeSeconds: large[index].seconds,
+            // Source and destination s3rver CPU seconds: near the wall time, the server was the bottleneck.
+            sourceServerCpuSecondsSmall: measured.serverCpuSeconds[0],
+            destinationServerCpuSecondsSmall: measured.serverCpuSeconds[1],
+            sourceServerCpuSecondsLarge: large[index].serverCpuSeconds[0],
+            destinationServerCpuSecondsLarge: large[index].serverCpuSeconds[1],
+          })),
           2,
         ),
-        smallSeconds: small.map((measured) => round(measured.seconds, 2)),
-        largeMegabytesPerSecond: rate(large.map((measured) => LARGE_BYTES / 1e6 / measured.seconds)),
-        largeSeconds: large.map((measured) => round(measured.seconds, 2)),
+        // The highest peak of the runs (GNU time's %M; null without /usr/bin/time).
         peakRssMegabytes: peaks.length ? round(Math.max(...peaks) / 1e6, 1) : null,
-        // Source / destination s3rver CPU seconds per run: near the wall time, the server was the bottleneck.
-        serverCpuSecondsSmall: small.map((measured) => measured.serverCpuSeconds),
-        serverCpuSecondsLarge: large.map((measured) => measured.serverCpuSeconds),
       };
     };
     const cliFigures = figures("cli");
@@ -250,8 +253,15 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
       cli: cliFigures,
       rcloneFigures,
       ratios: {
-        smallObjectsPerSecond: round(cliFigures.smallObjectsPerSecond / rcloneFigures.smallObjectsPerSecond, 2),
-        largeMegabytesPerSecond: round(cliFigures.largeMegabytesPerSecond / rcloneFigures.largeMegabytesPerSecond, 2),
+        // Of the medians.
+        smallObjectsPerSecond: round(
+          cliFigures.smallObjectsPerSecond.median / rcloneFigures.smallObjectsPerSecond.median,
+          2,
+        ),
+        largeMegabytesPerSecond: round(
+          cliFigures.largeMegabytesPerSecond.median / rcloneFigures.largeMegabytesPerSecond.median,
+          2,
+        ),
       },
       goal: "ratios ≥ 1 (CLI / rclone)",
     };

@@ -5,11 +5,24 @@ import { PROJECT_ROOT } from "../../config";
 /** One bench section: returns the figures it measured (JSON-serializable). */
 export type BenchSection = (options: { readonly runs: number }) => unknown | Promise<unknown>;
 
-export interface Timed {
-  readonly seconds: number[];
+/**
+ * One figure over the runs of a section: every run's value, and their median, min and max. Every
+ * section reports a measured figure in this shape, so that `--runs N` reads the same everywhere.
+ */
+export interface Sampled {
+  readonly samples: number[];
   readonly median: number;
   readonly min: number;
+  readonly max: number;
 }
+
+/** Figures one run measured: numbers, possibly grouped (`{ concurrency4: { objectsPerSecond } }`). */
+export type Figures = { readonly [name: string]: number | Figures };
+
+/** The same figures, each a `Sampled` over the runs. */
+export type SampledFigures<T extends Figures> = {
+  readonly [K in keyof T]: T[K] extends number ? Sampled : T[K] extends Figures ? SampledFigures<T[K]> : never;
+};
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -25,29 +38,71 @@ export function percentile(values: readonly number[], q: number): number {
 
 export const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** `values` (one per run, in run order) as a `Sampled`, rounded to `digits`. */
+export function sampled(values: readonly number[], digits = 3): Sampled {
+  if (values.length === 0) throw new Error("a figure needs at least one sample");
+  return {
+    samples: values.map((value) => round(value, digits)),
+    median: round(median(values), digits),
+    min: round(Math.min(...values), digits),
+    max: round(Math.max(...values), digits),
+  };
+}
+
+/**
+ * The figures of every run (same names in each), figure by figure, as `Sampled`s. A figure missing
+ * from a run is a bug in the section: it throws rather than report fewer samples than runs.
+ */
+export function sampleFigures<T extends Figures>(runs: readonly T[], digits = 3): SampledFigures<T> {
+  if (runs.length === 0) throw new Error("no runs to report");
+  const result: Record<string, unknown> = {};
+  for (const [name, first] of Object.entries(runs[0])) {
+    const values = runs.map((run) => run[name]);
+    if (typeof first === "number") {
+      if (values.some((value) => typeof value !== "number")) throw new Error(`figure ${name} is missing from a run`);
+      result[name] = sampled(values as number[], digits);
+    } else {
+      if (values.some((value) => typeof value !== "object"))
+        throw new Error(`figure group ${name} is missing from a run`);
+      result[name] = sampleFigures(values as Figures[], digits);
+    }
+  }
+  return result as SampledFigures<T>;
+}
+
+/** Runs `measure` `runs` times, one after the other, and collects what each run returned. */
+export async function repeat<T>(runs: number, measure: (run: number) => T | Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let run = 1; run <= runs; run++) results.push(await measure(run));
+  return results;
+}
+
+/** Seconds since `started` (a `process.hrtime.bigint()`). */
+export const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
 /** Progress for humans goes to stderr; stdout carries only the JSON document. */
 export const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
-/** Runs a command `runs` times and reports wall seconds. */
+/** Runs a command `runs` times and reports its wall seconds. */
 export function timeCommand(
   label: string,
   command: string,
   args: string[],
   runs: number,
   env: NodeJS.ProcessEnv = {},
-): Timed {
+): Sampled {
   const seconds: number[] = [];
   for (let run = 0; run < runs; run++) {
     const started = process.hrtime.bigint();
     const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    const elapsed = secondsSince(started);
     if (result.status !== 0) {
       throw new Error(`${label} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
     }
-    seconds.push(round(elapsed));
+    seconds.push(elapsed);
     progress(`${label} run ${run + 1}/${runs}: ${elapsed.toFixed(2)} s`);
   }
-  return { seconds, median: round(median(seconds)), min: Math.min(...seconds) };
+  return sampled(seconds);
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */

@@ -4,7 +4,16 @@ import { ImageEngine, negotiateFormat, outputQuality } from "../../../functions/
 import { ImageError } from "../../../functions/image/errors";
 import { estimateJpegQuality } from "../../../functions/image/jpeg-quality";
 import { parseProcess } from "../../../functions/image/parser";
-import { animated, jpeg, orientedJpeg, pixel, pngClaiming, solid } from "../../fixtures/image/generate";
+import {
+  animated,
+  BAND_COLOURS,
+  bands,
+  jpeg,
+  orientedJpeg,
+  pixel,
+  pngClaiming,
+  solid,
+} from "../../fixtures/image/generate";
 
 const engine = new ImageEngine();
 
@@ -95,6 +104,77 @@ describe("resize", () => {
     const result = await meta(odd, "image/resize,w_200");
     expect([result.width, result.height]).toEqual([200, 151]);
   });
+
+  /** Along the middle row (or column) of `image`: how many pixels are nearest to each band colour. */
+  async function bandWidths(image: Buffer, along: "x" | "y"): Promise<number[]> {
+    const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const widths = [0, 0, 0];
+    const length = along === "x" ? info.width : info.height;
+    for (let i = 0; i < length; i++) {
+      const [x, y] = along === "x" ? [i, Math.floor(info.height / 2)] : [Math.floor(info.width / 2), i];
+      const at = (y * info.width + x) * 3;
+      const distances = BAND_COLOURS.map((colour) => colour.reduce((sum, c, k) => sum + Math.abs(c - data[at + k]), 0));
+      widths[distances.indexOf(Math.min(...distances))]++;
+    }
+    return widths;
+  }
+
+  test.each([
+    // 600x200 red|green|blue → covers 150x100 at 300x100 (bands 100 px each), keeps x 75..225.
+    [
+      "a wide source keeps its middle columns",
+      600,
+      200,
+      "vertical",
+      "image/resize,w_150,h_100,m_fill",
+      150,
+      100,
+      "x",
+      [25, 100, 25],
+    ],
+    // 200x600 red/green/blue stacked → covers 100x150 at 100x300, keeps y 75..225.
+    [
+      "a tall source keeps its middle rows",
+      200,
+      600,
+      "horizontal",
+      "image/resize,w_100,h_150,m_fill",
+      100,
+      150,
+      "y",
+      [25, 100, 25],
+    ],
+    // No scaling needed: the middle third exactly.
+    [
+      "a crop without scaling keeps the middle band",
+      300,
+      100,
+      "vertical",
+      "image/resize,w_100,h_100,m_fill",
+      100,
+      100,
+      "x",
+      [0, 100, 0],
+    ],
+  ] as const)(
+    "fill: %s (centre crop)",
+    async (_, sourceWidth, sourceHeight, orientation, process, width, height, along, expected) => {
+      const result = await meta(await bands(sourceWidth, sourceHeight, orientation), `${process}/format,png`);
+      expect([result.width, result.height]).toEqual([width, height]);
+      const widths = await bandWidths(result.body, along);
+      // Resampling may blur the one pixel on each band edge; a crop off centre would be tens of pixels out.
+      widths.forEach((measured, band) => expect(Math.abs(measured - expected[band])).toBeLessThanOrEqual(1));
+      // Far from the edges, pure colours: the first, middle and last pixels of the line.
+      const line =
+        along === "x"
+          ? (i: number) => pixel(result.body, i, height / 2)
+          : (i: number) => pixel(result.body, width / 2, i);
+      const last = (along === "x" ? width : height) - 1;
+      expect([await line(0), await line(Math.floor(last / 2)), await line(last)]).toEqual(
+        [expected[0] ? 0 : 1, 1, expected[2] ? 2 : 1].map((band) => [...BAND_COLOURS[band], 255]),
+      );
+    },
+  );
 
   test("pad uses color and centres the image", async () => {
     const result = await meta(photo, "image/resize,w_200,h_200,m_pad,color_FF0000/format,png");

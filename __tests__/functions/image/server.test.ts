@@ -12,7 +12,7 @@ import { createServiceFromEnv, ImageService, servicePropsFromEnv } from "../../.
 import type { ImageSource } from "../../../functions/image/source";
 import { ImageFigures } from "../../../functions/image/figures";
 import { createMetrics, IMAGE_METRICS, METRICS_NAMESPACE } from "../../../functions/shared/metrics";
-import { jpeg } from "../../fixtures/image/generate";
+import { BAND_COLOURS, bands, jpeg, pixel } from "../../fixtures/image/generate";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
 import {
   localAwsEnv,
@@ -42,7 +42,11 @@ beforeAll(async () => {
   await s3.put("images", "a!b.jpg", photo);
   await s3.put("archive", "old.jpg", await jpeg(64, 64));
   await s3.put("private", "secret.jpg", photo);
+  // 600x200 in three 200 px bands, red | green | blue.
+  await s3.put("images", "photos/bands.png", await bands(600, 200));
   await putStyle(styles, "image-styles", "thumb", "image/resize,w_50,h_50,m_fill/format,webp");
+  // On bands.png: 150x100 whose columns are 25 red, 100 green, 25 blue (the centre of 300x100).
+  await putStyle(styles, "image-styles", "strip", "image/resize,w_150,h_100,m_fill");
   await putStyle(styles, "image-styles", "broken", "image/resize,w_0");
   env = {
     ...localAwsEnv(s3.endpoint, styles.endpoint),
@@ -109,9 +113,28 @@ describe("image server against s3rver and dynalite", () => {
     },
   );
 
-  test("a path style followed by x-oss-process runs both", async () => {
-    const response = await get("/photos/cat.jpg@!thumb?x-oss-process=image/rotate,90/format,png");
-    expect((await sharp(await body(response)).metadata()).format).toBe("png");
+  test.each(["@!", "!"])(
+    "a path style (%s) with x-oss-process: the style's actions, then the parameter's",
+    async (delimiter) => {
+      // strip gives 150x100 (25 red, 100 green, 25 blue columns); the crop then keeps its left 50x100.
+      const response = await get(`/photos/bands.png${delimiter}strip?x-oss-process=image/crop,w_50,h_100/format,png`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("image/png");
+      const image = await body(response);
+      const metadata = await sharp(image).metadata();
+      expect([metadata.format, metadata.width, metadata.height]).toEqual(["png", 50, 100]);
+      // Red then green: cropping first (all red at 50x100) or the style alone (150 wide) would differ.
+      expect(await pixel(image, 10, 50)).toEqual([...BAND_COLOURS[0], 255]);
+      expect(await pixel(image, 40, 50)).toEqual([...BAND_COLOURS[1], 255]);
+    },
+  );
+
+  test("a path style with x-oss-process=style/...: both styles, the path's first", async () => {
+    // strip → 150x100, then thumb's 50x50 fill; the other order would end at strip's 150x100.
+    const response = await get("/photos/bands.png@!strip?x-oss-process=style/thumb");
+    expect(response.status).toBe(200);
+    const metadata = await sharp(await body(response)).metadata();
+    expect([metadata.format, metadata.width, metadata.height]).toEqual(["webp", 50, 50]);
   });
 
   test("errors are OSS XML with the right code and status", async () => {
