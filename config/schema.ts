@@ -7,7 +7,7 @@ import {
   s3BucketNameProblem,
 } from "./aws-facts";
 import { chinaProblems } from "./china-rules";
-import { hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
+import { type FieldDocs, hostname, kmsKeyArn, region, s3BucketName } from "./primitives";
 import { adoptionSection } from "./sections/adoption";
 import { cdnSection } from "./sections/cdn";
 import { chinaSection } from "./sections/china";
@@ -32,98 +32,154 @@ export const DEFAULT_LAMBDA_ARCHITECTURE = "arm64";
 export const DEFAULT_STATE_KEY_PREFIX = "s3-edge";
 
 const localBackend = z.strictObject({
-  type: z.literal("local"),
-  /** Directory for `terraform.<stack>.tfstate`, relative to the project root. */
-  directory: z.string().min(1).default("."),
+  type: z.literal("local").meta({ description: "state files on disk" }),
+  directory: z
+    .string()
+    .min(1)
+    .default(".")
+    .meta({ description: "directory of the state files `terraform.<stack>.tfstate`, relative to the project root" }),
 });
 
 const s3Backend = z.strictObject({
-  type: z.literal("s3"),
-  bucket: s3BucketName,
-  region,
-  /** Each stack's state is `<keyPrefix>/<stack id>.tfstate`. */
+  type: z.literal("s3").meta({ description: "state in an S3 bucket" }),
+  bucket: s3BucketName.meta({ description: "an existing, versioned state bucket" }),
+  region: region.meta({ description: "region of the state bucket" }),
   keyPrefix: z
     .string()
     .regex(/^[A-Za-z0-9!_.*'()\/-]+$/, "must be an S3 key prefix without leading or trailing slash")
     .refine((value) => !value.startsWith("/") && !value.endsWith("/"), "must not start or end with a slash")
-    .default(DEFAULT_STATE_KEY_PREFIX),
-  /** S3-native state locking (Terraform 1.10+), no DynamoDB table needed. */
-  useLockfile: z.boolean().default(true),
-  encrypt: z.boolean().default(true),
+    .default(DEFAULT_STATE_KEY_PREFIX)
+    .meta({ description: "each stack's state is `<keyPrefix>/<stack id>.tfstate`" }),
+  useLockfile: z
+    .boolean()
+    .default(true)
+    .meta({ description: "S3-native state locking (Terraform ≥ 1.10), no DynamoDB table needed" }),
+  encrypt: z.boolean().default(true).meta({ description: "server-side encryption of the state objects" }),
 });
 
 const encryption = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("sse-s3") }),
+  z.strictObject({ type: z.literal("sse-s3").meta({ description: "S3-managed keys" }) }),
   z.strictObject({
-    type: z.literal("sse-kms"),
-    /** Existing key for the primary bucket; a key is created when absent. */
-    primaryKeyArn: kmsKeyArn.optional(),
-    /** Existing key for the replica bucket (in the replica region); a key is created when absent. */
-    replicaKeyArn: kmsKeyArn.optional(),
+    type: z.literal("sse-kms").meta({ description: "KMS keys, with S3 Bucket Keys" }),
+    primaryKeyArn: kmsKeyArn.optional().meta({
+      description:
+        "existing key for the primary bucket, in `primaryRegion`; absent: a rotating key with alias `alias/<bucket>` is created",
+      defaultLabel: "created",
+    } satisfies FieldDocs),
+    replicaKeyArn: kmsKeyArn.optional().meta({
+      description: "existing key for the replica bucket, in `replicaRegion`; absent: a key is created",
+      defaultLabel: "created",
+    } satisfies FieldDocs),
   }),
 ]);
 
 const storage = z.strictObject({
-  /** @default `<namePrefix>-primary-<primaryRegion>` */
-  primaryBucketName: s3BucketName.optional(),
-  /** @default `<namePrefix>-replica-<replicaRegion>` */
-  replicaBucketName: s3BucketName.optional(),
-  encryption: encryption.default({ type: "sse-s3" }),
-  noncurrentVersionExpirationDays: z.int().min(1).max(3650).default(DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS),
-  abortIncompleteMultipartUploadDays: z.int().min(1).max(365).default(DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS),
-  /** Let `cdktf destroy` delete non-empty buckets. Off: a destroy never deletes content. */
-  forceDestroy: z.boolean().default(false),
-  /** Existing buckets to bring under management instead of creating them (docs/adoption.md). */
+  primaryBucketName: s3BucketName.optional().meta({
+    description: "the primary bucket; dots are refused (they break virtual-hosted HTTPS)",
+    defaultLabel: "`<namePrefix>-primary-<primaryRegion>`",
+  } satisfies FieldDocs),
+  replicaBucketName: s3BucketName.optional().meta({
+    description: "the replica bucket",
+    defaultLabel: "`<namePrefix>-replica-<replicaRegion>`",
+  } satisfies FieldDocs),
+  encryption: encryption.default({ type: "sse-s3" }).meta({ description: "default encryption of both buckets" }),
+  noncurrentVersionExpirationDays: z
+    .int()
+    .min(1)
+    .max(3650)
+    .default(DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS)
+    .meta({ description: "days a replaced or deleted version is kept" }),
+  abortIncompleteMultipartUploadDays: z
+    .int()
+    .min(1)
+    .max(365)
+    .default(DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS)
+    .meta({ description: "days after which an incomplete multipart upload is aborted" }),
+  forceDestroy: z
+    .boolean()
+    .default(false)
+    .meta({ description: "let `cdktf destroy` delete non-empty buckets; off, a destroy never deletes content" }),
   adopt: adoptionSection.prefault({}),
   replication: z
     .strictObject({
-      deleteMarkerReplication: z.boolean().default(true),
-      /** S3 Replication Time Control (15-minute SLA) with replication metrics. */
-      replicationTimeControl: z.boolean().default(false),
+      deleteMarkerReplication: z
+        .boolean()
+        .default(true)
+        .meta({ description: "a delete on the primary hides the object on the replica too" }),
+      replicationTimeControl: z
+        .boolean()
+        .default(false)
+        .meta({ description: "S3 Replication Time Control (15-minute SLA, extra cost) with replication metrics" }),
     })
     .prefault({}),
 });
 
 const lambda = z.strictObject({
-  runtime: z.enum(NODE_RUNTIMES).default(DEFAULT_LAMBDA_RUNTIME),
-  architecture: z.enum(["arm64", "x86_64"]).default(DEFAULT_LAMBDA_ARCHITECTURE),
+  runtime: z
+    .enum(NODE_RUNTIMES)
+    .default(DEFAULT_LAMBDA_RUNTIME)
+    .meta({ description: "runtime of every function, Lambda@Edge included" }),
+  architecture: z.enum(["arm64", "x86_64"]).default(DEFAULT_LAMBDA_ARCHITECTURE).meta({
+    description: "regional functions; Lambda@Edge is always `x86_64` (the only architecture it runs)",
+  }),
   logRetentionDays: z
     .int()
     .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
       message: `must be a retention CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
     })
-    .default(DEFAULT_LOG_RETENTION_DAYS),
+    .default(DEFAULT_LOG_RETENTION_DAYS)
+    .meta({
+      description: "retention of every function's log group (and of the access and API log groups)",
+      typeLabel: `days CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(", ")})`,
+    } satisfies FieldDocs),
 });
 
 const domain = z.strictObject({
-  /** The Route53 hosted zone's name. */
-  zoneName: hostname,
-  /** Look the zone up by id instead of by name (for split-horizon or duplicate zone names). */
+  zoneName: hostname.meta({ description: "the Route53 hosted zone's name" }),
   hostedZoneId: z
     .string()
     .regex(/^Z[A-Z0-9]{1,31}$/, "must be a Route53 hosted zone id (Z...)")
-    .optional(),
-  /** @default `cdn.<zoneName>` */
-  contentHostname: hostname.optional(),
-  /** @default `img.<zoneName>` */
-  imageHostname: hostname.optional(),
-  /** Further names on the certificate. */
-  subjectAlternativeNames: z.array(hostname).default([]),
+    .optional()
+    .meta({
+      description: "look the zone up by id instead of by name (split-horizon or duplicate zone names)",
+      typeLabel: "Route53 zone id (`Z…`)",
+      defaultLabel: "looked up by name",
+    } satisfies FieldDocs),
+  contentHostname: hostname.optional().meta({
+    description: "name of the content distribution",
+    defaultLabel: "`cdn.<zoneName>`",
+  } satisfies FieldDocs),
+  imageHostname: hostname.optional().meta({
+    description: "name of the primary bucket's image distribution",
+    defaultLabel: "`img.<zoneName>`",
+  } satisfies FieldDocs),
+  subjectAlternativeNames: z
+    .array(hostname)
+    .default([])
+    .meta({ description: "further names on the certificate; every name must lie in the zone" }),
 });
 
 export const configSchema = z
   .strictObject({
-    /** Prefix of every resource name; lowercase so that it is valid in bucket names. */
     namePrefix: z
       .string()
       .regex(
         /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
         "must be 3 to 32 lowercase letters, digits or hyphens, starting with a letter",
       )
-      .default(DEFAULT_NAME_PREFIX),
-    primaryRegion: region.default(DEFAULT_PRIMARY_REGION),
-    replicaRegion: region.default(DEFAULT_REPLICA_REGION),
-    /** Tags on every taggable resource (provider default_tags). */
+      .default(DEFAULT_NAME_PREFIX)
+      .meta({
+        description: "prefix of every resource name (roles, default bucket names); lowercase, so valid in bucket names",
+        typeLabel: "3–32 of `a-z 0-9 -`, starts with a letter",
+      } satisfies FieldDocs),
+    primaryRegion: region
+      .default(DEFAULT_PRIMARY_REGION)
+      .meta({
+        description: "the primary bucket and the regional services; `cn-*` deploys to AWS China (docs/china.md)",
+      }),
+    replicaRegion: region
+      .default(DEFAULT_REPLICA_REGION)
+      .meta({ description: "the replica bucket; must differ from `primaryRegion`, in the same partition" }),
     tags: z
       .record(
         z
@@ -133,23 +189,37 @@ export const configSchema = z
           .refine((key) => !key.toLowerCase().startsWith("aws:"), "tag keys starting with aws: are reserved by AWS"),
         z.string().max(256),
       )
-      .default({}),
-    backend: z.discriminatedUnion("type", [localBackend, s3Backend]).default({ type: "local", directory: "." }),
-    storage: storage.prefault({}),
-    lambda: lambda.prefault({}),
-    /** Custom domain; null serves from the CloudFront domain only (no dns-cert stack). */
-    domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }),
-    /** The legacy origin (GCS by default, S3-compatible or HTTPS by `kind`); null when there is nothing to migrate from. */
-    legacyOrigin: legacyOriginSection.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }),
+      .default({})
+      .meta({
+        description:
+          "tags on every taggable resource (provider `default_tags`), beside `Project`, `ManagedBy`, `Stack`; keys starting with `aws:` are reserved",
+      }),
+    backend: z
+      .discriminatedUnion("type", [localBackend, s3Backend])
+      .default({ type: "local", directory: "." })
+      .meta({ description: "where Terraform state lives; every remote-state reader follows it" }),
+    storage: storage
+      .prefault({})
+      .meta({ description: "the primary and replica buckets (stack `storage-replication`)" }),
+    lambda: lambda.prefault({}).meta({ description: "settings every function shares" }),
+    domain: domain.nullable().prefault({ zoneName: DEFAULT_ZONE_NAME }).meta({
+      description:
+        "custom domain; `null`: no custom domain, no `dns-cert` stack, the distributions answer on their CloudFront names only",
+    }),
+    legacyOrigin: legacyOriginSection.nullable().prefault({ bucket: DEFAULT_LEGACY_BUCKET }).meta({
+      description:
+        "the store migrated from (GCS by default, S3-compatible or HTTPS by `kind`; docs/migration.md); `null`: nothing to migrate from: no `edge` stack, no backfill pipeline, the cdn fails over to the replica",
+    }),
     edge: edgeSection.prefault({}),
     cdn: cdnSection.prefault({}),
     image: imageSection.prefault({}),
     objectStats: objectStatsSection.prefault({}),
     operations: operationsSection.prefault({}),
-    /** Buckets and distributions s3-edge does not own, invalidated by the `invalidation` stack. */
     standaloneInvalidation: standaloneInvalidationSection.default([]),
-    /** CloudFront in the China regions (aws-cn): certificate and ICP aliases; null elsewhere. */
-    china: chinaSection.nullable().default(null),
+    china: chinaSection.nullable().default(null).meta({
+      description:
+        "CloudFront in the China regions (aws-cn): required there while `cdn` or `image` is on, `null` elsewhere (docs/china.md)",
+    }),
   })
   .superRefine((config, ctx) => {
     // One partition per deployment, and what CloudFront China does not offer (config/china-rules.ts).

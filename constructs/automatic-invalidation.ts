@@ -15,9 +15,9 @@ import {
 import { ENVIRONMENT } from "../functions/invalidate/environment";
 import { BundledFunction } from "./bundled-function";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
-import type { FunctionBundler } from "./bundle";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import type { FunctionBundler } from "../packaging/bundle";
+import { policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 /** EventBridge's own maximums: keep retrying a change for a day before it goes to the DLQ. */
 export const EVENT_DELIVERY_MAXIMUM_RETRY_ATTEMPTS = 185;

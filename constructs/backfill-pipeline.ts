@@ -24,11 +24,11 @@ import {
   JOBS_UPDATED_AT_ATTRIBUTE,
 } from "../functions/shared/backfill-jobs-table";
 import type { LegacySourceSettings } from "../functions/shared/legacy-source";
-import type { FunctionBundler } from "./bundle";
+import type { FunctionBundler } from "../packaging/bundle";
 import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import { denyInsecureTransport, policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 /** The worker's timeout; the contract with the worker code sizes its part copies to fit. */
 export const BACKFILL_WORKER_TIMEOUT_SECONDS = 300;
@@ -403,14 +403,7 @@ export class BackfillPipeline extends Construct {
 /** Refuses plain HTTP and principals of other accounts; access itself comes from identity policies. */
 function sameAccountTlsOnly(queueArn: string, accountId: string): string {
   return policyDocument([
-    {
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "sqs:*",
-      Resource: queueArn,
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    },
+    denyInsecureTransport("sqs:*", queueArn),
     {
       Sid: "DenyOtherAccounts",
       Effect: "Deny",

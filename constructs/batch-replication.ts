@@ -2,8 +2,8 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { assumeRolePolicy, policyDocument } from "./iam";
-import { Partition } from "./partition";
+import { assumeRolePolicy, policyDocument } from "../aws/iam";
+import { Partition } from "../aws/partition";
 import { SecureBucket } from "./secure-bucket";
 
 /** Key prefix of the completion reports in the reports bucket; the role may write only below it. */

@@ -1,22 +1,16 @@
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import { denyInsecureTransport, policyDocument, type PolicyStatement } from "../aws/iam";
+import { cloudFrontStatement } from "../aws/cloudfront";
+import { Partition } from "../aws/partition";
 import { identityReadStatements } from "./cloudfront-china";
 
 /** The bucket statements every s3-edge bucket carries: no plain HTTP, no TLS older than 1.2. */
 export function transportSecurityStatements(bucketArn: string): PolicyStatement[] {
   const bucketAndObjects = [bucketArn, `${bucketArn}/*`];
   return [
-    {
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: bucketAndObjects,
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    },
+    denyInsecureTransport("s3:*", bucketAndObjects),
     {
       Sid: "DenyOutdatedTls",
       Effect: "Deny",
@@ -34,34 +28,17 @@ export function transportSecurityStatements(bucketArn: string): PolicyStatement[
  * missing key answers 404 rather than 403) only when asked for.
  */
 export function cloudFrontReadStatements(
-  cloudFrontPrincipal: string,
+  partition: Partition,
   bucketArn: string,
   distributionArns: readonly string[],
   allowListBucket: boolean,
 ): PolicyStatement[] {
-  const principal = { Service: cloudFrontPrincipal };
-  const condition = { StringEquals: { "AWS:SourceArn": [...distributionArns] } };
-  const statements: PolicyStatement[] = [
-    {
-      Sid: "CloudFrontReadObjects",
-      Effect: "Allow",
-      Principal: principal,
-      Action: "s3:GetObject",
-      Resource: `${bucketArn}/*`,
-      Condition: condition,
-    },
+  const read = (sid: string, action: string, resource: string) =>
+    cloudFrontStatement(partition, { sid, action, resource, distributionArns });
+  return [
+    read("CloudFrontReadObjects", "s3:GetObject", `${bucketArn}/*`),
+    ...(allowListBucket ? [read("CloudFrontListForReal404", "s3:ListBucket", bucketArn)] : []),
   ];
-  if (allowListBucket) {
-    statements.push({
-      Sid: "CloudFrontListForReal404",
-      Effect: "Allow",
-      Principal: principal,
-      Action: "s3:ListBucket",
-      Resource: bucketArn,
-      Condition: condition,
-    });
-  }
-  return statements;
 }
 
 export interface BucketPolicyProps {
@@ -111,12 +88,7 @@ export class BucketPolicy extends Construct {
       policy: policyDocument([
         ...transportSecurityStatements(props.bucketArn),
         ...(readers.length > 0
-          ? cloudFrontReadStatements(
-              Partition.of(this).servicePrincipal("cloudfront"),
-              props.bucketArn,
-              readers,
-              props.allowListBucket ?? false,
-            )
+          ? cloudFrontReadStatements(Partition.of(this), props.bucketArn, readers, props.allowListBucket ?? false)
           : []),
         ...(identities.length > 0
           ? identityReadStatements(props.bucketArn, identities, props.allowListBucket ?? false)

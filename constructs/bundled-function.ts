@@ -5,9 +5,15 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import { sharedBundler, type AssetFolder, type Bundle, type FunctionBundler, type NodeModulesSpec } from "./bundle";
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import {
+  sharedBundler,
+  type AssetFolder,
+  type Bundle,
+  type FunctionBundler,
+  type NodeModulesSpec,
+} from "../packaging/bundle";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 export const DEFAULT_MEMORY_MB = 256;
 export const DEFAULT_TIMEOUT_SECONDS = 30;

@@ -6,17 +6,16 @@ import {
 import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
 import { CloudfrontOriginRequestPolicy } from "@cdktf/provider-aws/lib/cloudfront-origin-request-policy";
 import { CloudfrontResponseHeadersPolicy } from "@cdktf/provider-aws/lib/cloudfront-response-headers-policy";
-import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Construct } from "constructs";
 import type { S3EdgeConfig } from "../config";
-import type { DomainCertificate, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../stacks/contracts";
-import type { BucketReference } from "../stacks/storage-replication";
-import {
-  CHINA_DISTRIBUTION_SETTINGS,
-  chinaViewerCertificate,
-  S3OriginAccessIdentity,
-  type ChinaDelivery,
-} from "./cloudfront-china";
+import type {
+  BucketReference,
+  DomainCertificate,
+  EdgeFunctionAssociation,
+  LegacyOriginEndpoint,
+} from "../contracts/cross-stack";
+import { aliasRecords, viewerCertificate } from "../aws/cloudfront";
+import { CHINA_DISTRIBUTION_SETTINGS, S3OriginAccessIdentity, type ChinaDelivery } from "./cloudfront-china";
 
 /** Origin ids inside the distribution. */
 export const ORIGIN_IDS = {
@@ -30,8 +29,7 @@ export const ORIGIN_IDS = {
 export const CACHED_ERROR_CODES = [403, 404, 500, 502, 503, 504] as const;
 /** HSTS max-age: two years, what the preload list asks for. */
 export const HSTS_MAX_AGE_SECONDS = 63_072_000;
-/** Oldest TLS policy viewers may use with the custom certificate. */
-export const MINIMUM_VIEWER_TLS = "TLSv1.2_2021";
+
 export interface ContentDistributionProps {
   /** Prefix of the distribution's policies and OAC names. */
   readonly name: string;
@@ -210,26 +208,20 @@ export class ContentDistribution extends Construct {
         errorCachingMinTtl: cdn.errorCachingTtlSeconds,
       })),
       restrictions: { geoRestriction: { restrictionType: "none" } },
-      viewerCertificate: china
-        ? chinaViewerCertificate(china)
-        : customDomain
-          ? {
-              acmCertificateArn: customDomain.certificate.certificateArn,
-              sslSupportMethod: "sni-only",
-              minimumProtocolVersion: MINIMUM_VIEWER_TLS,
-            }
-          : // The *.cloudfront.net certificate: CloudFront fixes its minimum protocol itself.
-            { cloudfrontDefaultCertificate: true },
+      viewerCertificate: viewerCertificate(
+        china
+          ? { kind: "iam", iamCertificateId: china.iamCertificateId }
+          : customDomain
+            ? { kind: "acm", certificateArn: customDomain.certificate.certificateArn }
+            : { kind: "cloudfront" },
+      ),
     }));
     if (customDomain) {
-      for (const type of ["A", "AAAA"]) {
-        new Route53Record(this, `alias-${type.toLowerCase()}`, {
-          zoneId: customDomain.certificate.hostedZoneId,
-          name: customDomain.hostname,
-          type,
-          alias: { name: distribution.domainName, zoneId: distribution.hostedZoneId, evaluateTargetHealth: false },
-        });
-      }
+      aliasRecords(this, {
+        zoneId: customDomain.certificate.hostedZoneId,
+        hostname: customDomain.hostname,
+        distribution,
+      });
     }
   }
 }

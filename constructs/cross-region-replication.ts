@@ -3,9 +3,9 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
 import type { TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
 import type { SecureBucket } from "./secure-bucket";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 /** S3 Replication Time Control's only threshold: 15 minutes. */
 export const REPLICATION_TIME_MINUTES = 15;

@@ -2,11 +2,11 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import type { EdgeFunctionAssociation } from "../stacks/contracts";
-import type { FunctionBundler } from "./bundle";
+import type { EdgeFunctionAssociation } from "../contracts/cross-stack";
+import type { FunctionBundler } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
-import type { PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import type { PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 /** Lambda@Edge functions are created in us-east-1 only; CloudFront replicates them to its edges. */
 export const EDGE_FUNCTION_REGION = "us-east-1";

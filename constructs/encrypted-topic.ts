@@ -4,9 +4,9 @@ import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { policyDocument, type PolicyStatement } from "./iam";
+import { policyDocument, type PolicyStatement } from "../aws/iam";
 import { KMS_KEY_DELETION_WINDOW_DAYS } from "./secure-bucket";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 /**
  * Key administration for the account's IAM principals: what Terraform needs to manage the key,

@@ -1,5 +1,5 @@
-import type { PolicyStatement } from "./iam";
-import type { Partition } from "./partition";
+import type { PolicyStatement } from "../aws/iam";
+import type { Partition } from "../aws/partition";
 
 /**
  * The queue-policy statement that lets EventBridge put the events a rule could not deliver into

@@ -2,19 +2,18 @@ import { CloudfrontCachePolicy } from "@cdktf/provider-aws/lib/cloudfront-cache-
 import { CloudfrontDistribution } from "@cdktf/provider-aws/lib/cloudfront-distribution";
 import { CloudfrontFunction } from "@cdktf/provider-aws/lib/cloudfront-function";
 import { CloudfrontOriginAccessControl } from "@cdktf/provider-aws/lib/cloudfront-origin-access-control";
-import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Construct } from "constructs";
 import { PROJECT_ROOT } from "../config/paths";
 import { IMAGE_ORIGIN_READ_TIMEOUT_SECONDS } from "../config/sections/image";
-import type { DomainCertificate } from "../stacks/contracts";
-import type { PolicyStatement } from "./iam";
+import type { DomainCertificate } from "../contracts/cross-stack";
+import type { PolicyStatement } from "../aws/iam";
 import { SOURCE_BUCKET_HEADER, type ImageSourceBucket } from "./image-engine";
-import { Partition } from "./partition";
+import { aliasRecords, cloudFrontStatement, viewerCertificate } from "../aws/cloudfront";
+import { Partition } from "../aws/partition";
 import {
   CHINA_DISTRIBUTION_SETTINGS,
-  chinaViewerCertificate,
   identityReadStatements,
   S3OriginAccessIdentity,
   type ChinaDelivery,
@@ -35,8 +34,6 @@ const ORIGIN_KEEPALIVE_TIMEOUT_SECONDS = 5;
 const IMAGE_ORIGIN_ID = "image";
 const S3_ORIGIN_ID = "s3";
 const ORIGIN_GROUP_ID = "image-then-s3";
-/** The Route53 alias target zone of every CloudFront distribution is the distribution's hosted_zone_id. */
-const ALIAS_RECORD_TYPES = ["A", "AAAA"] as const;
 
 /** How a distribution reaches the image engine. */
 export type ImageOrigin =
@@ -214,32 +211,17 @@ export class ImageDistribution extends Construct {
       restrictions: { geoRestriction: { restrictionType: "none" } },
       ...(china ? CHINA_DISTRIBUTION_SETTINGS : {}),
       ...(china ? { aliases: [...china.aliases] } : {}),
-      viewerCertificate: china
-        ? chinaViewerCertificate(china)
-        : hostname
-          ? {
-              acmCertificateArn: certificate!.certificateArn,
-              sslSupportMethod: "sni-only",
-              minimumProtocolVersion: "TLSv1.2_2021",
-            }
-          : { cloudfrontDefaultCertificate: true },
+      viewerCertificate: viewerCertificate(
+        china
+          ? { kind: "iam", iamCertificateId: china.iamCertificateId }
+          : hostname
+            ? { kind: "acm", certificateArn: certificate!.certificateArn }
+            : { kind: "cloudfront" },
+      ),
     });
     // In China the cloudfront.cn name serves nothing without an ICP alias: the URL is the alias.
     this.url = `https://${china ? china.aliases[0] : (hostname ?? this.distribution.domainName)}`;
-    if (hostname) {
-      for (const type of ALIAS_RECORD_TYPES) {
-        new Route53Record(this, `alias-${type.toLowerCase()}`, {
-          zoneId: certificate!.hostedZoneId,
-          name: hostname,
-          type,
-          alias: {
-            name: this.distribution.domainName,
-            zoneId: this.distribution.hostedZoneId,
-            evaluateTargetHealth: false,
-          },
-        });
-      }
-    }
+    if (hostname) aliasRecords(this, { zoneId: certificate!.hostedZoneId, hostname, distribution: this.distribution });
   }
 
   /**
@@ -249,26 +231,22 @@ export class ImageDistribution extends Construct {
   readStatement(): PolicyStatement {
     const identity = this.defaults.s3OriginAccessIdentity;
     if (identity) return identityReadStatements(this.bucket.arn, [identity.iamArn], false)[0];
-    return {
-      Sid: "S3EdgeImageDistributionRead",
-      Effect: "Allow",
-      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
-      Action: "s3:GetObject",
-      Resource: `${this.bucket.arn}/*`,
-      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-    };
+    return cloudFrontStatement(Partition.of(this), {
+      sid: "S3EdgeImageDistributionRead",
+      action: "s3:GetObject",
+      resource: `${this.bucket.arn}/*`,
+      distributionArns: this.distribution.arn,
+    });
   }
 
   /** The key-policy statement an SSE-KMS bucket's key needs so that this distribution can decrypt. */
   keyReadStatement(): PolicyStatement | undefined {
     if (!this.bucket.kmsKeyArn) return undefined;
-    return {
-      Sid: "S3EdgeImageDistributionDecrypt",
-      Effect: "Allow",
-      Principal: { Service: Partition.of(this).servicePrincipal("cloudfront") },
-      Action: "kms:Decrypt",
-      Resource: "*",
-      Condition: { StringEquals: { "AWS:SourceArn": this.distribution.arn } },
-    };
+    return cloudFrontStatement(Partition.of(this), {
+      sid: "S3EdgeImageDistributionDecrypt",
+      action: "kms:Decrypt",
+      resource: "*",
+      distributionArns: this.distribution.arn,
+    });
   }
 }

@@ -5,8 +5,8 @@ import { PROJECT_ROOT } from "../config/paths";
 import { DEFAULT_ENCODER_SETTINGS, encoderEnvironment, type EncoderSettings } from "../functions/image/encoders";
 import { DEFAULT_IMAGE_DEADLINE_SECONDS } from "../config/sections/image";
 import { ENVIRONMENT, formatBucketRegions } from "../functions/image/environment";
-import type { PolicyStatement } from "./iam";
-import type { Partition } from "./partition";
+import type { PolicyStatement } from "../aws/iam";
+import type { Partition } from "../aws/partition";
 
 /**
  * What the image engine (Lambda handler and ECS server in `functions/image/`) is told through its
@@ -107,8 +107,8 @@ export const ENGINE_SOURCES = [
   "package-lock.json",
   // The font installer the container build runs (functions/image/Dockerfile).
   "config/paths.ts",
-  "constructs/font-package.ts",
-  "constructs/sharp-package.ts",
+  "packaging/font-package.ts",
+  "packaging/sharp-package.ts",
 ] as const;
 
 /**

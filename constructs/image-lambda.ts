@@ -6,14 +6,14 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
 import { FONTCONFIG_FILE_VARIABLE, FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
-import { COMPLETE_MARKER, imageFonts } from "./font-package";
+import { COMPLETE_MARKER, imageFonts } from "../packaging/font-package";
 import { DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
 import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
 import type { EncoderSettings } from "../functions/image/encoders";
-import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "./sharp-package";
-import { Partition } from "./partition";
+import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "../packaging/sharp-package";
+import { Partition } from "../aws/partition";
 import { MALLOC_ARENAS } from "../functions/image/environment";
 
 export const DEFAULT_IMAGE_FUNCTION_MEMORY_MB = 1536;

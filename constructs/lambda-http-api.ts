@@ -8,7 +8,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 /**
  * Who may call the routes: SigV4-signed IAM callers, bearer tokens of an OpenID Connect issuer, or

@@ -15,9 +15,9 @@ import type { NotificationMode } from "../functions/object-stats/notifications";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../functions/object-stats/table";
 import { BundledFunction } from "./bundled-function";
 import { EncryptedTopic, SNS_PUBLISHER_KMS_ACTIONS, snsTopicArn } from "./encrypted-topic";
-import { policyDocument } from "./iam";
+import { policyDocument } from "../aws/iam";
 import { LambdaHttpApi, type HttpApiAuthorization, type HttpApiCors } from "./lambda-http-api";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 /** Async-invocation retries of the function (Lambda's maximum), then the dead-letter queue. */
 export const FUNCTION_MAXIMUM_RETRY_ATTEMPTS = 2;

@@ -58,7 +58,7 @@ const HEIGHT = 6;
 
 /**
  * One dashboard for the deployment: delivery, migration, images, invalidations, objects. Every
- * metric is one the app creates or emits (asserted by __tests__/operations.test.ts); CloudFront's
+ * metric is one the app creates or emits (asserted by __tests__/stacks/operations.test.ts); CloudFront's
  * widgets read the region where its metrics are (us-east-1; cn-northwest-1 in China).
  */
 export class OperationsDashboard extends Construct {

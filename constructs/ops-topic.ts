@@ -7,9 +7,9 @@ import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { KMS_KEY_ADMIN_ACTIONS, SNS_PUBLISHER_KMS_ACTIONS, TOPIC_OWNER_ACTIONS } from "./encrypted-topic";
-import { policyDocument } from "./iam";
+import { denyInsecureTransport, policyDocument } from "../aws/iam";
 import { KMS_KEY_DELETION_WINDOW_DAYS } from "./secure-bucket";
-import { Partition } from "./partition";
+import { Partition } from "../aws/partition";
 
 export interface OpsTopicProps {
   /** `<namePrefix>-ops`: the topic, and the key alias. */
@@ -104,14 +104,7 @@ export class OpsTopic extends Construct {
             StringEquals: { "aws:SourceAccount": account },
           },
         },
-        {
-          Sid: "DenyInsecureTransport",
-          Effect: "Deny",
-          Principal: "*",
-          Action: ["sns:Publish", "sns:Subscribe"],
-          Resource: this.topic.arn,
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        },
+        denyInsecureTransport(["sns:Publish", "sns:Subscribe"], this.topic.arn),
       ]),
     });
     (props.emails ?? []).forEach((email, index) => {

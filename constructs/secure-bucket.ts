@@ -17,8 +17,8 @@ import {
 } from "../config/schema";
 import { transportSecurityStatements } from "./bucket-policy";
 import type { ObjectOwnership } from "../config/sections/adoption";
-import { policyDocument, type PolicyStatement } from "./iam";
-import { Partition } from "./partition";
+import { policyDocument, type PolicyStatement } from "../aws/iam";
+import { Partition } from "../aws/partition";
 
 /** Days a KMS key created for a bucket waits before deletion (the maximum, to allow recovery). */
 export const KMS_KEY_DELETION_WINDOW_DAYS = 30;

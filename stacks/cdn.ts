@@ -1,30 +1,29 @@
-import { CloudwatchLogDelivery } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery";
-import { CloudwatchLogDeliveryDestination } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-destination";
-import { CloudwatchLogDeliverySource } from "@cdktf/provider-aws/lib/cloudwatch-log-delivery-source";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { Fn, TerraformLocal, TerraformOutput, TerraformStack } from "cdktf";
+import { Fn, TerraformLocal, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { cnameRecords } from "../constructs/cloudfront-china";
-import { configureBackend } from "../constructs/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
 import { legacyOriginEndpoint } from "./legacy-origin";
 import { ContentDistribution } from "../constructs/content-distribution";
-import { policyDocument } from "../constructs/iam";
+import { DistributionAccessLogs } from "../constructs/distribution-access-logs";
+import { policyDocument } from "../aws/iam";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { awsProvider } from "../constructs/providers";
 import { cloudFrontDecryptStatement } from "../constructs/secure-bucket";
-import { type DomainCertificate, type EdgeAttachments, type LegacyOriginEndpoint } from "./contracts";
-import type { BucketReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import type {
+  BucketReference,
+  DomainCertificate,
+  EdgeAttachments,
+  LegacyOriginEndpoint,
+} from "../contracts/cross-stack";
+import { Partition } from "../aws/partition";
 
 export const CDN_STACK_ID = "cdn";
 
 export interface CdnStackProps {
-  readonly config: S3EdgeConfig;
   /** Buckets from storage-replication (values travel through remote state). */
   readonly primary: BucketReference;
   readonly replica: BucketReference;
@@ -63,7 +62,7 @@ export interface DistributionReference {
  * over to GCS (legacy origin) or to the S3 replica, security headers, HTTPS only, optional custom
  * domain and WAF, v2 access logs, automatic invalidation, and the policies of both buckets.
  */
-export class CdnStack extends TerraformStack {
+export class CdnStack extends S3EdgeStack {
   readonly distribution: DistributionReference;
   /** Where the default behaviour fails over to. */
   readonly failoverTarget: "legacy" | "replica";
@@ -71,22 +70,13 @@ export class CdnStack extends TerraformStack {
   readonly invalidationFunctionName: string;
   /** The invalidation queue and its DLQ (for the dashboard and `npm run status`). */
   readonly invalidationQueueNames: { readonly queue: string; readonly deadLetterQueue: string };
-  private cloudFrontHome?: AwsProvider;
 
-  constructor(scope: Construct, props: CdnStackProps) {
-    const id = CDN_STACK_ID;
-    super(scope, id);
-    const { config, primary, replica } = props;
+  constructor(scope: Construct, config: S3EdgeConfig, props: CdnStackProps) {
+    super(scope, CDN_STACK_ID, config, config.primaryRegion);
+    const { primary, replica } = props;
     const { cdn } = config;
     const name = `${config.namePrefix}-content`;
-    configureBackend(this, id, config.backend);
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
-    const replicaProvider = awsProvider(this, "aws-replica", {
-      region: config.replicaRegion,
-      alias: "replica",
-      tags: config.tags,
-      stackId: id,
-    });
+    const replicaProvider = this.replicaProvider();
 
     const legacyOrigin: LegacyOriginEndpoint | undefined =
       props.edge?.legacyOrigin ?? (config.legacyOrigin ? legacyOriginEndpoint(config.legacyOrigin) : undefined);
@@ -130,7 +120,15 @@ export class CdnStack extends TerraformStack {
       allowListBucket: cdn.real404,
     });
 
-    if (cdn.logging) this.accessLogs(name, distribution.arn, config);
+    if (cdn.logging) {
+      // "Default" keeps the log resources' addresses those of the stack's own children.
+      new DistributionAccessLogs(this, "Default", {
+        name,
+        distributionArn: distribution.arn,
+        retentionInDays: config.lambda.logRetentionDays,
+        provider: this.cloudFrontHomeProvider(),
+      });
+    }
 
     const invalidation = new AutomaticInvalidation(this, "invalidation", {
       namePrefix: config.namePrefix,
@@ -166,7 +164,7 @@ export class CdnStack extends TerraformStack {
     );
     alarms.invalidationFailures("invalidation", this.invalidationFunctionName);
     new OperationsAlarms(this, "cloudfront-alarms", {
-      provider: this.cloudFrontHomeProvider(config),
+      provider: this.cloudFrontHomeProvider(),
       topicArn: props.opsTopicArns[cloudFrontMetricsRegion(config.primaryRegion)],
       thresholds: alarmThresholds,
     }).distribution5xx("content", distribution.id, name);
@@ -198,51 +196,10 @@ export class CdnStack extends TerraformStack {
   }
 
   /**
-   * CloudFront standard logging v2 into a CloudWatch Logs group (chosen over legacy standard
-   * logging, which needs an S3 bucket with ACLs enabled: every s3-edge bucket keeps ACLs off).
-   * The group has a retention like every other log; CloudFront vended logs are configured in
-   * us-east-1, where the log group must be too.
-   */
-  /**
    * Where CloudFront's log delivery and metrics are (one provider for both): us-east-1, or
    * cn-northwest-1 in China (metrics only). None when that is the primary region.
    */
-  private cloudFrontHomeProvider(config: S3EdgeConfig): AwsProvider | undefined {
-    const region = cloudFrontMetricsRegion(config.primaryRegion);
-    if (region === config.primaryRegion) return undefined;
-    this.cloudFrontHome ??= awsProvider(this, `aws-${region}`, {
-      region,
-      alias: region.replace(/-/g, "_"),
-      tags: config.tags,
-      stackId: CDN_STACK_ID,
-    });
-    return this.cloudFrontHome;
-  }
-
-  private accessLogs(name: string, distributionArn: string, config: S3EdgeConfig): void {
-    // us-east-1, declared explicitly: CloudFront's log delivery source exists only there.
-    const provider = this.cloudFrontHomeProvider(config);
-    const group = new CloudwatchLogGroup(this, "access-logs", {
-      provider,
-      name: `/aws/cloudfront/${name}`,
-      retentionInDays: config.lambda.logRetentionDays,
-    });
-    const source = new CloudwatchLogDeliverySource(this, "access-log-source", {
-      provider,
-      name: `${name}-access`,
-      logType: "ACCESS_LOGS",
-      resourceArn: distributionArn,
-    });
-    const destination = new CloudwatchLogDeliveryDestination(this, "access-log-destination", {
-      provider,
-      name: `${name}-access`,
-      outputFormat: "json",
-      deliveryDestinationConfiguration: [{ destinationResourceArn: group.arn }],
-    });
-    new CloudwatchLogDelivery(this, "access-log-delivery", {
-      provider,
-      deliverySourceName: source.name,
-      deliveryDestinationArn: destination.arn,
-    });
+  private cloudFrontHomeProvider(): AwsProvider | undefined {
+    return this.providerIn(cloudFrontMetricsRegion(this.config.primaryRegion));
   }
 }

@@ -2,12 +2,11 @@ import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
 import { AcmCertificateValidation } from "@cdktf/provider-aws/lib/acm-certificate-validation";
 import { DataAwsRoute53Zone } from "@cdktf/provider-aws/lib/data-aws-route53-zone";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
-import { TerraformIterator, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { TerraformIterator, TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
-import { awsProvider } from "../constructs/providers";
-import type { DomainCertificate } from "./contracts";
+import type { DomainCertificate } from "../contracts/cross-stack";
 
 export const DNS_CERT_STACK_ID = "dns-cert";
 /** CloudFront accepts certificates only from ACM in us-east-1. */
@@ -17,23 +16,25 @@ export const VALIDATION_RECORD_TTL_SECONDS = 300;
 
 export type DomainConfig = NonNullable<S3EdgeConfig["domain"]>;
 
+export interface DnsCertStackProps {
+  /** The custom domain (`config.domain`, present when this stack is built). */
+  readonly domain: DomainConfig;
+}
+
 /**
  * The custom domain's certificate: the Route53 zone (looked up, not created), an ACM certificate
  * for the content and image hostnames (and further names), its DNS validation records and the
  * validation, so that `certificate.certificateArn` is the ARN of an issued certificate. Alias
  * records live with the distributions (avoiding a cycle between this stack and theirs).
  */
-export class DnsCertStack extends TerraformStack {
+export class DnsCertStack extends S3EdgeStack {
   readonly certificate: DomainCertificate;
 
-  constructor(scope: Construct, config: S3EdgeConfig & { readonly domain: DomainConfig }) {
-    const id = DNS_CERT_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    const { domain } = config;
+  constructor(scope: Construct, config: S3EdgeConfig, props: DnsCertStackProps) {
     // us-east-1, declared explicitly: CloudFront only uses ACM certificates from that region. It is
     // this stack's only provider (Route53 is global, so the zone and records need no other).
-    awsProvider(this, "aws", { region: CLOUDFRONT_CERTIFICATE_REGION, tags: config.tags, stackId: id });
+    super(scope, DNS_CERT_STACK_ID, config, CLOUDFRONT_CERTIFICATE_REGION);
+    const { domain } = props;
 
     const zone = new DataAwsRoute53Zone(
       this,

@@ -1,15 +1,14 @@
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
 import { EDGE_FUNCTION_REGION, EdgeFunction } from "../constructs/edge-function";
-import { awsProvider } from "../constructs/providers";
 import { isPrivateLegacyOrigin } from "../config";
-import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "./contracts";
+import type { EdgeAttachments, EdgeFunctionAssociation, LegacyOriginEndpoint } from "../contracts/cross-stack";
 import { legacyOriginEndpoint, legacyOriginLabel, legacySigningRegion } from "./legacy-origin";
 import type { BackfillReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import { Partition } from "../aws/partition";
 
 export const EDGE_STACK_ID = "edge";
 
@@ -29,7 +28,7 @@ export interface EdgeStackProps {
  * GCS or S3-compatible bucket, `gcs-signer` (origin-request: signs requests to the store with the
  * reader's key, SigV4 in the store's region). The `cdn` stack attaches them through `attachments`.
  */
-export class EdgeStack extends TerraformStack implements EdgeAttachments {
+export class EdgeStack extends S3EdgeStack implements EdgeAttachments {
   readonly associations: readonly EdgeFunctionAssociation[];
   readonly legacyOrigin: LegacyOriginEndpoint;
   /** What a distribution needs to attach the functions (this stack's own fields, as one value). */
@@ -39,14 +38,12 @@ export class EdgeStack extends TerraformStack implements EdgeAttachments {
   readonly signer?: EdgeFunction;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: EdgeStackProps) {
-    const id = EDGE_STACK_ID;
-    super(scope, id);
-    const origin = config.legacyOrigin;
-    if (!origin) throw new Error("edge: needs a legacyOrigin in config");
-    configureBackend(this, id, config.backend);
     // Lambda@Edge functions can only be created in us-east-1 (CloudFront replicates them from
     // there), so this stack's default provider is us-east-1 whatever the primary region is.
-    const provider = awsProvider(this, "aws", { region: EDGE_FUNCTION_REGION, tags: config.tags, stackId: id });
+    super(scope, EDGE_STACK_ID, config, EDGE_FUNCTION_REGION);
+    const origin = config.legacyOrigin;
+    if (!origin) throw new Error("edge: needs a legacyOrigin in config");
+    const provider = this.defaultProvider;
     const accountId = new DataAwsCallerIdentity(this, "account").accountId;
     const { backfill } = props;
     const endpoint = legacyOriginEndpoint(origin);

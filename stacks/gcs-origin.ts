@@ -3,11 +3,11 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { StorageBucket } from "@cdktf/provider-google/lib/storage-bucket";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { StorageHmacKey } from "@cdktf/provider-google/lib/storage-hmac-key";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { GcsOriginConfig, S3EdgeConfig } from "../config";
 import type { GcsHmacKey } from "../constructs/backfill-pipeline";
-import { configureBackend } from "../constructs/backend";
 
 export const GCS_ORIGIN_STACK_ID = "gcs-origin";
 /** Reads objects and lists the bucket: HEAD of a missing key answers 404, and the migrate CLI lists. */
@@ -29,7 +29,7 @@ export function needsGcsOriginStack(config: S3EdgeConfig): boolean {
  * validatable with the aws provider alone): optionally the bucket itself, and for a private bucket
  * a service account that can read only that bucket, with an HMAC key for the S3-compatible XML API.
  */
-export class GcsOriginStack extends TerraformStack {
+export class GcsOriginStack extends S3EdgeStack {
   /** The GCS bucket name (a literal from config). */
   readonly bucketName: string;
   /** Private buckets only: the reader's HMAC key (sensitive tokens; read through remote state). */
@@ -38,17 +38,16 @@ export class GcsOriginStack extends TerraformStack {
   readonly serviceAccountEmail?: string;
 
   constructor(scope: Construct, config: S3EdgeConfig) {
-    const id = GCS_ORIGIN_STACK_ID;
-    super(scope, id);
+    // No AWS provider: the google provider only, so that the AWS stacks validate without it.
+    super(scope, GCS_ORIGIN_STACK_ID, config, undefined);
     const origin = config.legacyOrigin;
     if (origin?.kind !== "gcs" || !origin.project) {
       // The config schema requires a project whenever this stack is needed.
       throw new Error("gcs-origin: needs legacyOrigin with a project");
     }
-    configureBackend(this, id, config.backend);
     new GoogleProvider(this, "google", {
       project: origin.project,
-      defaultLabels: { project: "s3-edge", "managed-by": "cdktf", stack: id },
+      defaultLabels: { project: "s3-edge", "managed-by": "cdktf", stack: this.stackId },
     });
     this.bucketName = origin.bucket;
 

@@ -1,21 +1,19 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
-import { configureBackend } from "../constructs/backend";
 import { BucketPolicy } from "../constructs/bucket-policy";
-import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "../constructs/image-distribution";
+import type { ImageDistribution, ImageOrigin } from "../constructs/image-distribution";
+import { ImageDistributions } from "../constructs/image-distributions";
 import { engineImageTag, type ImageSourceBucket } from "../constructs/image-engine";
 import { ImageLambda } from "../constructs/image-lambda";
-import { ImageService } from "../constructs/image-service";
+import { ImageEcsService } from "../constructs/image-ecs-service";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { awsProvider } from "../constructs/providers";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
-import { cnameRecords } from "../constructs/cloudfront-china";
 import { StyleTable } from "../constructs/style-table";
-import type { DomainCertificate } from "./contracts";
-import type { BucketReference } from "./storage-replication";
-import { Partition } from "../constructs/partition";
+import type { BucketReference, DomainCertificate } from "../contracts/cross-stack";
+import { Partition } from "../aws/partition";
 
 export const IMAGE_STACK_ID = "image";
 
@@ -61,12 +59,12 @@ export interface InvalidationReference {
  * distribution whose bucket is in the primary region (where its EventBridge events arrive) gets
  * automatic invalidation, covering the query-string variants (`/key*`) of changed keys.
  */
-export class ImageStack extends TerraformStack {
+export class ImageStack extends S3EdgeStack {
   readonly styleTable: StyleTable;
   /** The Lambda engine (variants `lambda` and `both`). */
   readonly lambda?: ImageLambda;
   /** The ECS engine (variants `ecs` and `both`). */
-  readonly service?: ImageService;
+  readonly service?: ImageEcsService;
   /** One per source bucket, the primary's first. */
   readonly distributions: readonly ImageDistribution[];
   /** The distributions that read the primary bucket through OAC (for its bucket policy); none in China. */
@@ -82,10 +80,7 @@ export class ImageStack extends TerraformStack {
   readonly invalidations: readonly InvalidationReference[];
 
   constructor(scope: Construct, config: S3EdgeConfig, props: ImageStackProps) {
-    const id = IMAGE_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    super(scope, IMAGE_STACK_ID, config, config.primaryRegion);
     const { image } = config;
     const name = `${config.namePrefix}-image`;
 
@@ -129,7 +124,7 @@ export class ImageStack extends TerraformStack {
     }
     if (image.variant !== "lambda") {
       const { ecs } = image;
-      this.service = new ImageService(this, "ecs", {
+      this.service = new ImageEcsService(this, "ecs", {
         name,
         region: config.primaryRegion,
         sourceBuckets: sources,
@@ -170,57 +165,23 @@ export class ImageStack extends TerraformStack {
             originAccessControlId: this.lambda!.originAccessControl.id,
           }
         : { kind: "http-api", domainName: this.lambda!.originDomainName };
-    const { china } = config;
-    const defaults = new ImageDistributionDefaults(this, "edge", { name: config.namePrefix, china: china !== null });
-    this.distributions = sources.map((bucket, index) => {
-      const label = index === 0 ? "primary" : `extra-${index}`;
-      const distribution = new ImageDistribution(this, label, {
-        bucket,
-        imageOrigin,
-        defaults,
-        priceClass: config.cdn.priceClass,
-        certificate: props.certificate,
-        china: china
-          ? { iamCertificateId: china.iamCertificateId, aliases: index === 0 ? china.imageAliases : [bucket.hostname!] }
-          : undefined,
-      });
-      if (imageOrigin.kind === "lambda") this.lambda!.allowDistribution(label, distribution.distribution.arn);
-      const output = label.replace("-", "_");
-      new TerraformOutput(this, `${output}_distribution_domain_name`, {
-        value: distribution.distribution.domainName,
-      });
-      if (china) {
-        new TerraformOutput(this, `${output}_dns_records`, {
-          description:
-            "Create these records at your Chinese registrar (ICP-recorded names; DNS is not managed in China)",
-          value: cnameRecords(
-            index === 0 ? china.imageAliases : [bucket.hostname!],
-            distribution.distribution.domainName,
-          ),
-        });
-      }
-      new TerraformOutput(this, `${output}_distribution_url`, {
-        description: `Image URL base of ${bucket.name}: <url>/<key>?x-oss-process=...`,
-        value: distribution.url,
-      });
-      if (!bucket.owned) {
-        new TerraformOutput(this, `${output}_bucket_policy_statement`, {
-          description: `Add this statement to the policy of ${bucket.name} (not managed by s3-edge) so that its image distribution can read it`,
-          value: JSON.stringify(distribution.readStatement()),
-        });
-        const keyStatement = distribution.keyReadStatement();
-        if (keyStatement) {
-          new TerraformOutput(this, `${output}_kms_key_policy_statement`, {
-            description: `Add this statement to the policy of ${bucket.kmsKeyArn} so that the image distribution can decrypt objects of ${bucket.name}`,
-            value: JSON.stringify(keyStatement),
-          });
-        }
-      }
-      return distribution;
+    // "Default" keeps the distributions' addresses those of the stack's own children.
+    const distributions = new ImageDistributions(this, "Default", {
+      namePrefix: config.namePrefix,
+      sources,
+      imageOrigin,
+      priceClass: config.cdn.priceClass,
+      certificate: props.certificate,
+      china: config.china ?? undefined,
     });
-    const identity = defaults.s3OriginAccessIdentity?.iamArn;
-    this.primaryReaderDistributionArns = identity ? [] : [this.distributions[0].distribution.arn];
-    this.primaryReaderIdentityArns = identity ? [identity] : [];
+    this.distributions = distributions.distributions;
+    if (imageOrigin.kind === "lambda") {
+      for (const distribution of this.distributions) {
+        this.lambda!.allowDistribution(distribution.node.id, distribution.distribution.arn);
+      }
+    }
+    this.primaryReaderDistributionArns = distributions.primaryReaderDistributionArns;
+    this.primaryReaderIdentityArns = distributions.primaryReaderIdentityArns;
     this.distributionIds = this.distributions.map((d) => d.distribution.id);
     if (props.ownsPrimaryBucketPolicy) {
       new BucketPolicy(this, "primary-bucket-policy", {
@@ -289,17 +250,8 @@ export class ImageStack extends TerraformStack {
       alarms.invalidationFailures(`invalidation-${index}`, invalidation.functionName);
     });
     const metricsRegion = cloudFrontMetricsRegion(config.primaryRegion);
-    const metricsProvider =
-      config.primaryRegion === metricsRegion
-        ? undefined
-        : awsProvider(this, `aws-${metricsRegion}`, {
-            region: metricsRegion,
-            alias: metricsRegion.replace(/-/g, "_"),
-            tags: config.tags,
-            stackId: IMAGE_STACK_ID,
-          });
     const cloudfront = new OperationsAlarms(this, "cloudfront-alarms", {
-      provider: metricsProvider,
+      provider: this.providerIn(metricsRegion),
       topicArn: topicArns[metricsRegion],
       thresholds,
     });

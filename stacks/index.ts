@@ -56,7 +56,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
   const backfill = storageReplication.backfill;
   const edge = needsEdgeStack(config) && backfill ? new EdgeStack(app, config, { backfill }) : undefined;
   const domain = config.domain;
-  const dnsCert = domain ? new DnsCertStack(app, { ...config, domain }) : undefined;
+  const dnsCert = domain ? new DnsCertStack(app, config, { domain }) : undefined;
   const image = config.image.enabled
     ? new ImageStack(app, config, {
         primaryBucket: storageReplication.primary,
@@ -66,8 +66,7 @@ export function createStacks(app: App, config: S3EdgeConfig): S3EdgeStacks {
       })
     : undefined;
   const cdn = config.cdn.enabled
-    ? new CdnStack(app, {
-        config,
+    ? new CdnStack(app, config, {
         primary: storageReplication.primary,
         replica: storageReplication.replica,
         edge: edge?.attachments,

@@ -1,12 +1,11 @@
 import { DataAwsCloudfrontDistribution } from "@cdktf/provider-aws/lib/data-aws-cloudfront-distribution";
-import { TerraformOutput, TerraformStack, type TerraformProvider } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import { AutomaticInvalidation } from "../constructs/automatic-invalidation";
-import { configureBackend } from "../constructs/backend";
 import { OperationsAlarms } from "../constructs/operations-alarms";
 import type { InvalidationFunctionRef } from "../constructs/operations-dashboard";
-import { awsProvider } from "../constructs/providers";
 
 export const INVALIDATION_STACK_ID = "invalidation";
 
@@ -27,27 +26,14 @@ export interface InvalidationStackProps {
   readonly opsTopicArns: Readonly<Record<string, string>>;
 }
 
-export class InvalidationStack extends TerraformStack {
+export class InvalidationStack extends S3EdgeStack {
   /** The planning functions and their regions, for the dashboard. */
   readonly functions: InvalidationFunctionRef[] = [];
 
   constructor(scope: Construct, config: S3EdgeConfig, props: InvalidationStackProps) {
-    const id = INVALIDATION_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    const providers = new Map<string, TerraformProvider | undefined>([
-      [
-        config.primaryRegion,
-        awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id }),
-      ],
-    ]);
-    const providerFor = (region: string) => {
-      if (!providers.has(region)) {
-        const alias = region.replace(/-/g, "_");
-        providers.set(region, awsProvider(this, `aws-${region}`, { region, alias, tags: config.tags, stackId: id }));
-      }
-      return providers.get(region);
-    };
+    super(scope, INVALIDATION_STACK_ID, config, config.primaryRegion);
+    // Each pipeline names its provider, the default one included.
+    const providerFor = (region: string) => this.providerIn(region) ?? this.defaultProvider;
     for (const target of config.standaloneInvalidation) {
       // Read, never managed: a mistyped id fails the plan instead of every invalidation.
       const distribution = new DataAwsCloudfrontDistribution(this, `${target.name}-distribution`, {

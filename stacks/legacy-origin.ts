@@ -1,7 +1,7 @@
 import type { LegacyOriginConfig } from "../config";
 import { GCS_SIGNING_REGION } from "../functions/shared/gcs";
 import type { LegacySourceSettings } from "../functions/shared/legacy-source";
-import { GCS_XML_API_DOMAIN, type LegacyOriginEndpoint } from "./contracts";
+import { GCS_XML_API_DOMAIN, type LegacyOriginEndpoint } from "../contracts/cross-stack";
 
 /**
  * Everything the stacks derive from `legacyOrigin`, by kind: where CloudFront fails over to, how

@@ -1,12 +1,11 @@
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
-import { configureBackend } from "../constructs/backend";
 import { ObjectStats } from "../constructs/object-stats";
 import { OperationsAlarms } from "../constructs/operations-alarms";
-import { awsProvider } from "../constructs/providers";
-import type { BucketReference } from "./storage-replication";
+import type { BucketReference } from "../contracts/cross-stack";
 
 export const OBJECT_STATS_STACK_ID = "object-stats";
 
@@ -18,7 +17,7 @@ export interface ObjectStatsStackProps {
 }
 
 /** Object counters, `GET /count` and notifications, in the primary region. */
-export class ObjectStatsStack extends TerraformStack {
+export class ObjectStatsStack extends S3EdgeStack {
   /** `https://<api id>.execute-api.<region>.amazonaws.com/count` */
   readonly countUrl: string;
   readonly topicArn: string;
@@ -27,10 +26,7 @@ export class ObjectStatsStack extends TerraformStack {
   readonly deadLetterQueueName: string;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: ObjectStatsStackProps) {
-    const id = OBJECT_STATS_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    super(scope, OBJECT_STATS_STACK_ID, config, config.primaryRegion);
     const { objectStats } = config;
 
     const stats = new ObjectStats(this, "object-stats", {

@@ -1,15 +1,14 @@
 import { CloudfrontMonitoringSubscription } from "@cdktf/provider-aws/lib/cloudfront-monitoring-subscription";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import type { PartitionName } from "../config/aws-facts";
-import { configureBackend } from "../constructs/backend";
 import {
   OperationsDashboard,
   type DashboardDistribution,
   type InvalidationFunctionRef,
 } from "../constructs/operations-dashboard";
-import { awsProvider } from "../constructs/providers";
 
 export const OPERATIONS_STACK_ID = "operations";
 
@@ -37,14 +36,11 @@ export interface OperationsStackProps {
  * CloudFront's additional metrics for every distribution. Applied last: it reads the other stacks.
  * The alarms live beside what they watch, in each stack, notifying storage-replication's ops topics.
  */
-export class OperationsStack extends TerraformStack {
+export class OperationsStack extends S3EdgeStack {
   readonly dashboardName: string;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: OperationsStackProps) {
-    const id = OPERATIONS_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
+    super(scope, OPERATIONS_STACK_ID, config, config.primaryRegion);
     const additional = config.operations.cloudfrontAdditionalMetrics;
     this.dashboardName = config.namePrefix;
     new OperationsDashboard(this, "dashboard", {

@@ -1,11 +1,10 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { S3EdgeStack } from "./s3-edge-stack";
 import type { EncryptionConfig, S3EdgeConfig } from "../config";
 import { BackfillPipeline, type GcsHmacKey } from "../constructs/backfill-pipeline";
-import { configureBackend } from "../constructs/backend";
 import { BatchReplication } from "../constructs/batch-replication";
 import { CrossRegionReplication } from "../constructs/cross-region-replication";
-import { awsProvider } from "../constructs/providers";
 import { SecureBucket, type BucketEncryption } from "../constructs/secure-bucket";
 import { EDGE_FUNCTION_REGION } from "../constructs/edge-function";
 import { OperationsAlarms } from "../constructs/operations-alarms";
@@ -13,6 +12,7 @@ import { OpsTopics } from "../constructs/ops-topic";
 import { cloudFrontMetricsRegion } from "../config/aws-facts";
 import { legacyCredentialsSecretName } from "../config";
 import { legacyOriginLabel, legacySourceSettings } from "./legacy-origin";
+import type { BucketReference } from "../contracts/cross-stack";
 
 export const STORAGE_REPLICATION_STACK_ID = "storage-replication";
 
@@ -34,17 +34,6 @@ export function opsTopicRegions(config: S3EdgeConfig): string[] {
   if (config.cdn.enabled || config.image.enabled) regions.add(cloudFrontMetricsRegion(config.primaryRegion));
   for (const target of config.standaloneInvalidation) regions.add(target.region);
   return [...regions];
-}
-
-/** What other stacks need to know about a bucket. Token fields travel through remote state. */
-export interface BucketReference {
-  readonly name: string;
-  readonly arn: string;
-  /** `<bucket>.s3.<region>.<dns suffix>`: the domain of a CloudFront S3 origin. */
-  readonly regionalDomainName: string;
-  readonly region: string;
-  /** The bucket's KMS key (SSE-KMS only): readers need kms:Decrypt on it. */
-  readonly kmsKeyArn?: string;
 }
 
 /** The stacks that may own a bucket's one policy (see `bucketPolicyOwners` in stacks/index.ts). */
@@ -95,7 +84,7 @@ export interface StorageReplicationProps {
  * replication and EventBridge notifications on the primary; with a legacy origin, the backfill
  * pipeline that copies objects from GCS into the primary bucket.
  */
-export class StorageReplicationStack extends TerraformStack {
+export class StorageReplicationStack extends S3EdgeStack {
   readonly primary: BucketReference;
   readonly replica: BucketReference;
   /** Present when `legacyOrigin` is configured. */
@@ -110,32 +99,16 @@ export class StorageReplicationStack extends TerraformStack {
   readonly opsTopicArns: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, config: S3EdgeConfig, props: StorageReplicationProps = {}) {
-    const id = STORAGE_REPLICATION_STACK_ID;
-    super(scope, id);
-    configureBackend(this, id, config.backend);
+    super(scope, STORAGE_REPLICATION_STACK_ID, config, config.primaryRegion);
     const { storage } = config;
-    awsProvider(this, "aws", { region: config.primaryRegion, tags: config.tags, stackId: id });
-    const replicaProvider = awsProvider(this, "aws-replica", {
-      region: config.replicaRegion,
-      alias: "replica",
-      tags: config.tags,
-      stackId: id,
-    });
+    const replicaProvider = this.replicaProvider();
 
     const { operations } = config;
     const topics = new OpsTopics(this, "ops-topics", {
       namePrefix: config.namePrefix,
       regions: opsTopicRegions(config).map((region) => ({
         region,
-        provider:
-          region === config.primaryRegion
-            ? undefined
-            : awsProvider(this, `aws-${region}`, {
-                region,
-                alias: region.replace(/-/g, "_"),
-                tags: config.tags,
-                stackId: id,
-              }),
+        provider: this.providerIn(region),
       })),
       existingTopicArns: operations.topicArns,
       emails: operations.emails,
@@ -145,9 +118,12 @@ export class StorageReplicationStack extends TerraformStack {
       new TerraformOutput(this, `ops_topic_arn_${region.replace(/-/g, "_")}`, { value: arn });
     }
 
-    const owners = props.bucketPolicyOwners ?? { primary: id, replica: id };
+    const owners = props.bucketPolicyOwners ?? {
+      primary: STORAGE_REPLICATION_STACK_ID,
+      replica: STORAGE_REPLICATION_STACK_ID,
+    };
     const policy = (owner: BucketPolicyOwner) =>
-      owner === id
+      owner === STORAGE_REPLICATION_STACK_ID
         ? ({ bucketPolicy: "create", allowCloudFrontDecrypt: false } as const)
         : ({ bucketPolicy: "external", allowCloudFrontDecrypt: true } as const);
     const common = {

@@ -1,8 +1,8 @@
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { TerraformStack, type App } from "cdktf";
 import type { S3EdgeConfig } from "../../config";
-import { configureBackend } from "../../constructs/backend";
-import { awsProvider } from "../../constructs/providers";
+import { configureBackend } from "../../aws/backend";
+import { awsProvider } from "../../aws/provider";
 import type { S3EdgeStacks } from "../../stacks";
 import type { StackJson, SynthesizedApp } from "./synth";
 

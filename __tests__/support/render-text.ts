@@ -1,5 +1,5 @@
 /**
- * Child process of __tests__/image-fonts.test.ts: fontconfig reads FONTCONFIG_FILE once per process,
+ * Child process of __tests__/packaging/font-package.test.ts: fontconfig reads FONTCONFIG_FILE once per process,
  * so each font setup gets its own. Renders text watermarks with every OSS `type` and prints, per
  * type and text, the pixels that differ from the white background and a hash of the image.
  */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FieldDocs } from "../primitives";
 
 /**
  * Object ownership s3-edge sets on a bucket. `BucketOwnerEnforced` turns ACLs off (the secure
@@ -10,24 +11,27 @@ export const OBJECT_OWNERSHIP = ["BucketOwnerEnforced", "BucketOwnerPreferred"] 
 export type ObjectOwnership = (typeof OBJECT_OWNERSHIP)[number];
 
 const adoptedBucket = z.strictObject({
-  /**
-   * `BucketOwnerPreferred` keeps the bucket's ACLs working (opt-out for buckets that still use
-   * ACLs); s3-edge's own writes never use ACLs.
-   */
-  objectOwnership: z.enum(OBJECT_OWNERSHIP).default("BucketOwnerEnforced"),
+  objectOwnership: z.enum(OBJECT_OWNERSHIP).default("BucketOwnerEnforced").meta({
+    description:
+      "`BucketOwnerPreferred` keeps the bucket's ACLs working (for a bucket that still uses ACLs); s3-edge's own writes never use ACLs",
+  }),
 });
 
-/**
- * Existing buckets s3-edge brings under management (Terraform `import` blocks) instead of
- * creating them. Absent: the bucket is created. An adopted bucket is never destroyed
- * (`prevent_destroy`); see docs/adoption.md.
- */
-export const adoptionSection = z.strictObject({
-  /** Adopt the bucket named by `storage.primaryBucketName` (in `primaryRegion`). */
-  primary: adoptedBucket.optional(),
-  /** Adopt the bucket named by `storage.replicaBucketName` (in `replicaRegion`). */
-  replica: adoptedBucket.optional(),
-});
+export const adoptionSection = z
+  .strictObject({
+    primary: adoptedBucket.optional().meta({
+      description: "adopt the existing bucket named by `storage.primaryBucketName` (in `primaryRegion`)",
+      defaultLabel: "absent: created",
+    } satisfies FieldDocs),
+    replica: adoptedBucket.optional().meta({
+      description: "adopt the existing bucket named by `storage.replicaBucketName` (in `replicaRegion`)",
+      defaultLabel: "absent: created",
+    } satisfies FieldDocs),
+  })
+  .meta({
+    description:
+      "existing buckets s3-edge brings under management (Terraform `import` blocks) instead of creating them; an adopted bucket is never destroyed (`prevent_destroy`); docs/adoption.md",
+  });
 
 export type AdoptionConfig = z.output<typeof adoptionSection>;
 export type AdoptedBucketConfig = z.output<typeof adoptedBucket>;

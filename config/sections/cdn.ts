@@ -2,9 +2,10 @@ import { z } from "zod";
 import {
   CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH,
   CLOUDFRONT_FAILOVER_STATUS_CODES,
+  ORIGIN_SHIELD_REGIONS,
   PRICE_CLASSES,
 } from "../aws-facts";
-import { enabled, region } from "../primitives";
+import { type FieldDocs, enabled, region } from "../primitives";
 import { invalidationSection } from "./invalidation";
 
 /** Cache TTLs of the content distribution, in seconds. */
@@ -35,7 +36,8 @@ const failoverStatusCodes = z
   )
   .min(1, "must name at least one status code")
   .refine((codes) => new Set(codes).size === codes.length, "must not repeat a status code")
-  .transform((codes) => [...codes].sort((a, b) => a - b));
+  .transform((codes) => [...codes].sort((a, b) => a - b))
+  .meta({ typeLabel: `status codes from ${CLOUDFRONT_FAILOVER_STATUS_CODES.join(", ")}` } satisfies FieldDocs);
 
 /**
  * The object CloudFront serves for the root URL (`/`), as a website's `index.html`: a key or a path
@@ -62,43 +64,69 @@ export const cloudFrontWebAclArn = z
     "must be the ARN of a CloudFront-scope WAFv2 web ACL (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>); regional web ACLs cannot protect a distribution",
   );
 
-/** The content distribution (stack `cdn`). */
-export const cdnSection = z.strictObject({
-  enabled,
-  /** @default primaryRegion */
-  originShieldRegion: region.optional(),
-  /** `auto`: fail over to GCS while a legacy origin is configured, else to the replica. */
-  failover: z.enum(["auto", "replica"]).default("auto"),
-  /** Status codes of the primary that make CloudFront ask the failover origin, per mode. */
-  failoverStatusCodes: z
-    .strictObject({
-      legacy: failoverStatusCodes.default(DEFAULT_LEGACY_FAILOVER_STATUS_CODES),
-      replica: failoverStatusCodes.default(DEFAULT_REPLICA_FAILOVER_STATUS_CODES),
-    })
-    .prefault({}),
-  /** The object served for `/` (e.g. `index.html`); none by default. */
-  defaultRootObject: defaultRootObject.optional(),
-  priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100"),
-  ttl: z
-    .strictObject({
-      min: ttlSeconds.default(DEFAULT_CDN_MIN_TTL_SECONDS),
-      default: ttlSeconds.default(DEFAULT_CDN_DEFAULT_TTL_SECONDS),
-      max: ttlSeconds.default(DEFAULT_CDN_MAX_TTL_SECONDS),
-    })
-    .prefault({}),
-  /** Serve gzip and brotli (compressed at the edge and part of the cache key). */
-  compression: z.boolean().default(true),
-  /**
-   * Answer 404 for a missing key instead of S3's 403: grants the distributions s3:ListBucket.
-   * Off by default: listing is more access than serving needs.
-   */
-  real404: z.boolean().default(false),
-  /** Seconds CloudFront caches error answers. */
-  errorCachingTtlSeconds: z.int().min(0).max(31_536_000).default(DEFAULT_ERROR_CACHING_TTL_SECONDS),
-  /** An existing CloudFront-scope WAFv2 web ACL to attach. */
-  webAclArn: cloudFrontWebAclArn.optional(),
-  /** CloudFront access logs (v2 logging) into a CloudWatch Logs group in us-east-1. */
-  logging: z.boolean().default(true),
-  /** The automatic invalidation of the content and image distributions. */
-  invalidation: invalidationSection.prefault({}),
-});
+export const cdnSection = z
+  .strictObject({
+    enabled: enabled.meta({ description: "the `cdn` stack" }),
+    originShieldRegion: region.optional().meta({
+      description: `Origin Shield region of every origin; CloudFront offers it in ${ORIGIN_SHIELD_REGIONS.join(", ")}`,
+      defaultLabel: "`primaryRegion`",
+    } satisfies FieldDocs),
+    failover: z.enum(["auto", "replica"]).default("auto").meta({
+      description:
+        "`auto`: fail over to the legacy origin while one is configured, else to the replica; `replica`: always to the replica (docs/cdn.md#failover-modes)",
+    }),
+    failoverStatusCodes: z
+      .strictObject({
+        legacy: failoverStatusCodes.default(DEFAULT_LEGACY_FAILOVER_STATUS_CODES).meta({
+          description:
+            "what makes the origin group ask the legacy origin (a key missing in S3 answers 403, or 404 with `real404`)",
+          // zod's JSON schema states no default of a transformed value.
+          defaultLabel: `\`${JSON.stringify(DEFAULT_LEGACY_FAILOVER_STATUS_CODES)}\``,
+        } satisfies FieldDocs),
+        replica: failoverStatusCodes.default(DEFAULT_REPLICA_FAILOVER_STATUS_CODES).meta({
+          description: "what makes the origin group ask the replica (add 403 and 404 for a primary that lags)",
+          defaultLabel: `\`${JSON.stringify(DEFAULT_REPLICA_FAILOVER_STATUS_CODES)}\``,
+        } satisfies FieldDocs),
+      })
+      .prefault({})
+      .meta({ description: "status codes of the primary that make CloudFront ask the failover origin, per mode" }),
+    defaultRootObject: defaultRootObject.optional().meta({
+      description: "the object served for `/` (e.g. `index.html`): the root only, CloudFront maps no subdirectories",
+      typeLabel: `object key, no leading or trailing \`/\`, ≤ ${CLOUDFRONT_DEFAULT_ROOT_OBJECT_MAX_LENGTH} characters`,
+    } satisfies FieldDocs),
+    priceClass: z.enum(PRICE_CLASSES).default("PriceClass_100").meta({ description: "the edge locations that serve" }),
+    ttl: z
+      .strictObject({
+        min: ttlSeconds.default(DEFAULT_CDN_MIN_TTL_SECONDS).meta({ description: "minimum TTL, seconds" }),
+        default: ttlSeconds.default(DEFAULT_CDN_DEFAULT_TTL_SECONDS).meta({ description: "default TTL, seconds" }),
+        max: ttlSeconds.default(DEFAULT_CDN_MAX_TTL_SECONDS).meta({ description: "maximum TTL, seconds" }),
+      })
+      .prefault({})
+      .meta({ description: "the cache policy's TTLs; min ≤ default ≤ max" }),
+    compression: z
+      .boolean()
+      .default(true)
+      .meta({ description: "serve gzip and brotli (compressed at the edge, part of the cache key)" }),
+    real404: z.boolean().default(false).meta({
+      description:
+        "answer 404 for a missing key instead of S3's 403: grants the distributions `s3:ListBucket` (off: listing is more access than serving needs)",
+    }),
+    errorCachingTtlSeconds: z
+      .int()
+      .min(0)
+      .max(31_536_000)
+      .default(DEFAULT_ERROR_CACHING_TTL_SECONDS)
+      .meta({ description: "seconds CloudFront caches 403, 404 and 5xx answers" }),
+    webAclArn: cloudFrontWebAclArn.optional().meta({
+      description: "an existing CloudFront-scope WAFv2 web ACL to attach; regional ACLs are refused",
+      typeLabel: "WAFv2 web ACL ARN (`arn:aws:wafv2:us-east-1:…:global/webacl/…`)",
+    } satisfies FieldDocs),
+    logging: z
+      .boolean()
+      .default(true)
+      .meta({ description: "CloudFront v2 access logs into a CloudWatch Logs group in us-east-1" }),
+    invalidation: invalidationSection.prefault({}).meta({
+      description: "the automatic invalidation of the content and image distributions (docs/invalidation.md)",
+    }),
+  })
+  .meta({ description: "the content distribution (stack `cdn`; docs/cdn.md)" });

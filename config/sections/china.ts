@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hostname } from "../primitives";
+import { type FieldDocs, hostname } from "../primitives";
 
 /**
  * An IAM server certificate id, as `aws iam list-server-certificates` shows it (`ServerCertificateId`).
@@ -15,23 +15,25 @@ export const IAM_SERVER_CERTIFICATE_ID = /^ASCA[A-Z0-9]{10,124}$/;
  * See docs/china.md.
  */
 export const chinaSection = z.strictObject({
-  /**
-   * `ServerCertificateId` of the certificate uploaded to IAM with path `/cloudfront/` that covers
-   * every alias below (`aws iam upload-server-certificate --path /cloudfront/ ...`).
-   */
   iamCertificateId: z
     .string()
     .regex(
       IAM_SERVER_CERTIFICATE_ID,
       "must be an IAM server certificate id (ASCA..., `aws iam list-server-certificates`)",
-    ),
-  /** ICP-recorded names of the content distribution (stack `cdn`). */
-  contentAliases: z.array(hostname).default([]),
-  /**
-   * ICP-recorded names of the primary bucket's image distribution (stack `image`); each extra source
-   * bucket's distribution serves its `hostname`.
-   */
-  imageAliases: z.array(hostname).default([]),
+    )
+    .meta({
+      description:
+        "`ServerCertificateId` of the certificate uploaded to IAM with path `/cloudfront/` that covers every alias (`aws iam upload-server-certificate --path /cloudfront/ ...`)",
+      typeLabel: "IAM server certificate id (`ASCA…`)",
+    } satisfies FieldDocs),
+  contentAliases: z
+    .array(hostname)
+    .default([])
+    .meta({ description: "ICP-recorded names of the content distribution (stack `cdn`; at least one while it is on)" }),
+  imageAliases: z.array(hostname).default([]).meta({
+    description:
+      "ICP-recorded names of the primary bucket's image distribution (stack `image`; at least one while it is on); each extra source bucket's distribution serves its `hostname`",
+  }),
 });
 
 export type ChinaConfig = z.output<typeof chinaSection>;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { INVALIDATING_EVENT_TYPES } from "../../functions/invalidate/environment";
 import { DEFAULT_EXACT_PATH_LIMIT } from "../../functions/invalidate/plan";
 import { EVENT_PATTERN_MAX_LENGTH, S3_BUCKET_NAME_MAX_LENGTH } from "../aws-facts";
-import { region, s3BucketName } from "../primitives";
+import { type FieldDocs, region, s3BucketName } from "../primitives";
 
 /** Seconds the invalidation queue gathers events before the function runs (SQS maximum: 300). */
 export const DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS = 30;
@@ -31,7 +31,8 @@ const keyFilterValue = z
   .regex(
     /^[A-Za-z0-9/._ -]+$/,
     "may contain only letters, digits, space, '/', '.', '_' and '-' (S3 URL-encodes other characters in its events, which the rule matches)",
-  );
+  )
+  .meta({ typeLabel: "letters, digits, space, `/ . _ -`" } satisfies FieldDocs);
 
 /** How a pipeline batches and plans (shared by the cdn's, the image stack's and standalone ones). */
 const tuning = {
@@ -39,9 +40,23 @@ const tuning = {
     .int()
     .min(1, "must be at least 1 (a window is what lets one invalidation cover many changes)")
     .max(SQS_MAX_BATCHING_WINDOW_SECONDS)
-    .default(DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS),
-  batchSize: z.int().min(1).max(SQS_MAX_BATCH_SIZE).default(DEFAULT_INVALIDATION_BATCH_SIZE),
-  exactPathLimit: z.int().min(1).max(CLOUDFRONT_MAX_INVALIDATION_PATHS).default(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT),
+    .default(DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS)
+    .meta({ description: "SQS batching window: seconds the queue gathers events before the function runs" }),
+  batchSize: z
+    .int()
+    .min(1)
+    .max(SQS_MAX_BATCH_SIZE)
+    .default(DEFAULT_INVALIDATION_BATCH_SIZE)
+    .meta({ description: "messages per invocation (Lambda also caps a batch at 6 MB)" }),
+  exactPathLimit: z
+    .int()
+    .min(1)
+    .max(CLOUDFRONT_MAX_INVALIDATION_PATHS)
+    .default(DEFAULT_INVALIDATION_EXACT_PATH_LIMIT)
+    .meta({
+      description:
+        "a batch of up to this many keys gets exact paths, a larger one `prefix/*` paths (why 100: docs/invalidation.md)",
+    }),
 };
 
 /**
@@ -49,8 +64,14 @@ const tuning = {
  * `keySuffixes` (when any). Applied by the EventBridge rule, so other changes cost nothing.
  */
 const keyFilters = {
-  keyPrefixes: z.array(keyFilterValue).max(MAX_KEY_FILTERS).default([]),
-  keySuffixes: z.array(keyFilterValue).max(MAX_KEY_FILTERS).default([]),
+  keyPrefixes: z.array(keyFilterValue).max(MAX_KEY_FILTERS).default([]).meta({
+    description:
+      "only keys starting with one of these invalidate (none: every key); applied by the EventBridge rule, so other changes cost nothing",
+  }),
+  keySuffixes: z.array(keyFilterValue).max(MAX_KEY_FILTERS).default([]).meta({
+    description:
+      "only keys ending with one of these invalidate (none: every key); with `keyPrefixes`, a key needs both (`<prefix>*<suffix>`)",
+  }),
 };
 
 export interface KeyFilters {
@@ -107,19 +128,31 @@ const distributionId = z.string().regex(/^E[A-Z0-9]{5,20}$/, "must be a CloudFro
  */
 const standaloneTarget = z
   .strictObject({
-    /** Names the target's resources: `<namePrefix>-<name>-invalidate`. */
     name: z
       .string()
       .regex(
         /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/,
         "must be 2 to 20 lowercase letters, digits or hyphens, starting with a letter",
-      ),
-    bucket: s3BucketName,
-    /** @default primaryRegion */
-    region: region.optional(),
-    distributionId,
-    /** Invalidate `/key*` (a distribution whose cache key includes the query string). */
-    queryStringVariants: z.boolean().default(false),
+      )
+      .meta({
+        description: "names the target's resources: `<namePrefix>-<name>-invalidate`",
+        typeLabel: "2–20 of `a-z 0-9 -`, starts with a letter",
+      } satisfies FieldDocs),
+    bucket: s3BucketName.meta({
+      description: "the bucket whose changes invalidate; it must send its events to EventBridge",
+    }),
+    region: region.optional().meta({
+      description: "the bucket's region, where S3 delivers its events and the pipeline is built",
+      defaultLabel: "`primaryRegion`",
+    } satisfies FieldDocs),
+    distributionId: distributionId.meta({
+      description: "the distribution to invalidate (read with a data source: a mistyped id fails the plan)",
+      typeLabel: "CloudFront distribution id (`E…`)",
+    } satisfies FieldDocs),
+    queryStringVariants: z
+      .boolean()
+      .default(false)
+      .meta({ description: "invalidate `/key*` (a distribution whose cache key includes the query string)" }),
     ...tuning,
     ...keyFilters,
   })
@@ -128,6 +161,10 @@ const standaloneTarget = z
 export const standaloneInvalidationSection = z
   .array(standaloneTarget)
   .max(10)
+  .meta({
+    description:
+      "buckets and distributions s3-edge does not own, invalidated like its own by the `invalidation` stack, one pipeline per target (docs/invalidation.md#standalone-mode)",
+  })
   .superRefine((targets, ctx) => {
     targets.forEach((target, index) => {
       const first = targets.findIndex(

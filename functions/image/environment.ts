@@ -24,7 +24,7 @@ export const ENVIRONMENT = {
  */
 export const MALLOC_ARENAS = { variable: "MALLOC_ARENA_MAX", value: "2" } as const;
 
-/** The ECS variant's ALB idle timeout (constructs/image-service.ts); the server keeps idle connections longer. */
+/** The ECS variant's ALB idle timeout (constructs/image-ecs-service.ts); the server keeps idle connections longer. */
 export const ALB_IDLE_TIMEOUT_SECONDS = 60;
 
 /** `a=eu-west-1,b=us-west-2` → bucket → region. */

@@ -1,6 +1,6 @@
 /**
  * The fonts both runtimes ship for text watermarks, and how OSS's `type` names map to them. Shared by
- * the build (constructs/font-package.ts installs the files, the Lambda zip and the Dockerfile carry
+ * the build (packaging/font-package.ts installs the files, the Lambda zip and the Dockerfile carry
  * them) and the engine (which names the family to render with).
  */
 

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FunctionBundler } from "../../constructs/bundle";
+import { FunctionBundler } from "../../packaging/bundle";
 import { IMAGE_FUNCTION_ENTRY } from "../../constructs/image-lambda";
-import { sharpNodeModules } from "../../constructs/sharp-package";
+import { sharpNodeModules } from "../../packaging/sharp-package";
 import { progress, round, type BenchSection } from "./support";
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;

@@ -2,10 +2,10 @@ import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-clo
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { objectCreated } from "../../__tests__/fixtures/aws-events";
-import { localAwsEnv } from "../../__tests__/support/image-backends";
-import { sqsRecord } from "../../__tests__/support/sqs";
-import { startVersionedS3 } from "../../__tests__/support/versioned-s3rver";
+import { objectCreated } from "../../testing/aws-events";
+import { localAwsEnv } from "../../testing/local-servers";
+import { sqsRecord } from "../../testing/sqs";
+import { startVersionedS3 } from "../../testing/versioned-s3rver";
 import {
   DEFAULT_INVALIDATION_BATCH_SIZE,
   DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,

@@ -11,8 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../config";
-import { benchClient, cpuSeconds, S3RVER_CREDENTIALS, startS3rver, type BenchS3 } from "./s3-servers";
-import { median, progress, round } from "./support";
+import {
+  localS3Client as benchClient,
+  S3RVER_CREDENTIALS,
+  startS3rverProcess as startS3rver,
+  type S3rverProcess as BenchS3,
+} from "../../testing/local-servers";
+import { cpuSeconds, median, progress, round } from "./support";
 
 /** The workload issue 11 measured rclone 1.60 on. */
 const SMALL_OBJECTS = 300;

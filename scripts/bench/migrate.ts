@@ -14,7 +14,11 @@ import type { AddressInfo } from "node:net";
 import { PROJECT_ROOT } from "../../config";
 import { crc32cCombine, crc32cOf, crc32cToBase64 } from "../../functions/shared/copy/checksums";
 import { migrateCommand, migrateVsRclone } from "./migrate-rclone";
-import { benchClient as client, S3RVER_CREDENTIALS as CREDENTIALS, startS3rver } from "./s3-servers";
+import {
+  localS3Client as client,
+  S3RVER_CREDENTIALS as CREDENTIALS,
+  startS3rverProcess as startS3rver,
+} from "../../testing/local-servers";
 import { progress, round, type BenchSection } from "./support";
 
 const SMALL_OBJECTS = 2000;

@@ -1,8 +1,8 @@
 import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../__tests__/fixtures/aws-events";
-import { startLocalDynamoDb } from "../../__tests__/support/local-dynamodb";
+import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
+import { startDynamoDb as startLocalDynamoDb } from "../../testing/local-servers";
 import { percentile, progress, round, type BenchSection } from "./support";
 
 const EVENTS = 1_000;

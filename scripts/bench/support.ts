@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { PROJECT_ROOT } from "../../config";
 
 /** One bench section: returns the figures it measured (JSON-serializable). */
@@ -47,4 +48,15 @@ export function timeCommand(
     progress(`${label} run ${run + 1}/${runs}: ${elapsed.toFixed(2)} s`);
   }
   return { seconds, median: round(median(seconds)), min: Math.min(...seconds) };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), counted from the state field (3) here.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
