@@ -10,6 +10,7 @@ module.exports = {
     ],
   },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
+  reporters: ["default", "<rootDir>/__tests__/support/slowest-suites-reporter.js"],
   // Synthesizing loads large provider bindings: allow for a cold cache on a 2-core machine.
   testTimeout: 60_000,
   // Many suites wait on terraform, local servers and child processes as much as on the CPU: three

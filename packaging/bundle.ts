@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { buildSync, type BuildFailure } from "esbuild";
+import { buildSync, version as esbuildVersion, type BuildFailure } from "esbuild";
 import { zipSync, type Zippable } from "fflate";
 import { BUILD_DIR, PROJECT_ROOT } from "../config/paths";
 
@@ -117,9 +117,18 @@ export class FunctionBundler {
     const name = basename(dirname(entry));
     const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
     if (!major) throw new BundleError(entry, `unsupported runtime "${runtime}" (expected nodejsNN.x)`);
+    // A bundle an earlier process built from inputs with the same content is reused without running
+    // esbuild (each jest test file and each synth is a new process).
+    const sourcesPath = join(
+      this.outDir,
+      `${name}-sources-${sha256Hex(JSON.stringify({ ...buildInputs(), entry: relative(PROJECT_ROOT, entry), runtime, define, nodeModules, assets })).slice(0, 16)}.json`,
+    );
+    const reused = readSources(sourcesPath);
+    if (reused) return reused;
     let outputFiles;
+    let metafile;
     try {
-      ({ outputFiles } = buildSync({
+      ({ outputFiles, metafile } = buildSync({
         entryPoints: [entry],
         absWorkingDir: PROJECT_ROOT,
         // A fixed output location inside the project keeps source-map paths identical on every clone.
@@ -137,6 +146,7 @@ export class FunctionBundler {
         external: ["@aws-sdk/*", ...(nodeModules?.external ?? [])],
         define,
         logLevel: "silent",
+        metafile: true,
       }));
     } catch (error) {
       const failure = error as BuildFailure;
@@ -149,8 +159,17 @@ export class FunctionBundler {
     const inputs = createHash("sha256").update(JSON.stringify({ format: ZIP_FORMAT_VERSION, nodeModules, assets }));
     for (const file of sorted) inputs.update(basename(file.path)).update(file.contents);
     const indexPath = join(this.outDir, `${name}-${inputs.digest("hex").slice(0, 16)}.json`);
+    const sources = Object.keys(metafile.inputs).sort();
+    const recordSources = (bundle: Bundle) =>
+      writeAtomically(
+        sourcesPath,
+        JSON.stringify({ bundle, sources: Object.fromEntries(sources.map((file) => [file, fileHash(file)])) }),
+      );
     const previous = readIndex(indexPath);
-    if (previous) return previous;
+    if (previous) {
+      recordSources(previous);
+      return previous;
+    }
 
     const files: Record<string, [Uint8Array, { level: 9; mtime: Date; os: number; attrs: number }]> = {};
     let codeBytes = 0;
@@ -173,6 +192,7 @@ export class FunctionBundler {
     if (!existsSync(zipPath)) writeAtomically(zipPath, zip);
     const bundle = { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
     writeAtomically(indexPath, JSON.stringify(bundle));
+    recordSources(bundle);
     return bundle;
   }
 }
@@ -182,6 +202,52 @@ function writeAtomically(path: string, data: Uint8Array | string): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, data);
   renameSync(temporary, path);
+}
+
+function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** A source file's hash (path relative to the project root, as esbuild's metafile names it). */
+function fileHash(file: string): string | undefined {
+  try {
+    return sha256Hex(readFileSync(resolve(PROJECT_ROOT, file)));
+  } catch {
+    return undefined;
+  }
+}
+
+let buildSettings: Record<string, string> | undefined;
+/**
+ * What a bundle depends on besides its sources: esbuild's version, the tsconfig it reads, the
+ * installed packages (their manifests decide what resolves) and these build settings.
+ */
+function buildInputs(): Record<string, string> {
+  buildSettings ??= {
+    esbuild: esbuildVersion,
+    ...Object.fromEntries(
+      ["tsconfig.json", "package-lock.json", relative(PROJECT_ROOT, __filename)].map((file) => [
+        file,
+        fileHash(file) ?? "missing",
+      ]),
+    ),
+  };
+  return buildSettings;
+}
+
+/** A bundle an earlier build made from sources that are all unchanged, if its zip is still there. */
+function readSources(sourcesPath: string): Bundle | undefined {
+  if (!existsSync(sourcesPath)) return undefined;
+  try {
+    const { bundle, sources } = JSON.parse(readFileSync(sourcesPath, "utf8")) as {
+      bundle: Bundle;
+      sources: Record<string, string | undefined>;
+    };
+    for (const [file, hash] of Object.entries(sources)) if (!hash || fileHash(file) !== hash) return undefined;
+    return existsSync(bundle.zipPath) ? bundle : undefined;
+  } catch {
+    return undefined; // unreadable: build again
+  }
 }
 
 /** A bundle recorded by an earlier build, if its zip is still there. */

@@ -1,5 +1,14 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -50,7 +59,7 @@ export interface TerraformToolchain {
 }
 
 interface StackJson extends SynthesizedStack {
-  terraform?: { required_providers?: Record<string, { source?: string; version?: string }> };
+  terraform?: { required_providers?: RequiredProviders };
 }
 
 function providerAddress(source: string | undefined, name: string): string {
@@ -122,24 +131,43 @@ function writeCliConfig(workDir: string, mirror: string): string {
   return file;
 }
 
-function stackDirectory(workDir: string, stackDir: string, name: string): string {
+/** A stack's working directory: its synthesized JSON and assets, and the providers `init` installed. */
+function stackDirectory(workDir: string, stackDir: string, name: string, initialized: string): string {
   const dir = join(workDir, name);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, ".terraform"), { recursive: true });
   symlinkSync(join(stackDir, "cdk.tf.json"), join(dir, "cdk.tf.json"));
   if (existsSync(join(stackDir, "assets"))) symlinkSync(join(stackDir, "assets"), join(dir, "assets"));
+  symlinkSync(join(initialized, ".terraform", "providers"), join(dir, ".terraform", "providers"));
+  copyFileSync(join(initialized, ".terraform.lock.hcl"), join(dir, ".terraform.lock.hcl"));
   return dir;
 }
 
+type RequiredProviders = Record<string, { source?: string; version?: string }>;
+
 /**
- * `terraform init` writes into the shared plugin cache, which is not safe for concurrent writers,
- * so inits run one at a time (they take well under a second); validate and plan run in parallel.
+ * One `terraform init -backend=false` per provider set, shared by every stack that pins the same
+ * providers: a stack's directory links the installed providers and copies the lock file, which is
+ * all that init leaves there when there are no modules and no backend.
  */
-let initQueue: Promise<unknown> = Promise.resolve();
-function serializedInit(toolchain: TerraformToolchain, cliConfig: string, cwd: string, args: string[]) {
-  const result = initQueue.then(() => terraform(toolchain, cliConfig, cwd, ["init", ...args]));
-  initQueue = result;
-  return result;
+function providerInits(toolchain: TerraformToolchain, cliConfig: string, workDir: string) {
+  const inits = new Map<string, Promise<{ readonly dir: string; readonly result: TerraformResult }>>();
+  return (required: RequiredProviders) => {
+    const key = JSON.stringify(Object.entries(required).sort(([a], [b]) => a.localeCompare(b)));
+    let init = inits.get(key);
+    if (!init) {
+      const dir = join(workDir, `.init-${inits.size}`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "main.tf.json"), JSON.stringify({ terraform: { required_providers: required } }));
+      init = terraform(toolchain, cliConfig, dir, ["init", "-backend=false", "-input=false"]).then((result) => ({
+        dir,
+        result,
+      }));
+      inits.set(key, init);
+    }
+    return init;
+  };
 }
 
 interface TerraformResult {
@@ -234,6 +262,7 @@ function offlineTestFile(
 async function checkStack(
   toolchain: TerraformToolchain,
   cliConfig: string,
+  init: ReturnType<typeof providerInits>,
   workDir: string,
   stackDir: string,
   stack: string,
@@ -257,10 +286,10 @@ async function checkStack(
     return done("skipped", "skipped", [`not validated: no filesystem mirror of ${names}`]);
   }
 
-  // One working directory, one init: validate, then (with a plan) the offline test run.
-  const dir = stackDirectory(workDir, stackDir, stack);
-  const init = await serializedInit(toolchain, cliConfig, dir, ["-backend=false", "-input=false"]);
-  if (!init.ok) return done("failed", "skipped", [init.output.trim()]);
+  // One working directory with the shared init's providers: validate, then (with a plan) the offline test run.
+  const initialized = await init(json.terraform?.required_providers ?? {});
+  if (!initialized.result.ok) return done("failed", "skipped", [initialized.result.output.trim()]);
+  const dir = stackDirectory(workDir, stackDir, stack, initialized.dir);
   const validated = await terraform(toolchain, cliConfig, dir, ["validate", "-json"]);
   const validateNotes = diagnostics(validated);
   if (!validated.ok) return done("failed", "skipped", validateNotes);
@@ -343,6 +372,7 @@ export async function checkSynthesizedStacks(options: CheckOptions): Promise<Sta
   const workDir = resolve(options.workDir);
   mkdirSync(workDir, { recursive: true });
   const cliConfig = writeCliConfig(workDir, options.toolchain.mirror);
+  const init = providerInits(options.toolchain, cliConfig, workDir);
   const stacksDir = resolve(options.outdir, "stacks");
   const stacks = readdirSync(stacksDir).sort();
   const producers = new Map(
@@ -361,12 +391,12 @@ export async function checkSynthesizedStacks(options: CheckOptions): Promise<Sta
     const upstreamFailed = dependencies[stack].filter((d) => failed.has(d));
     const check =
       options.plan && upstreamFailed.length > 0
-        ? await checkStack(options.toolchain, cliConfig, workDir, join(stacksDir, stack), stack, {
+        ? await checkStack(options.toolchain, cliConfig, init, workDir, join(stacksDir, stack), stack, {
             awsVersion: options.awsVersion,
             plan: false,
             producers,
           }).then((c) => ({ ...c, notes: [...c.notes, `plan skipped: ${upstreamFailed.join(", ")} failed`] }))
-        : await checkStack(options.toolchain, cliConfig, workDir, join(stacksDir, stack), stack, {
+        : await checkStack(options.toolchain, cliConfig, init, workDir, join(stacksDir, stack), stack, {
             awsVersion: options.awsVersion,
             plan: options.plan ?? false,
             producers,

@@ -1,8 +1,8 @@
 /**
  * npm run validate [-- --config FILE ...] [--all-examples] [--plan]
  *
- * Synthesizes the app (for each named config file, every `examples/*.config.json` with
- * `--all-examples`, or the config `cdktf synth` would load) and runs a real `terraform validate`
+ * Synthesizes the app (for each named config file, the built-in defaults and every
+ * `examples/*.config.json` with `--all-examples`, or the config `cdktf synth` would load) and runs a real `terraform validate`
  * on every stack against the local provider mirror. With `--plan`, also an offline
  * `terraform plan` of every AWS stack in apply order, with fabricated upstream outputs and data
  * sources (see scripts/offline-values.ts). Prints a table per config, then one JSON line. Exits 1
@@ -12,18 +12,20 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BUILD_DIR, ConfigError, loadConfig } from "../config";
+import { BUILD_DIR, ConfigError, loadConfig, parseConfig } from "../config";
 import { synthesizeApp } from "../stacks";
 import { awsProviderVersion } from "./provider-version";
 import { checkSynthesizedStacks, checkTable, findToolchain, type StackCheck } from "./terraform-check";
 
 const EXAMPLES_DIR = resolve(__dirname, "..", "examples");
+/** The label `--all-examples` gives the config of an empty file: every default, nothing set. */
+const BUILT_IN = "built-in defaults";
 
 const USAGE = `npm run validate [-- --config FILE ...] [--all-examples] [--plan]
 
   --config FILE    validate the app synthesized from FILE (repeatable); default: S3EDGE_CONFIG,
                    else s3-edge.config.json, else the built-in example
-  --all-examples   every examples/*.config.json (the China example included)
+  --all-examples   the built-in defaults and every examples/*.config.json (the China example included)
   --plan           also an offline terraform plan of every AWS stack in apply order, with fabricated
                    upstream outputs and data sources (no credentials)`;
 
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
         .sort()
         .map((file) => join("examples", file))
     : [];
-  const named = [...(values.config ?? []), ...examples];
+  const named = [...(values.config ?? []), ...(values["all-examples"] ? [BUILT_IN, ...examples] : [])];
   const configFiles = named.length > 0 ? named : [process.env.S3EDGE_CONFIG];
   const toolchain = findToolchain(process.env, awsProviderVersion());
   if (typeof toolchain === "string") {
@@ -57,7 +59,10 @@ async function main(): Promise<number> {
   for (const file of configFiles) {
     // Without a file, loadConfig falls back to s3-edge.config.json or the built-in defaults.
     const label = file ?? "project-config";
-    const config = loadConfig({ env: { ...process.env, S3EDGE_CONFIG: file }, cwd: process.cwd() });
+    const config =
+      file === BUILT_IN
+        ? parseConfig({})
+        : loadConfig({ env: { ...process.env, S3EDGE_CONFIG: file }, cwd: process.cwd() });
     const outdir = mkdtempSync(join(tmpdir(), "s3-edge-validate-"));
     const started = Date.now();
     try {

@@ -93,6 +93,28 @@ describe("FunctionBundler", () => {
     expect(existsSync(first.zipPath)).toBe(true);
   });
 
+  it("reuses a bundle an earlier process built from the same sources, and builds again when one changes", () => {
+    const dir = mkdtempSync(join(BUILD_DIR, "sources-"));
+    try {
+      for (const file of ["index.ts", "greeting.ts"])
+        writeFileSync(join(dir, file), readFileSync(join(SAMPLE_ENTRY, "..", file)));
+      const bundleCopy = () =>
+        new FunctionBundler(outDir).bundle({ entry: join(dir, "index.ts"), runtime: "nodejs22.x" });
+      const first = bundleCopy();
+      // Another process (a new bundler) whose sources are unchanged: the recorded bundle, no zip written.
+      const written = statSync(first.zipPath).mtimeMs;
+      expect(bundleCopy()).toEqual(first);
+      expect(statSync(first.zipPath).mtimeMs).toBe(written);
+      // An imported module changes: a new bundle holding the change.
+      writeFileSync(join(dir, "greeting.ts"), "export const greeting = (name: string): string => `hi, ${name}`;\n");
+      const changed = bundleCopy();
+      expect(changed.sha256).not.toBe(first.sha256);
+      expect(Buffer.from(unzipSync(readFileSync(changed.zipPath))["index.js"]).toString("utf8")).toContain("hi, ");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("compiles define constants in, and keys the cache on them", () => {
     const bundler = new FunctionBundler(outDir);
     const entry = join(TESTS_DIR, "fixtures", "functions", "constants", "index.ts");

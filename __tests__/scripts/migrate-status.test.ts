@@ -236,7 +236,8 @@ it("npm run migrate:status refuses bad usage (2) and says when nothing is deploy
   try {
     const run = (args: string[], config: object) => {
       writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-      return spawnSync("npx", ["tsx", "scripts/migrate-status.ts", ...args], {
+      // The command `npm run migrate:status` runs (tsx), without npx's start-up.
+      return spawnSync(process.execPath, ["--import", "tsx", "scripts/migrate-status.ts", ...args], {
         cwd: PROJECT_ROOT,
         env: { ...process.env, S3EDGE_CONFIG: join(dir, "config.json") },
         encoding: "utf8",

@@ -10,10 +10,16 @@ export interface CliRun {
   readonly summary: Record<string, unknown>;
 }
 
-/** Runs `npm run migrate` as a user does (a child process), with these arguments and variables. */
+/**
+ * Runs `npm run migrate` as a user does (a child process running the script's command, the
+ * launcher and its cached bundle), with these arguments and variables.
+ */
 export function runMigrate(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "scripts/migrate.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ["scripts/launch.cjs", "scripts/migrate.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

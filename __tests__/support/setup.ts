@@ -1,4 +1,18 @@
 // Adds cdktf's matchers (toHaveResource, toHaveResourceWithProperties, ...) to expect, with their types.
+import { AssertionError } from "node:assert";
+import { types } from "node:util";
 import { setupJest } from "cdktf/lib/testing/adapters/jest";
 
 setupJest();
+
+// cdktf captures a full stack trace (into a plain object, not an Error) for every token it
+// creates, thousands per synthesized app, and never writes them out. Node formats this realm's
+// stacks with jest's source-mapping formatter (installed in the main realm's Error) unless this
+// realm has its own: mapping each of those frames cost more than the synth itself. Errors keep
+// jest's source-mapped stacks.
+const mainRealmError = Object.getPrototypeOf(AssertionError) as ErrorConstructor;
+Error.prepareStackTrace = (error, frames) => {
+  const sourceMapped = mainRealmError.prepareStackTrace;
+  if (types.isNativeError(error) && sourceMapped) return sourceMapped(error, frames);
+  return [String(error), ...frames.map((frame) => `    at ${frame}`)].join("\n");
+};
