@@ -14,7 +14,7 @@ import {
   PROCESS_PARAMETER,
   SOURCE_BUCKET_HEADER,
 } from "../functions/image/environment";
-import type { ImageSourceBucket } from "./image-engine";
+import type { ImageSourceBucket } from "./image-engine-settings";
 import { aliasRecords, cloudFrontStatement, viewerCertificate } from "../aws/cloudfront";
 import { Partition } from "../aws/partition";
 import {

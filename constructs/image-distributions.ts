@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import type { DomainCertificate } from "../contracts/cross-stack";
 import { cnameRecords } from "./cloudfront-china";
 import { ImageDistribution, ImageDistributionDefaults, type ImageOrigin } from "./image-distribution";
-import type { ImageSourceBucket } from "./image-engine";
+import type { ImageSourceBucket } from "./image-engine-settings";
 
 /**
  * Where the shared distribution settings were before they were named `distribution-defaults`

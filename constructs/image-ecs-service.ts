@@ -25,7 +25,7 @@ import {
   SERVER_ENVIRONMENT,
 } from "../functions/image/environment";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
-import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
+import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine-settings";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
 import { Partition } from "../aws/partition";

@@ -11,7 +11,7 @@ import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } fr
 import type { AssetFolder, NodeModulesSpec } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
-import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine";
+import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine-settings";
 import type { EncoderSettings } from "../functions/image/encoders";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "../packaging/sharp-package";
 import { Partition } from "../aws/partition";

@@ -9,7 +9,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, PROJECT_ROOT, type S3EdgeConfig } from "../config";
-import { engineImageTag } from "../constructs/image-engine";
+import { engineImageTag } from "../packaging/engine-image-tag";
 
 export const ENGINE_PLATFORM = "linux/arm64";
 export const ENGINE_DOCKERFILE = "functions/image/Dockerfile";

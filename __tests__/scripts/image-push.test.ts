@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SpawnSyncReturns } from "node:child_process";
 import { parseConfig } from "../../config";
-import { ENGINE_SOURCES, engineImageTag } from "../../constructs/image-engine";
+import { ENGINE_SOURCES, engineImageTag } from "../../packaging/engine-image-tag";
 import { MALLOC_ARENAS } from "../../functions/image/environment";
 import {
   engineImageUri,

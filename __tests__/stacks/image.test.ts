@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { LAMBDA_DIRECT_UPLOAD_LIMIT_BYTES, LAMBDA_UNZIPPED_PACKAGE_LIMIT_BYTES } from "../../config/aws-facts";
 import { parseConfig, type S3EdgeConfigInput } from "../../config";
 import { ACCEPT_FUNCTION_FILE } from "../../constructs/image-distribution";
-import { engineImageTag } from "../../constructs/image-engine";
+import { engineImageTag } from "../../packaging/engine-image-tag";
 import { SHIPPED_FONTS } from "../../functions/image/fonts";
 import { ImageStack } from "../../stacks/image";
 import type { S3EdgeStacks } from "../../stacks";

@@ -1,5 +1,5 @@
 /**
- * The image engine's contract with its constructs (constructs/image-engine.ts, image-lambda.ts,
+ * The image engine's contract with its constructs (constructs/image-engine-settings.ts, image-lambda.ts,
  * image-ecs-service.ts, image-distribution.ts): the environment they set and both runtimes read
  * (service.ts, server.ts), the header and query parameter the distributions forward, and the
  * container's port.
