@@ -25,8 +25,7 @@ import {
   SERVER_ENVIRONMENT,
 } from "../functions/image/environment";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
-import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine-settings";
-import type { EncoderSettings } from "../functions/image/encoders";
+import { engineEnvironment, engineReadStatements, type EngineSettings } from "./image-engine-settings";
 import { ImageNetwork, type ImageServiceSubnets } from "./image-network";
 import { Partition } from "../aws/partition";
 
@@ -46,22 +45,11 @@ const DRAIN_SECONDS = 30;
 /** Container health check: node is in the image, curl may not be. */
 const HEALTH_CHECK_COMMAND = `node -e "fetch('http://127.0.0.1:${ENGINE_PORT}${ENGINE_HEALTH_PATH}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`;
 
-export interface ImageEcsServiceProps {
+export interface ImageEcsServiceProps extends EngineSettings {
   /** Names the repository, cluster, service, load balancer (shortened to 32 characters) and roles. */
   readonly name: string;
   readonly region: string;
-  readonly sourceBuckets: readonly ImageSourceBucket[];
-  readonly styleTableName: string;
-  /** Choose AVIF/WebP from `Accept` when a request names no format. */
-  readonly autoFormat: boolean;
-  /**
-   * WebP/AVIF quality and effort when a request sets no quality.
-   * @default DEFAULT_ENCODER_SETTINGS (functions/image/encoders.ts)
-   */
-  readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
-  readonly deadlineSeconds?: number;
   /** CPU units of a task (a Fargate size, validated with `memory` by the config). */
   readonly cpu: number;
   /** Memory of a task in MiB. */

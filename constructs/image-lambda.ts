@@ -11,8 +11,7 @@ import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } fr
 import type { AssetFolder, NodeModulesSpec } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
-import { engineEnvironment, engineReadStatements, type ImageSourceBucket } from "./image-engine-settings";
-import type { EncoderSettings } from "../functions/image/encoders";
+import { engineEnvironment, engineReadStatements, type EngineSettings } from "./image-engine-settings";
 import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "../packaging/sharp-package";
 import { Partition } from "../aws/partition";
 import {
@@ -45,21 +44,9 @@ export function imageFunctionPackage(options: ImageFunctionPackageOptions): {
   };
 }
 
-export interface ImageLambdaProps {
+export interface ImageLambdaProps extends EngineSettings {
   readonly functionName: string;
-  /** The buckets the engine may read; the first is its default (`SOURCE_BUCKET`). */
-  readonly sourceBuckets: readonly ImageSourceBucket[];
-  readonly styleTableName: string;
-  /** Choose AVIF/WebP from `Accept` when a request names no format. */
-  readonly autoFormat: boolean;
-  /**
-   * WebP/AVIF quality and effort when a request sets no quality.
-   * @default DEFAULT_ENCODER_SETTINGS (functions/image/encoders.ts)
-   */
-  readonly encoding?: EncoderSettings;
   readonly styleTableArn: string;
-  /** Seconds after which a request's work is abandoned. @default DEFAULT_DEADLINE_MS / 1000 (functions/image/limits.ts) */
-  readonly deadlineSeconds?: number;
   /**
    * Concurrent executions reserved for the function, which are also the most it may run: a flood of
    * image requests is throttled here instead of starving the region's other functions. `null`:

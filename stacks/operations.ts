@@ -4,11 +4,7 @@ import type { Construct } from "constructs";
 import { S3EdgeStack } from "./s3-edge-stack";
 import type { S3EdgeConfig } from "../config";
 import type { PartitionName } from "../config/aws-facts";
-import {
-  OperationsDashboard,
-  type DashboardDistribution,
-  type InvalidationFunctionRef,
-} from "../constructs/operations-dashboard";
+import { OperationsDashboard, type OperationsDashboardProps } from "../constructs/operations-dashboard";
 
 export const OPERATIONS_STACK_ID = "operations";
 
@@ -17,19 +13,11 @@ export function consoleUrl(partition: PartitionName, region: string): string {
   return partition === "aws-cn" ? "https://console.amazonaws.cn" : `https://${region}.console.aws.amazon.com`;
 }
 
-export interface OperationsStackProps {
-  /** Every distribution of the deployment (cdn's and image's), ids through remote state. */
-  readonly distributions: readonly DashboardDistribution[];
-  readonly backfill?: {
-    readonly queueName: string;
-    readonly deadLetterQueueName: string;
-    readonly workerFunctionName: string;
-  };
-  readonly imageEngines?: readonly string[];
-  readonly invalidationFunctions: readonly InvalidationFunctionRef[];
-  readonly objectStatsFunction?: string;
-  readonly primaryBucketName: string;
-}
+/** What the dashboard shows: every stack's names and ids (the dashboard's own settings come from config). */
+export type OperationsStackProps = Omit<
+  OperationsDashboardProps,
+  "dashboardName" | "region" | "provider" | "cloudfrontAdditionalMetrics"
+>;
 
 /**
  * The deployment's dashboard (primary region) and, with `operations.cloudfrontAdditionalMetrics`,
@@ -46,13 +34,8 @@ export class OperationsStack extends S3EdgeStack {
     new OperationsDashboard(this, "dashboard", {
       dashboardName: this.dashboardName,
       region: config.primaryRegion,
-      distributions: props.distributions,
       cloudfrontAdditionalMetrics: additional,
-      backfill: props.backfill,
-      imageEngines: props.imageEngines,
-      invalidationFunctions: props.invalidationFunctions,
-      objectStatsFunction: props.objectStatsFunction,
-      primaryBucketName: props.primaryBucketName,
+      ...props,
     });
     if (additional) {
       props.distributions.forEach((distribution, index) => {

@@ -27,7 +27,7 @@ import { DEFAULT_ENCODER_SETTINGS, type EncoderSettings } from "./encoders";
 import { fontFamily } from "./fonts";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
-import { checkWork } from "./work";
+import { checkWork, Stage } from "./work";
 
 export interface EngineOptions {
   /** Overrides of the spec's limits. */
@@ -90,20 +90,6 @@ const FRAME_PRESERVING = new Set<Action["type"]>([
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
-
-/** Where an operation runs in sharp's pipeline: see the file comment. */
-enum Slot {
-  Start,
-  Resize,
-  Rotate,
-  Extract,
-  Extend,
-  Blur,
-  Modulate,
-  Sharpen,
-  Composite,
-  Linear,
-}
 
 interface Raster extends Size {
   readonly data: Buffer;
@@ -225,11 +211,11 @@ export class ImageEngine {
         const size = await pipeline.size();
         const plan = planResize(size, action, this.limits);
         if (!plan) return;
-        (await pipeline.at(Slot.Resize)).resize(plan.width, plan.height, { fit: "fill" });
+        (await pipeline.at(Stage.Resize)).resize(plan.width, plan.height, { fit: "fill" });
         pipeline.resized(plan);
         if (plan.crop) await pipeline.extract(plan.crop);
         if (plan.pad) {
-          (await pipeline.at(Slot.Extend)).extend({ ...plan.pad, background: `#${action.color}` });
+          (await pipeline.at(Stage.Extend)).extend({ ...plan.pad, background: `#${action.color}` });
           pipeline.resized({
             width: plan.width + plan.pad.left + plan.pad.right,
             height: plan.height + plan.pad.top + plan.pad.bottom,
@@ -263,18 +249,18 @@ export class ImageEngine {
       case "blur": {
         // The mask is cut where the Gaussian falls below its value at distance r: r bounds the radius.
         const minAmplitude = Math.min(1, Math.max(0.001, Math.exp(-(action.r * action.r) / (2 * action.s * action.s))));
-        (await pipeline.at(Slot.Blur)).blur({ sigma: action.s, minAmplitude });
+        (await pipeline.at(Stage.Blur)).blur({ sigma: action.s, minAmplitude });
         return;
       }
       case "bright":
-        (await pipeline.at(Slot.Modulate)).modulate({ lightness: action.value });
+        (await pipeline.at(Stage.Modulate)).modulate({ lightness: action.value });
         return;
       case "sharpen":
-        (await pipeline.at(Slot.Sharpen)).sharpen({ sigma: action.value / 100 });
+        (await pipeline.at(Stage.Sharpen)).sharpen({ sigma: action.value / 100 });
         return;
       case "contrast": {
         const slope = (100 + action.value) / 100;
-        (await pipeline.at(Slot.Linear)).linear(slope, 128 * (1 - slope));
+        (await pipeline.at(Stage.Linear)).linear(slope, 128 * (1 - slope));
         return;
       }
       case "watermark": {
@@ -329,7 +315,7 @@ export class ImageEngine {
  * can still run in it, or starts a new one from the raw pixels of the current one.
  */
 class Pipeline {
-  private slot = Slot.Start;
+  private slot = Stage.Start;
   private sizeKnown = true;
   private composites: OverlayOptions[] = [];
   /** The post-resize extract of this instance, while it is the last operation queued. */
@@ -348,8 +334,8 @@ class Pipeline {
     return this.current;
   }
 
-  async at(slot: Slot): Promise<Sharp> {
-    if (slot < this.slot || (slot === this.slot && slot !== Slot.Composite)) await this.materialize();
+  async at(slot: Stage): Promise<Sharp> {
+    if (slot < this.slot || (slot === this.slot && slot !== Stage.Composite)) await this.materialize();
     this.slot = slot;
     this.lastExtract = undefined;
     return this.image;
@@ -362,15 +348,15 @@ class Pipeline {
   async extract(box: Box): Promise<void> {
     if (box.left === 0 && box.top === 0 && box.width === this.current.width && box.height === this.current.height)
       return;
-    const afterResize = this.slot === Slot.Resize;
+    const afterResize = this.slot === Stage.Resize;
     const frame = this.current;
-    (await this.at(Slot.Extract)).extract(box);
+    (await this.at(Stage.Extract)).extract(box);
     if (afterResize) this.lastExtract = { box, frame };
     this.resized(box);
   }
 
   async composite(overlay: OverlayOptions): Promise<void> {
-    const image = await this.at(Slot.Composite);
+    const image = await this.at(Stage.Composite);
     this.composites.push(overlay);
     image.composite(this.composites);
   }
@@ -381,7 +367,7 @@ class Pipeline {
     if (this.pages > 1) return this.rotateFrames(angle, background);
     if (this.lastExtract && angle % 90 === 0 && this.pages === 1)
       return this.rotateBeforeExtract(angle, this.lastExtract);
-    (await this.at(Slot.Rotate)).rotate(angle, { background });
+    (await this.at(Stage.Rotate)).rotate(angle, { background });
     if (angle === 90 || angle === 270) this.resized({ width: this.current.height, height: this.current.width });
     else if (angle !== 180) this.sizeKnown = false;
   }
@@ -444,7 +430,7 @@ class Pipeline {
       limitInputPixels: false,
     });
     this.current = frame;
-    this.slot = Slot.Start;
+    this.slot = Stage.Start;
     this.sizeKnown = true;
     this.composites = [];
   }
