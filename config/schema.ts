@@ -172,11 +172,9 @@ export const configSchema = z
         description: "prefix of every resource name (roles, default bucket names); lowercase, so valid in bucket names",
         typeLabel: "3–32 of `a-z 0-9 -`, starts with a letter",
       } satisfies FieldDocs),
-    primaryRegion: region
-      .default(DEFAULT_PRIMARY_REGION)
-      .meta({
-        description: "the primary bucket and the regional services; `cn-*` deploys to AWS China (docs/china.md)",
-      }),
+    primaryRegion: region.default(DEFAULT_PRIMARY_REGION).meta({
+      description: "the primary bucket and the regional services; `cn-*` deploys to AWS China (docs/china.md)",
+    }),
     replicaRegion: region
       .default(DEFAULT_REPLICA_REGION)
       .meta({ description: "the replica bucket; must differ from `primaryRegion`, in the same partition" }),

@@ -226,7 +226,12 @@ describe("image stack, Lambda variant (default config)", () => {
     expect(imageOrigin.custom_header![0].value).toContain("primary_bucket");
     expect(s3Origin).toMatchObject({
       domain_name: expect.stringContaining("primary_bucket"),
-      origin_access_control_id: referenceTo(json, "aws_cloudfront_origin_access_control", "distribution-defaults/s3-oac", "id"),
+      origin_access_control_id: referenceTo(
+        json,
+        "aws_cloudfront_origin_access_control",
+        "distribution-defaults/s3-oac",
+        "id",
+      ),
     });
     expect(distribution.default_cache_behavior).toMatchObject({
       target_origin_id: "image-then-s3",

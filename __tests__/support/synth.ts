@@ -69,7 +69,8 @@ export function resolveGlobalPartition(text: string): string {
     .replace(/\$\{data\.aws_partition\.partition\.partition\}/g, "aws")
     .replace(/\$\{data\.aws_partition\.partition\.dns_suffix\}/g, "amazonaws.com")
     .replace(/\$\{data\.aws_service_principal\.([A-Za-z0-9_-]+)\.name\}/g, (_, name: string) => {
-      const service = (stack.data?.aws_service_principal?.[name] as { service_name?: string } | undefined)?.service_name;
+      const service = (stack.data?.aws_service_principal?.[name] as { service_name?: string } | undefined)
+        ?.service_name;
       return `${service ?? name}.amazonaws.com`;
     });
 }
