@@ -159,8 +159,6 @@ export async function startS3rverProcess(): Promise<S3rverProcess> {
 export interface LocalDynamoDb {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
-  /** `localAwsEnv` for this server alone. */
-  readonly env: Readonly<Record<string, string>>;
   readonly client: DynamoDBClient;
   createTable(input: CreateTableCommandInput): Promise<void>;
   close(): Promise<void>;
@@ -178,7 +176,6 @@ export async function startDynamoDb(tables: readonly CreateTableCommandInput[] =
   for (const table of tables) await createTable(table);
   return {
     endpoint,
-    env: localAwsEnv(undefined, endpoint),
     client,
     createTable,
     close: () =>

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LocalS3 } from "./local-servers";
 
@@ -37,20 +37,7 @@ export async function startRegionalS3(target: LocalS3, regions: Readonly<Record<
       return;
     }
     requests.push({ bucket, signedFor, status: 200 });
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-      },
-    );
-    incoming.pipe(forwarded);
+    forwardRequest(upstream, incoming, outgoing);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -59,4 +46,22 @@ export async function startRegionalS3(target: LocalS3, regions: Readonly<Record<
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Passes a request on to `upstream` unchanged and its answer back (stand-ins that sit in front of s3rver). */
+export function forwardRequest(upstream: URL, incoming: IncomingMessage, outgoing: ServerResponse): void {
+  const forwarded = httpRequest(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: incoming.method,
+      path: incoming.url,
+      headers: incoming.headers,
+    },
+    (response) => {
+      outgoing.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(outgoing);
+    },
+  );
+  incoming.pipe(forwarded);
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../config";
 import {
-  localS3Client as benchClient,
+  localS3Client,
   S3RVER_CREDENTIALS,
   startS3rverProcess as startS3rver,
   type S3rverProcess as BenchS3,
@@ -139,8 +139,8 @@ export async function migrateVsRclone(runs: number): Promise<unknown> {
   const configDirectory = mkdtempSync(join(tmpdir(), "s3-edge-bench-rclone-"));
   try {
     progress(`migrate vs ${version}: seeding ${SMALL_OBJECTS} small objects and one 256 MiB object`);
-    await seed(benchClient(sourceServer.endpoint));
-    const destination = benchClient(destinationServer.endpoint);
+    await seed(localS3Client(sourceServer.endpoint));
+    const destination = localS3Client(destinationServer.endpoint);
     const rcloneConfig = join(configDirectory, "rclone.conf");
     writeFileSync(rcloneConfig, "");
     const remote = (name: string, endpoint: string) => ({

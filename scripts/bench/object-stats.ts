@@ -3,7 +3,7 @@ import { SNSClient, PublishCommand } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { httpRequest, objectCreated, objectDeleted, objectStatsTable } from "../../testing/aws-events";
-import { startDynamoDb as startLocalDynamoDb } from "../../testing/local-servers";
+import { localAwsEnv, startDynamoDb } from "../../testing/local-servers";
 import { percentile, progress, repeat, sampleFigures, secondsSince, type BenchSection } from "./support";
 import { DEFAULT_DEDUPE_TTL_DAYS, ENVIRONMENT } from "../../functions/object-stats/environment";
 
@@ -18,12 +18,12 @@ const TABLE = "object-stats-bench";
  * claim, two ADDs, notify, done, cleanup), then `GET /count` latency over sequential requests.
  */
 export const objectStats: BenchSection = async ({ runs }) => {
-  const dynamo = await startLocalDynamoDb();
+  const dynamo = await startDynamoDb();
   const sns = mockClient(SNSClient);
   sns.on(PublishCommand).resolves({ MessageId: "bench" });
   const saved = { ...process.env };
   try {
-    Object.assign(process.env, dynamo.env, {
+    Object.assign(process.env, localAwsEnv(undefined, dynamo.endpoint), {
       [ENVIRONMENT.tableName]: TABLE,
       [ENVIRONMENT.topicArn]: "arn:aws:sns:us-east-2:123456789012:object-stats-bench",
       [ENVIRONMENT.notificationMode]: "per-change",

@@ -3,7 +3,8 @@
  * configured through the same environment variables as in production.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import { forwardRequest } from "../../../testing/regional-s3";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
 import sharp from "sharp";
@@ -295,22 +296,7 @@ describe("npm run image:serve as a child process", () => {
     const target = new URL(s3.endpoint);
     const proxy = createServer((incoming, outgoing) => {
       held();
-      void proxyGate.then(() => {
-        const upstream = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            method: incoming.method,
-            path: incoming.url,
-            headers: incoming.headers,
-          },
-          (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.pipe(outgoing);
-          },
-        );
-        incoming.pipe(upstream);
-      });
+      void proxyGate.then(() => forwardRequest(target, incoming, outgoing));
     });
     const proxyUrl = await listen(proxy);
 

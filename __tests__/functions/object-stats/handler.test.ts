@@ -21,7 +21,7 @@ import {
   objectStatsTable,
   scheduledEvent,
 } from "../../../testing/aws-events";
-import { startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
+import { localAwsEnv, startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
 import { METRICS_NAMESPACE, OBJECT_STATS_METRICS } from "../../../functions/shared/metrics";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
 
@@ -54,7 +54,7 @@ const savedEnv = { ...process.env };
 async function freshHandler(): Promise<void> {
   table = `object-stats-${++tableCount}`;
   await dynamo.createTable(objectStatsTable(table));
-  Object.assign(process.env, dynamo.env, {
+  Object.assign(process.env, localAwsEnv(undefined, dynamo.endpoint), {
     TABLE_NAME: table,
     TOPIC_ARN,
     NOTIFICATION_MODE: "per-change",
