@@ -6,13 +6,18 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
 import { FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
-import { COMPLETE_MARKER, imageFonts } from "../packaging/font-package";
+import { imageFonts } from "../packaging/font-package";
 import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import type { AssetFolder, NodeModulesSpec } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
 import { engineEnvironment, engineReadStatements, type EngineSettings } from "./image-engine-settings";
-import { sharpNodeModules, type CommandRunner, type LambdaArchitecture } from "../packaging/sharp-package";
+import {
+  COMPLETE_MARKER,
+  sharpNodeModules,
+  type CommandRunner,
+  type LambdaArchitecture,
+} from "../packaging/sharp-package";
 import { Partition } from "../aws/partition";
 import {
   FONTCONFIG_FILE_VARIABLE,

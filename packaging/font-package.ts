@@ -1,22 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FONTS_CONF, SHIPPED_FONTS, fontsConf, type ShippedFont } from "../functions/image/fonts";
-import { NATIVE_CACHE_DIR, sleep, tryLock, type CommandRunner } from "./sharp-package";
+import { COMPLETE_MARKER, installOnce, NATIVE_CACHE_DIR, type CommandRunner } from "./sharp-package";
 
-/** Written last into a complete installation: a directory without it is never used (nor shipped). */
-export const COMPLETE_MARKER = ".s3edge-complete.json";
-const LOCK_POLL_MS = 250;
 /** Licence texts of the font packages, shipped beside the fonts. */
 export const LICENSES_FOLDER = "licenses";
 
@@ -59,16 +47,7 @@ export function imageFonts(options: FontPackageOptions = {}): string {
 }
 
 function install(directory: string, fonts: readonly ShippedFont[], run: CommandRunner): void {
-  const lock = `${directory}.lock`;
-  mkdirSync(join(directory, ".."), { recursive: true });
-  while (!tryLock(lock)) {
-    if (existsSync(join(directory, COMPLETE_MARKER))) return;
-    sleep(LOCK_POLL_MS);
-  }
-  const staging = `${directory}.staging-${process.pid}`;
-  try {
-    if (existsSync(join(directory, COMPLETE_MARKER))) return;
-    rmSync(staging, { recursive: true, force: true });
+  installOnce(directory, (staging) => {
     const downloads = join(staging, "debs");
     const output = join(staging, "fonts");
     mkdirSync(downloads, { recursive: true });
@@ -102,12 +81,8 @@ function install(directory: string, fonts: readonly ShippedFont[], run: CommandR
     }
     writeFileSync(join(output, FONTS_CONF), fontsConf());
     writeFileSync(join(output, COMPLETE_MARKER), JSON.stringify(fonts, null, 2));
-    rmSync(directory, { recursive: true, force: true });
-    renameSync(output, directory);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(lock, { recursive: true, force: true });
-  }
+    return output;
+  });
 }
 
 /** `tsx packaging/font-package.ts <folder>`: the container build copies the fonts into its image. */

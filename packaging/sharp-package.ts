@@ -7,8 +7,8 @@ import type { NodeModulesSpec } from "./bundle";
 
 /** Where installed native packages are kept between synths (one directory per version and platform). */
 export const NATIVE_CACHE_DIR = join(BUILD_DIR, "native");
-/** Written last into a complete installation: a directory without it is never used. */
-const COMPLETE_MARKER = ".s3edge-complete.json";
+/** Written last into a complete installation: a directory without it is never used (nor shipped). */
+export const COMPLETE_MARKER = ".s3edge-complete.json";
 /** A lock older than this belongs to a process that died mid-install. */
 const STALE_LOCK_MS = 5 * 60_000;
 const LOCK_POLL_MS = 250;
@@ -95,17 +95,7 @@ export function sharpNodeModules(options: SharpPackageOptions): NodeModulesSpec 
 }
 
 function install(directory: string, packages: Record<string, string>, cpu: string, run: CommandRunner): void {
-  const lock = `${directory}.lock`;
-  mkdirSync(join(directory, ".."), { recursive: true });
-  // One installer per directory: others wait for its marker instead of downloading too.
-  while (!tryLock(lock)) {
-    if (existsSync(join(directory, COMPLETE_MARKER))) return;
-    sleep(LOCK_POLL_MS);
-  }
-  const staging = `${directory}.staging-${process.pid}`;
-  try {
-    if (existsSync(join(directory, COMPLETE_MARKER))) return;
-    rmSync(staging, { recursive: true, force: true });
+  installOnce(directory, (staging) => {
     mkdirSync(staging, { recursive: true });
     // The platform packages come in as sharp's optional dependencies (pinned exactly by sharp): npm
     // refuses to install them by name on another platform, even with --cpu.
@@ -144,16 +134,38 @@ function install(directory: string, packages: Record<string, string>, cpu: strin
       }
     }
     writeFileSync(join(staging, COMPLETE_MARKER), JSON.stringify(packages, null, 2));
+    return staging;
+  });
+}
+
+/**
+ * Installs `directory` once across processes (sharp here, fonts in font-package.ts): one installer
+ * holds `<directory>.lock` and the others wait for its `COMPLETE_MARKER` instead of downloading too.
+ * `fill` builds the content in a fresh staging directory, writes the marker last and returns the
+ * folder (the staging directory or one inside it) that becomes `directory`.
+ */
+export function installOnce(directory: string, fill: (staging: string) => string): void {
+  const lock = `${directory}.lock`;
+  mkdirSync(join(directory, ".."), { recursive: true });
+  while (!tryLock(lock)) {
+    if (existsSync(join(directory, COMPLETE_MARKER))) return;
+    sleep(LOCK_POLL_MS);
+  }
+  const staging = `${directory}.staging-${process.pid}`;
+  try {
+    if (existsSync(join(directory, COMPLETE_MARKER))) return;
+    rmSync(staging, { recursive: true, force: true });
+    const complete = fill(staging);
     rmSync(directory, { recursive: true, force: true });
-    renameSync(staging, directory);
+    renameSync(complete, directory);
   } finally {
     rmSync(staging, { recursive: true, force: true });
     rmSync(lock, { recursive: true, force: true });
   }
 }
 
-/** One installer per directory (sharp here, fonts in font-package.ts): false while another holds it. */
-export function tryLock(lock: string): boolean {
+/** The installer lock of a directory: false while another process holds it (a stale one is removed). */
+function tryLock(lock: string): boolean {
   try {
     mkdirSync(lock);
     return true;
@@ -168,6 +180,6 @@ export function tryLock(lock: string): boolean {
 }
 
 /** Synth is synchronous (like esbuild's buildSync), so waiting for another installer blocks too. */
-export function sleep(ms: number): void {
+function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
