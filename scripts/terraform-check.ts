@@ -210,6 +210,11 @@ function diagnostics(result: TerraformResult): string[] {
   );
 }
 
+/** The warnings terraform printed while validating and planning, one line each (as `diagnostics` words them). */
+function warnings(output: string): string[] {
+  return [...output.matchAll(/^(?:│ )?Warning: (.+)$/gm)].map((m) => `warning: ${m[1].trim()}`);
+}
+
 /**
  * A `terraform test` file that plans the stack offline: the aws provider with mock credentials
  * (replacing the configured ones, same regions and tags), and `override_data` for every value
@@ -286,14 +291,20 @@ async function checkStack(
     return done("skipped", "skipped", [`not validated: no filesystem mirror of ${names}`]);
   }
 
-  // One working directory with the shared init's providers: validate, then (with a plan) the offline test run.
+  // One working directory with the shared init's providers. With a plan, the offline test run comes
+  // first: `terraform test` validates the configuration before it plans, so `validate` (a second
+  // load of the provider schema, about 7 CPU seconds) runs only to tell a failed test run's cause.
   const initialized = await init(json.terraform?.required_providers ?? {});
   if (!initialized.result.ok) return done("failed", "skipped", [initialized.result.output.trim()]);
   const dir = stackDirectory(workDir, stackDir, stack, initialized.dir);
-  const validated = await terraform(toolchain, cliConfig, dir, ["validate", "-json"]);
-  const validateNotes = diagnostics(validated);
-  if (!validated.ok) return done("failed", "skipped", validateNotes);
-  if (!options.plan) return done("passed", "skipped", validateNotes);
+  const validate = async () => {
+    const validated = await terraform(toolchain, cliConfig, dir, ["validate", "-json"]);
+    return { ok: validated.ok, notes: diagnostics(validated) };
+  };
+  if (!options.plan) {
+    const validated = await validate();
+    return done(validated.ok ? "passed" : "failed", "skipped", validated.notes);
+  }
 
   const { file, fabricated } = offlineTestFile(json, options.producers);
   writeFileSync(join(dir, "offline.tftest.json"), JSON.stringify(file, null, 2));
@@ -301,13 +312,15 @@ async function checkStack(
   const summary = /Plan: (?:(\d+) to import, )?(\d+) to add, \d+ to change, \d+ to destroy\./.exec(planned.output);
   const noChanges = /No changes\./.test(planned.output);
   if (!planned.ok || !(summary || noChanges)) {
+    const validated = await validate();
+    if (!validated.ok) return done("failed", "skipped", validated.notes);
     // Terraform's own diagnostics, without the plan it printed before them.
     const errors = planned.output.slice(Math.max(0, planned.output.search(/^(Error|│ Error):/m))).trim();
-    return done("passed", "failed", [...validateNotes, errors], { fabricated });
+    return done("passed", "failed", [...validated.notes, errors], { fabricated });
   }
   const toAdd = summary ? Number(summary[2]) : 0;
   const toImport = summary?.[1] ? Number(summary[1]) : undefined;
-  return done("passed", "passed", [...validateNotes, summary?.[0] ?? "No changes."], {
+  return done("passed", "passed", [...warnings(planned.output), summary?.[0] ?? "No changes."], {
     toAdd,
     ...(toImport === undefined ? {} : { toImport }),
     fabricated,
@@ -362,11 +375,17 @@ export interface CheckOptions {
   readonly plan?: boolean;
   /** @default 2 (the machine's cores; terraform is CPU-bound loading the provider schema) */
   readonly concurrency?: number;
+  /**
+   * Check only these stacks (the others' synthesized outputs still stand in for their state).
+   * @default every synthesized stack
+   */
+  readonly stacks?: readonly string[];
 }
 
 /**
- * Runs `terraform init -backend=false` + `terraform validate` on every synthesized stack and, with
- * `plan`, an offline `terraform plan` of each, in apply order. Results come back in apply order.
+ * Runs `terraform init -backend=false` + `terraform validate` on every synthesized stack or, with
+ * `plan`, an offline `terraform plan` of each (which validates first), in apply order. Results come
+ * back in apply order.
  */
 export async function checkSynthesizedStacks(options: CheckOptions): Promise<StackCheck[]> {
   const workDir = resolve(options.workDir);
@@ -374,9 +393,13 @@ export async function checkSynthesizedStacks(options: CheckOptions): Promise<Sta
   const cliConfig = writeCliConfig(workDir, options.toolchain.mirror);
   const init = providerInits(options.toolchain, cliConfig, workDir);
   const stacksDir = resolve(options.outdir, "stacks");
-  const stacks = readdirSync(stacksDir).sort();
+  const synthesized = readdirSync(stacksDir).sort();
+  const unknown = (options.stacks ?? []).filter((stack) => !synthesized.includes(stack));
+  if (unknown.length > 0)
+    throw new Error(`no such stack: ${unknown.join(", ")} (synthesized: ${synthesized.join(", ")})`);
+  const stacks = options.stacks ? synthesized.filter((stack) => options.stacks!.includes(stack)) : synthesized;
   const producers = new Map(
-    stacks.map((stack) => [
+    synthesized.map((stack) => [
       stack,
       JSON.parse(readFileSync(join(stacksDir, stack, "cdk.tf.json"), "utf8")) as StackJson,
     ]),

@@ -29,7 +29,11 @@ if (unavailable) {
 const describeWithTerraform = unavailable ? describe.skip : describe;
 
 /** Runs the same checks as `npm run validate` on whatever `synthesize` writes into a temp dir. */
-async function check(label: string, synthesize: (outdir: string) => void, plan = false): Promise<StackCheck[]> {
+async function check(
+  label: string,
+  synthesize: (outdir: string) => void,
+  options: { plan: boolean; stacks: readonly string[] },
+): Promise<StackCheck[]> {
   if (typeof toolchain === "string") throw new Error(toolchain);
   const outdir = mkdtempSync(join(tmpdir(), "s3-edge-tf-"));
   try {
@@ -39,7 +43,7 @@ async function check(label: string, synthesize: (outdir: string) => void, plan =
       outdir,
       workDir: join(BUILD_DIR, "terraform", `test-${label}`),
       awsVersion: awsProviderVersion(),
-      plan,
+      ...options,
     });
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -49,8 +53,9 @@ async function check(label: string, synthesize: (outdir: string) => void, plan =
 describeWithTerraform("terraform validate against the local hashicorp/aws mirror", () => {
   // Every example config and the built-in defaults are validated and planned by
   // `npm run validate -- --plan --all-examples` in `.ci/run`; here, what proves the harness reports
-  // terraform's own failures: one app holding storage-replication, a stack that wires a bucket name
-  // into an ARN argument (valid, but the plan fails) and a stack terraform rejects.
+  // terraform's own failures: beside storage-replication (whose outputs it reads), a stack that
+  // wires a bucket name into an ARN argument (valid, but the plan fails) and a stack terraform
+  // rejects. Only those two run terraform.
   let checks: StackCheck[];
   beforeAll(async () => {
     checks = await check(
@@ -71,18 +76,24 @@ describeWithTerraform("terraform validate against the local hashicorp/aws mirror
             new S3Bucket(broken, "bucket", { bucket: "s3edge-broken" }).addOverride("no_such_argument", true);
           },
         }),
-      true,
+      { plan: true, stacks: ["miswired", "broken"] },
     );
   }, 300_000);
 
   it("fails the plan of a stack that wires a bucket name into an ARN argument, with terraform's message", () => {
-    expect(checks.find((c) => c.stack === "storage-replication")).toMatchObject({ validate: "passed", plan: "passed" });
+    expect(checks.map((c) => c.stack).sort()).toEqual(["broken", "miswired"]);
     expect(checks.find((c) => c.stack === "miswired")).toMatchObject({
       validate: "passed",
       plan: "failed",
       fabricated: [expect.stringMatching(/^storage-replication outputs \(1: aws_s3_bucket\.bucket\)$/)],
       notes: [expect.stringMatching(/Error: .*invalid.*ARN|Error: .*ARN/is)],
     });
+  });
+
+  it("refuses to check a stack the app does not have, naming the ones it has", async () => {
+    await expect(
+      check("unknown", (outdir) => synthApp(STORAGE_ONLY, { outdir }), { plan: false, stacks: ["cnd"] }),
+    ).rejects.toThrow(/no such stack: cnd \(synthesized: .*storage-replication/);
   });
 
   it("fails a stack that terraform rejects, with terraform's diagnostic", () => {
@@ -177,7 +188,11 @@ describe("the terraform harness on the default config", () => {
 
   it("runs terraform init once for all stacks, which pin the same provider", () => {
     expect(calls.filter((call) => call.endsWith(" init start"))).toEqual([".init-0 init start"]);
-    expect(calls.filter((call) => call.endsWith(" validate start"))).toHaveLength(checks.length);
+  });
+
+  it("plans each stack once, without a separate validate when the plan passes (terraform test validates first)", () => {
+    expect(calls.filter((call) => call.endsWith(" test start"))).toHaveLength(checks.length);
+    expect(calls.filter((call) => call.endsWith(" validate start"))).toEqual([]);
   });
 
   it("reports what stood in for AWS and the other stacks' state", () => {
