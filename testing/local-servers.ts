@@ -7,6 +7,7 @@
  */
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DynamoDBClient,
   PutItemCommand,
   type CreateTableCommandInput,
@@ -161,6 +162,8 @@ export interface LocalDynamoDb {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
   createTable(input: CreateTableCommandInput): Promise<void>;
+  /** Deletes the table if it exists and creates it again, empty (a fresh table under the same name). */
+  recreateTable(input: CreateTableCommandInput): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -173,11 +176,26 @@ export async function startDynamoDb(tables: readonly CreateTableCommandInput[] =
   const createTable = async (input: CreateTableCommandInput) => {
     await client.send(new CreateTableCommand(input));
   };
+  const recreateTable = async (input: CreateTableCommandInput) => {
+    await client.send(new DeleteTableCommand({ TableName: input.TableName })).catch((error: Error) => {
+      if (error.name !== "ResourceNotFoundException") throw error;
+    });
+    // dynalite drops a deleted table on its next timer tick (deleteTableMs: 0).
+    for (;;) {
+      try {
+        return await createTable(input);
+      } catch (error) {
+        if ((error as Error).name !== "ResourceInUseException") throw error;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  };
   for (const table of tables) await createTable(table);
   return {
     endpoint,
     client,
     createTable,
+    recreateTable,
     close: () =>
       new Promise<void>((resolve, reject) => {
         client.destroy();
