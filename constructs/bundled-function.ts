@@ -123,7 +123,11 @@ export class BundledFunction extends Construct {
       nodeModules: props.nodeModules,
       assets: props.assets,
     });
-    const asset = new TerraformAsset(this, "code", { path: this.bundle.zipPath, type: AssetType.FILE });
+    const asset = new TerraformAsset(this, "code", {
+      path: this.bundle.zipPath,
+      type: AssetType.FILE,
+      assetHash: this.bundle.assetHash,
+    });
 
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
       provider,

@@ -61,6 +61,11 @@ export interface Bundle {
   readonly zipPath: string;
   /** Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`. */
   readonly sha256: string;
+  /**
+   * The hash cdktf's TerraformAsset computes for the zip (MD5, upper-case hex), recorded here so
+   * that a synth does not read and hash megabytes of zip again for every function.
+   */
+  readonly assetHash: string;
   readonly zipBytes: number;
   readonly codeBytes: number;
 }
@@ -190,7 +195,8 @@ export class FunctionBundler {
     const zipPath = join(this.outDir, `${name}-${digest.digest("hex").slice(0, 16)}.zip`);
     mkdirSync(this.outDir, { recursive: true });
     if (!existsSync(zipPath)) writeAtomically(zipPath, zip);
-    const bundle = { zipPath, sha256, zipBytes: zip.byteLength, codeBytes };
+    const assetHash = createHash("md5").update(zip).digest("hex").toUpperCase();
+    const bundle = { zipPath, sha256, assetHash, zipBytes: zip.byteLength, codeBytes };
     writeAtomically(indexPath, JSON.stringify(bundle));
     recordSources(bundle);
     return bundle;
@@ -244,10 +250,15 @@ function readSources(sourcesPath: string): Bundle | undefined {
       sources: Record<string, string | undefined>;
     };
     for (const [file, hash] of Object.entries(sources)) if (!hash || fileHash(file) !== hash) return undefined;
-    return existsSync(bundle.zipPath) ? bundle : undefined;
+    return isUsable(bundle) ? bundle : undefined;
   } catch {
     return undefined; // unreadable: build again
   }
+}
+
+/** A recorded bundle whose zip is still there, recorded with every field (older records lack some). */
+function isUsable(bundle: Bundle): boolean {
+  return typeof bundle.assetHash === "string" && existsSync(bundle.zipPath);
 }
 
 /** A bundle recorded by an earlier build, if its zip is still there. */
@@ -255,7 +266,7 @@ function readIndex(indexPath: string): Bundle | undefined {
   if (!existsSync(indexPath)) return undefined;
   try {
     const bundle = JSON.parse(readFileSync(indexPath, "utf8")) as Bundle;
-    return existsSync(bundle.zipPath) ? bundle : undefined;
+    return isUsable(bundle) ? bundle : undefined;
   } catch {
     return undefined; // unreadable: build again
   }

@@ -1,6 +1,7 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { App, TerraformStack, Testing } from "cdktf";
+import { hashPath } from "cdktf/lib/private/fs";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -225,6 +226,9 @@ describe("BundledFunction", () => {
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", TABLE_NAME: "counters" } },
     });
     expect(String(lambda.filename)).toMatch(/^assets\/.+\.zip$/);
+    // The asset path carries the hash cdktf would compute reading the zip, recorded at build time.
+    expect(bundle.assetHash).toBe(hashPath(bundle.zipPath));
+    expect(String(lambda.filename)).toContain(`/${bundle.assetHash}/`);
     expect(text).toHaveResourceWithProperties(LambdaFunction, {
       role: referenceTo(json, "aws_iam_role", "sample/role", "arn"),
     });
