@@ -67,7 +67,10 @@ describe("a hostile request and a request past its deadline beside ordinary ones
         return { status: response.status, body: await response.text() };
       });
 
-    expect((await fetch(`${base}${ORDINARY}`)).status).toBe(200); // warm: clients and sharp loaded
+    // Warm: clients and sharp loaded. On a busy machine the first request may miss the 500 ms deadline.
+    let warm = 0;
+    for (let attempt = 0; attempt < 5 && warm !== 200; attempt++) warm = (await fetch(`${base}${ORDINARY}`)).status;
+    expect(warm).toBe(200);
     const slow = timed("slow", HEAVY);
     await until(() => image.load().active === 1); // the slow one holds a slot
     const hostile = await timed("hostile", HOSTILE);
