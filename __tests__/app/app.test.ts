@@ -116,8 +116,8 @@ describe("the whole app", () => {
   });
 
   it("synthesizes the same JSON on every run and in every checkout (no absolute paths, no timestamps)", () => {
-    const first = synthApp(fullConfigInput());
-    const second = synthApp(fullConfigInput());
+    const first = synthApp(fullConfigInput(), { fresh: true });
+    const second = synthApp(fullConfigInput(), { fresh: true });
     expect(JSON.stringify(second.stacks)).toBe(JSON.stringify(first.stacks));
     expect(JSON.stringify(first.stacks)).not.toContain(PROJECT_ROOT);
   });

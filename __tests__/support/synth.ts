@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import type { App } from "cdktf";
 import { parseConfig, type S3EdgeConfig, type S3EdgeConfigInput } from "../../config";
-import { App } from "cdktf";
-import { createStacks, type S3EdgeStacks } from "../../stacks";
+import { BUILD_DIR, PROJECT_ROOT } from "../../config/paths";
+import type { S3EdgeStacks } from "../../stacks";
 
 /** A stack's synthesized Terraform JSON. */
 export interface StackJson {
@@ -54,6 +56,63 @@ export interface SynthOptions {
    * @default false
    */
   readonly rawPartition?: boolean;
+  /**
+   * Synthesize even when this input was synthesized before from the same source (see SYNTH_CACHE_DIR).
+   * @default false
+   */
+  readonly fresh?: boolean;
+}
+
+/**
+ * Synths of the same config input from the same source, shared by every test file and run: most
+ * suites synthesize the defaults or an example, and one synth costs about a second of CPU. An entry
+ * is keyed on the input and on the content of every file a synth reads (SYNTH_SOURCES and the
+ * package lock), so any change to them synthesizes again; a clean clone (CI) starts empty.
+ * Synths with `extend` or `outdir` are never cached.
+ */
+const SYNTH_CACHE_DIR = join(BUILD_DIR, "test-synths");
+const SYNTH_SOURCES = ["aws", "config", "constructs", "contracts", "functions", "packaging", "stacks"];
+const SYNTH_FILES = ["package-lock.json", "cdktf.json"];
+
+let sourceDigest: string | undefined;
+
+/** A digest of every file a synth depends on, computed once per test file. */
+function synthSourceDigest(): string {
+  if (sourceDigest) return sourceDigest;
+  const hash = createHash("sha256");
+  const add = (path: string) => hash.update(relative(PROJECT_ROOT, path)).update("\0").update(readFileSync(path));
+  const walk = (directory: string): void => {
+    for (const entry of readdirSync(directory, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else add(path);
+    }
+  };
+  SYNTH_SOURCES.forEach((folder) => walk(join(PROJECT_ROOT, folder)));
+  SYNTH_FILES.forEach((file) => add(join(PROJECT_ROOT, file)));
+  sourceDigest = hash.digest("hex");
+  return sourceDigest;
+}
+
+type SynthOutput = Pick<SynthesizedApp, "stacks" | "manifest">;
+
+function cachedSynth(input: S3EdgeConfigInput, options: SynthOptions, synth: () => SynthOutput): SynthOutput {
+  if (options.extend || options.outdir || options.fresh) return synth();
+  const key = createHash("sha256")
+    .update(JSON.stringify([input, options.rawPartition ?? false, synthSourceDigest()]))
+    .digest("hex");
+  const path = join(SYNTH_CACHE_DIR, `${key.slice(0, 32)}.json`);
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as SynthOutput;
+  } catch {
+    const output = synth();
+    mkdirSync(SYNTH_CACHE_DIR, { recursive: true });
+    // Workers synthesizing the same input at once each write whole files; the rename is atomic.
+    const partial = `${path}.${process.pid}`;
+    writeFileSync(partial, JSON.stringify(output));
+    renameSync(partial, path);
+    return output;
+  }
 }
 
 /**
@@ -78,6 +137,14 @@ export function resolveGlobalPartition(text: string): string {
 /** Synthesizes the whole app for a config (the built-in defaults when omitted). */
 export function synthApp(input: S3EdgeConfigInput = {}, options: SynthOptions = {}): SynthesizedApp {
   const config = parseConfig(input);
+  const output = cachedSynth(input, options, () => synthesize(config, options));
+  return { config, ...output };
+}
+
+function synthesize(config: S3EdgeConfig, options: SynthOptions): SynthOutput {
+  // Loaded on a cache miss only: cdktf and the provider bindings take a second or more to load.
+  const { App } = require("cdktf") as typeof import("cdktf");
+  const { createStacks } = require("../../stacks") as typeof import("../../stacks");
   const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), "s3-edge-test-"));
   try {
     const app = new App({ outdir });
@@ -90,7 +157,7 @@ export function synthApp(input: S3EdgeConfigInput = {}, options: SynthOptions = 
       stacks[id] = JSON.parse(options.rawPartition ? text : resolveGlobalPartition(text)) as StackJson;
     }
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as SynthesizedApp["manifest"];
-    return { config, stacks, manifest };
+    return { stacks, manifest };
   } finally {
     if (!options.outdir) rmSync(outdir, { recursive: true, force: true });
   }
