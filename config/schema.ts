@@ -17,6 +17,13 @@ import { standaloneInvalidationSection } from "./sections/invalidation";
 import { isPrivateLegacyOrigin, legacyOriginSection } from "./sections/legacy-origin";
 import { objectStatsSection } from "./sections/object-stats";
 import { operationsSection } from "./sections/operations";
+import {
+  DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+  DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS,
+  DEFAULT_LOG_RETENTION_DAYS,
+  DEFAULT_LAMBDA_RUNTIME,
+  DEFAULT_LAMBDA_ARCHITECTURE,
+} from "../constructs/defaults";
 
 /** Built-in defaults: an example deployment that synthesizes with no config file at all. */
 export const DEFAULT_NAME_PREFIX = "s3edge-example";
@@ -24,11 +31,6 @@ export const DEFAULT_PRIMARY_REGION = "us-east-2";
 export const DEFAULT_REPLICA_REGION = "us-west-2";
 export const DEFAULT_ZONE_NAME = "example.com";
 export const DEFAULT_LEGACY_BUCKET = "s3edge-example-legacy";
-export const DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 30;
-export const DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7;
-export const DEFAULT_LOG_RETENTION_DAYS = 30;
-export const DEFAULT_LAMBDA_RUNTIME = "nodejs22.x";
-export const DEFAULT_LAMBDA_ARCHITECTURE = "arm64";
 export const DEFAULT_STATE_KEY_PREFIX = "s3-edge";
 
 const localBackend = z.strictObject({

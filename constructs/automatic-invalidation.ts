@@ -10,12 +10,7 @@ import {
   EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
   SQS_MAX_MESSAGE_RETENTION_SECONDS,
 } from "../config/aws-facts";
-import {
-  DEFAULT_INVALIDATION_BATCH_SIZE,
-  DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
-  invalidationEventPattern,
-  type KeyFilters,
-} from "../config/sections/invalidation";
+import { invalidationEventPattern, type KeyFilters } from "../config/sections/invalidation";
 import { ENVIRONMENT } from "../functions/invalidate/environment";
 import { DEFAULT_EXACT_PATH_LIMIT } from "../functions/invalidate/plan";
 import { BundledFunction } from "./bundled-function";
@@ -23,6 +18,7 @@ import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import type { FunctionBundler } from "../packaging/bundle";
 import { policyDocument, type PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
+import { DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS, DEFAULT_INVALIDATION_BATCH_SIZE } from "./defaults";
 
 /** Enough for the retries with backoff of a busy distribution (see functions/invalidate). */
 export const INVALIDATION_FUNCTION_TIMEOUT_SECONDS = 120;

@@ -13,11 +13,6 @@ import { Fn, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { SQS_MAX_MESSAGE_RETENTION_SECONDS } from "../config/aws-facts";
 import {
-  DEFAULT_BACKFILL_BATCH_SIZE,
-  DEFAULT_BACKFILL_MAX_CONCURRENCY,
-  DEFAULT_BACKFILL_WORKER_MEMORY_MB,
-} from "../config/sections/legacy-origin";
-import {
   JOBS_PARTITION_KEY,
   JOBS_STATUS_ATTRIBUTE,
   JOBS_STATUS_INDEX,
@@ -31,6 +26,11 @@ import { eventBridgeDeadLetterStatement } from "./event-dead-letter";
 import { BundledFunction } from "./bundled-function";
 import { denyInsecureTransport, policyDocument, type PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
+import {
+  DEFAULT_BACKFILL_BATCH_SIZE,
+  DEFAULT_BACKFILL_MAX_CONCURRENCY,
+  DEFAULT_BACKFILL_WORKER_MEMORY_MB,
+} from "./defaults";
 
 /** The worker's timeout; the contract with the worker code sizes its part copies to fit. */
 export const BACKFILL_WORKER_TIMEOUT_SECONDS = 300;

@@ -4,7 +4,6 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { DEFAULT_LAMBDA_ARCHITECTURE, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
 import {
   sharedBundler,
   type AssetFolder,
@@ -14,6 +13,7 @@ import {
 } from "../packaging/bundle";
 import { assumeRolePolicy, policyDocument, type PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
+import { DEFAULT_LOG_RETENTION_DAYS, DEFAULT_LAMBDA_RUNTIME, DEFAULT_LAMBDA_ARCHITECTURE } from "./defaults";
 
 export const DEFAULT_MEMORY_MB = 256;
 export const DEFAULT_TIMEOUT_SECONDS = 30;

@@ -2,13 +2,17 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { CLOUDFRONT_HOME_REGION, LAMBDA_EDGE_LIMITS, LAMBDA_MIN_MEMORY_MB } from "../config/aws-facts";
-import { DEFAULT_LAMBDA_RUNTIME, DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
-import { DEFAULT_EDGE_MEMORY_MB, DEFAULT_EDGE_TIMEOUT_SECONDS } from "../config/sections/edge";
 import type { EdgeFunctionAssociation } from "../contracts/cross-stack";
 import type { FunctionBundler } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import type { PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
+import {
+  DEFAULT_LOG_RETENTION_DAYS,
+  DEFAULT_LAMBDA_RUNTIME,
+  DEFAULT_EDGE_MEMORY_MB,
+  DEFAULT_EDGE_TIMEOUT_SECONDS,
+} from "./defaults";
 
 /** Lambda@Edge functions are created in us-east-1 only; CloudFront replicates them to its edges. */
 export const EDGE_FUNCTION_REGION = CLOUDFRONT_HOME_REGION;

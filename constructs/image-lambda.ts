@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { LAMBDA_TASK_ROOT } from "../config/aws-facts";
 import { FONTS_CONF, FONTS_FOLDER } from "../functions/image/fonts";
 import { imageFonts } from "../packaging/font-package";
-import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../config/sections/image";
 import type { AssetFolder, NodeModulesSpec } from "../packaging/bundle";
 import { BundledFunction } from "./bundled-function";
 import { LambdaHttpApi } from "./lambda-http-api";
@@ -24,6 +23,7 @@ import {
   IMAGE_ORIGIN_READ_TIMEOUT_SECONDS,
   MALLOC_ARENAS,
 } from "../functions/image/environment";
+import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "./defaults";
 
 /** Long enough for a large source: the distributions' origin read timeout is the real bound. */
 export const IMAGE_FUNCTION_TIMEOUT_SECONDS = IMAGE_ORIGIN_READ_TIMEOUT_SECONDS;

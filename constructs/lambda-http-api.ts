@@ -7,8 +7,8 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Construct } from "constructs";
-import { DEFAULT_LOG_RETENTION_DAYS } from "../config/schema";
 import { Partition } from "../aws/partition";
+import { DEFAULT_LOG_RETENTION_DAYS } from "./defaults";
 
 /**
  * Who may call the routes: SigV4-signed IAM callers, bearer tokens of an OpenID Connect issuer, or

@@ -11,14 +11,11 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { KmsKeyPolicy } from "@cdktf/provider-aws/lib/kms-key-policy";
 import { Fn, TerraformLocal, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import {
-  DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS,
-  DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-} from "../config/schema";
 import { transportSecurityStatements } from "./bucket-policy";
 import type { ObjectOwnership } from "../config/sections/adoption";
 import { policyDocument, type PolicyStatement } from "../aws/iam";
 import { Partition } from "../aws/partition";
+import { DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, DEFAULT_ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS } from "./defaults";
 
 /** Days a KMS key created for a bucket waits before deletion (the maximum, to allow recovery). */
 export const KMS_KEY_DELETION_WINDOW_DAYS = 30;

@@ -1,13 +1,8 @@
 import { z } from "zod";
 import { LAMBDA_EDGE_LIMITS, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
 import { enabled } from "../primitives";
+import { DEFAULT_EDGE_MEMORY_MB, DEFAULT_EDGE_TIMEOUT_SECONDS } from "../../constructs/defaults";
 
-/**
- * Memory and timeout of the Lambda@Edge functions (constructs/edge-function.ts): origin-facing
- * triggers allow up to 10,240 MB, but 128 is plenty for one small AWS call each.
- */
-export const DEFAULT_EDGE_MEMORY_MB = 128;
-export const DEFAULT_EDGE_TIMEOUT_SECONDS = 5;
 const { maxMemoryMb, maxTimeoutSeconds } = LAMBDA_EDGE_LIMITS.origin;
 
 export const edgeSection = z

@@ -10,8 +10,8 @@ import {
 } from "../../functions/image/environment";
 import { DEFAULT_DEADLINE_MS } from "../../functions/image/limits";
 import { type FieldDocs, enabled, hostname, kmsKeyArn, region, s3BucketName } from "../primitives";
+import { DEFAULT_IMAGE_LAMBDA_MEMORY_MB, DEFAULT_IMAGE_RESERVED_CONCURRENCY } from "../../constructs/defaults";
 
-export const DEFAULT_IMAGE_LAMBDA_MEMORY_MB = 1536;
 export const DEFAULT_IMAGE_TASK_CPU = 1024;
 export const DEFAULT_IMAGE_TASK_MEMORY_MB = 2048;
 export const DEFAULT_IMAGE_DESIRED_COUNT = 2;
@@ -20,12 +20,6 @@ export const DEFAULT_IMAGE_MAX_COUNT = 10;
 export const DEFAULT_IMAGE_TARGET_CPU_PERCENT = 60;
 /** The original construct served at most three buckets beside the primary. */
 export const MAX_EXTRA_SOURCE_BUCKETS = 3;
-/**
- * The image function's reserved concurrency: it may not take more of the region's concurrency
- * (1,000 by default), so a flood of image requests cannot starve backfill, invalidation and
- * counters; and it always has that much.
- */
-export const DEFAULT_IMAGE_RESERVED_CONCURRENCY = 100;
 /** Style names as OSS accepts them. */
 export const STYLE_NAME_PATTERN = /^[\w.-]{1,63}$/;
 

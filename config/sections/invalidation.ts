@@ -9,11 +9,11 @@ import {
   SQS_MAX_BATCHING_WINDOW_SECONDS,
 } from "../aws-facts";
 import { type FieldDocs, region, s3BucketName } from "../primitives";
+import {
+  DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS,
+  DEFAULT_INVALIDATION_BATCH_SIZE,
+} from "../../constructs/defaults";
 
-/** Seconds the invalidation queue gathers events before the function runs (SQS maximum: 300). */
-export const DEFAULT_INVALIDATION_BATCHING_WINDOW_SECONDS = 30;
-/** Messages per invocation; Lambda also caps a batch at its 6 MB payload. */
-export const DEFAULT_INVALIDATION_BATCH_SIZE = 1_000;
 /** Most prefixes, and most suffixes, of one pipeline's key filters (both: every pair is a wildcard). */
 export const MAX_KEY_FILTERS = 10;
 

@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB } from "../aws-facts";
 import { type FieldDocs, gcsBucketName, hostname } from "../primitives";
+import {
+  DEFAULT_BACKFILL_BATCH_SIZE,
+  DEFAULT_BACKFILL_MAX_CONCURRENCY,
+  DEFAULT_BACKFILL_WORKER_MEMORY_MB,
+} from "../../constructs/defaults";
 
-/** Messages the backfill worker takes from the queue at once (SQS event source mappings allow 10 without a batching window). */
-export const DEFAULT_BACKFILL_BATCH_SIZE = 5;
-/** Worker instances the queue may run at once (`scaling_config.maximum_concurrency`). */
-export const DEFAULT_BACKFILL_MAX_CONCURRENCY = 20;
-/** Worker memory: Lambda gives CPU and network in proportion, and copies stream in bounded parts. */
-export const DEFAULT_BACKFILL_WORKER_MEMORY_MB = 1024;
 /** Where a bucket that s3-edge creates lives (a GCS multi-region). */
 export const DEFAULT_GCS_LOCATION = "US";
 /** How an S3-compatible bucket is addressed when config does not say: what most stores (and OSS only) serve. */

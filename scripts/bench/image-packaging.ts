@@ -7,9 +7,9 @@ import { FunctionBundler } from "../../packaging/bundle";
 import { imageFonts } from "../../packaging/font-package";
 import { IMAGE_FUNCTION_ENTRY, imageFunctionPackage } from "../../constructs/image-lambda";
 import { sharpNodeModules, type CommandRunner } from "../../packaging/sharp-package";
-import { DEFAULT_LAMBDA_RUNTIME } from "../../config/schema";
 import { FONTS_FOLDER } from "../../functions/image/fonts";
 import { progress, repeat, round, sampleFigures, secondsSince, type BenchSection } from "./support";
+import { DEFAULT_LAMBDA_RUNTIME } from "../../constructs/defaults";
 
 const ARCHITECTURE = "arm64";
 /** Lambda's limits for a zip uploaded directly: 50 MB zipped, 250 MB unzipped. */

@@ -7,7 +7,6 @@ import { localAwsEnv } from "../../testing/local-servers";
 import { sqsRecord } from "../../testing/sqs";
 import { startVersionedS3 } from "../../testing/versioned-s3rver";
 import { CLOUDFRONT_INVALIDATION_PATH_PRICE_USD as PRICE_PER_PATH_USD } from "../../config/aws-facts";
-import { DEFAULT_INVALIDATION_BATCH_SIZE } from "../../config/sections/invalidation";
 import { ENVIRONMENT } from "../../functions/invalidate/environment";
 import {
   DEFAULT_EXACT_PATH_LIMIT as DEFAULT_INVALIDATION_EXACT_PATH_LIMIT,
@@ -17,6 +16,7 @@ import {
 } from "../../functions/invalidate/plan";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../../functions/shared/migration-write";
 import { median, progress, repeat, round, sampled, sampleFigures, type BenchSection } from "./support";
+import { DEFAULT_INVALIDATION_BATCH_SIZE } from "../../constructs/defaults";
 
 /** Goals from the issue: under 1% of the seed's paths for the bulk workloads, planner under 50 ms. */
 const BULK_RATIO_GOAL = 0.01;
