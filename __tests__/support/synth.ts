@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { App } from "cdktf";
@@ -66,9 +75,10 @@ export interface SynthOptions {
 /**
  * Synths of the same config input from the same source, shared by every test file and run: most
  * suites synthesize the defaults or an example, and one synth costs about a second of CPU. An entry
- * is keyed on the input and on the content of every file a synth reads (SYNTH_SOURCES and the
- * package lock), so any change to them synthesizes again; a clean clone (CI) starts empty.
- * Synths with `extend` or `outdir` are never cached.
+ * is keyed on the input, in a folder named for the content of every file a synth reads
+ * (SYNTH_SOURCES and the package lock): any change to them synthesizes again, and the folders of
+ * earlier sources are removed. A clean clone (CI) starts empty. Synths with `extend` or `outdir`
+ * are never cached.
  */
 const SYNTH_CACHE_DIR = join(BUILD_DIR, "test-synths");
 const SYNTH_SOURCES = ["aws", "config", "constructs", "contracts", "functions", "packaging", "stacks"];
@@ -98,21 +108,34 @@ type SynthOutput = Pick<SynthesizedApp, "stacks" | "manifest">;
 
 function cachedSynth(input: S3EdgeConfigInput, options: SynthOptions, synth: () => SynthOutput): SynthOutput {
   if (options.extend || options.outdir || options.fresh) return synth();
+  const directory = synthCacheDirectory();
   const key = createHash("sha256")
-    .update(JSON.stringify([input, options.rawPartition ?? false, synthSourceDigest()]))
+    .update(JSON.stringify([input, options.rawPartition ?? false]))
     .digest("hex");
-  const path = join(SYNTH_CACHE_DIR, `${key.slice(0, 32)}.json`);
+  const path = join(directory, `${key.slice(0, 32)}.json`);
   try {
     return JSON.parse(readFileSync(path, "utf8")) as SynthOutput;
   } catch {
     const output = synth();
-    mkdirSync(SYNTH_CACHE_DIR, { recursive: true });
+    mkdirSync(directory, { recursive: true });
     // Workers synthesizing the same input at once each write whole files; the rename is atomic.
     const partial = `${path}.${process.pid}`;
     writeFileSync(partial, JSON.stringify(output));
     renameSync(partial, path);
     return output;
   }
+}
+
+/** This source's folder of cached synths; the folders of earlier sources are removed when it is made. */
+function synthCacheDirectory(): string {
+  const name = synthSourceDigest().slice(0, 32);
+  const directory = join(SYNTH_CACHE_DIR, name);
+  if (!existsSync(directory)) {
+    const stale = existsSync(SYNTH_CACHE_DIR) ? readdirSync(SYNTH_CACHE_DIR).filter((entry) => entry !== name) : [];
+    stale.forEach((entry) => rmSync(join(SYNTH_CACHE_DIR, entry), { recursive: true, force: true }));
+    mkdirSync(directory, { recursive: true });
+  }
+  return directory;
 }
 
 /**
