@@ -16,3 +16,7 @@ Error.prepareStackTrace = (error, frames) => {
   if (types.isNativeError(error) && sourceMapped) return sourceMapped(error, frames);
   return [String(error), ...frames.map((frame) => `    at ${frame}`)].join("\n");
 };
+
+// cdktf runs `terraform version` in every synth with moved blocks (the image stack): without this,
+// terraform also asks checkpoint.hashicorp.com for a newer version each time.
+process.env.CHECKPOINT_DISABLE = "1";
