@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { App } from "cdktf";
 import { parseConfig, type S3EdgeConfig, type S3EdgeConfigInput } from "../../config";
-import { BUILD_DIR, PROJECT_ROOT } from "../../config/paths";
+import { PROJECT_ROOT, TEST_SYNTH_CACHE_DIR } from "../../config/paths";
 import type { S3EdgeStacks } from "../../stacks";
 
 /** A stack's synthesized Terraform JSON. */
@@ -66,7 +66,7 @@ export interface SynthOptions {
    */
   readonly rawPartition?: boolean;
   /**
-   * Synthesize even when this input was synthesized before from the same source (see SYNTH_CACHE_DIR).
+   * Synthesize even when this input was synthesized before from the same source (see TEST_SYNTH_CACHE_DIR).
    * @default false
    */
   readonly fresh?: boolean;
@@ -80,7 +80,6 @@ export interface SynthOptions {
  * earlier sources are removed. A clean clone (CI) starts empty. Synths with `extend` or `outdir`
  * are never cached.
  */
-const SYNTH_CACHE_DIR = join(BUILD_DIR, "test-synths");
 const SYNTH_SOURCES = ["aws", "config", "constructs", "contracts", "functions", "packaging", "stacks"];
 const SYNTH_FILES = ["package-lock.json", "cdktf.json"];
 
@@ -129,10 +128,12 @@ function cachedSynth(input: S3EdgeConfigInput, options: SynthOptions, synth: () 
 /** This source's folder of cached synths; the folders of earlier sources are removed when it is made. */
 function synthCacheDirectory(): string {
   const name = synthSourceDigest().slice(0, 32);
-  const directory = join(SYNTH_CACHE_DIR, name);
+  const directory = join(TEST_SYNTH_CACHE_DIR, name);
   if (!existsSync(directory)) {
-    const stale = existsSync(SYNTH_CACHE_DIR) ? readdirSync(SYNTH_CACHE_DIR).filter((entry) => entry !== name) : [];
-    stale.forEach((entry) => rmSync(join(SYNTH_CACHE_DIR, entry), { recursive: true, force: true }));
+    const stale = existsSync(TEST_SYNTH_CACHE_DIR)
+      ? readdirSync(TEST_SYNTH_CACHE_DIR).filter((entry) => entry !== name)
+      : [];
+    stale.forEach((entry) => rmSync(join(TEST_SYNTH_CACHE_DIR, entry), { recursive: true, force: true }));
     mkdirSync(directory, { recursive: true });
   }
   return directory;

@@ -90,9 +90,12 @@ export function timeCommand(
   args: string[],
   runs: number,
   env: NodeJS.ProcessEnv = {},
+  /** Runs before each timed run, untimed (emptying a cache, say). */
+  prepare?: () => void,
 ): Sampled {
   const seconds: number[] = [];
   for (let run = 0; run < runs; run++) {
+    prepare?.();
     const started = process.hrtime.bigint();
     const result = spawnSync(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
     const elapsed = secondsSince(started);
