@@ -20,3 +20,7 @@ Error.prepareStackTrace = (error, frames) => {
 // cdktf runs `terraform version` in every synth with moved blocks (the image stack): without this,
 // terraform also asks checkpoint.hashicorp.com for a newer version each time.
 process.env.CHECKPOINT_DISABLE = "1";
+
+// The AWS SDK warns once per process on Node 20 that its releases after January 2027 need Node 22
+// (package-lock.json pins one that runs on 20): in every test file, that warning is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
