@@ -31,6 +31,7 @@ import { MemoryBudget } from "../functions/shared/copy/budget";
 import { crc32cOf } from "../functions/shared/copy/checksums";
 import { CopyEngine, DEFAULT_UPLOAD_CONCURRENCY, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
+import { S3Http } from "../functions/shared/copy/s3-http";
 import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
 import type { SourceListing } from "../functions/shared/copy/source";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../functions/shared/gcs";
@@ -186,6 +187,15 @@ function leanForBulk(client: S3Client): void {
   client.config.cacheMiddleware = true;
 }
 
+/** Keep-alive agents for one side: up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight. */
+function agentsFor(concurrency: number) {
+  const maxSockets = concurrency * DEFAULT_UPLOAD_CONCURRENCY;
+  return {
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+  };
+}
+
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -194,6 +204,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  const agents = () => agentsFor(options.concurrency);
   const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
   const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
   const secretKey = options.sourceSecret
@@ -209,25 +220,23 @@ async function main(): Promise<number> {
         ? { accessKeyId, secretAccessKey }
         : undefined,
     configureClient: leanForBulk,
+    plainHttp: agents(),
   });
   const tty = process.stderr.isTTY;
-  // Up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight.
-  const maxSockets = options.concurrency * DEFAULT_UPLOAD_CONCURRENCY;
+  const destinationAgents = agents();
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: {
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-    },
+    requestHandler: destinationAgents,
     // Parts are verified before they are sent: no round trip waiting for "100 Continue" on each.
     expectContinueHeader: false,
   });
   leanForBulk(destination);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
+    http: new S3Http(destination, destinationAgents),
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(
         `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,

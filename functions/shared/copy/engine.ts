@@ -15,6 +15,7 @@ import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./ch
 import { CopyError, isNotFound, writeError } from "./errors";
 import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
+import type { S3Http } from "./s3-http";
 import { sameListedBytes, type ListedState } from "./listing";
 import type { ObjectReader, SourceListing, SourceObject } from "./source";
 
@@ -46,6 +47,11 @@ export interface CopyEngineOptions {
   readonly memory?: MemoryBudget;
   /** Told of each metadata field S3 cannot hold (the copy goes on without it). */
   readonly onDroppedMetadata?: (key: string, dropped: DroppedMetadata) => void;
+  /**
+   * The destination client's PutObject and UploadPart over plain node:http (functions/shared/copy/s3-http.ts),
+   * the bulk CLI's: the same requests, headers and signatures without the SDK's per-request work.
+   */
+  readonly http?: S3Http;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 ** 2;
@@ -321,20 +327,32 @@ export class CopyEngine {
     const crc32c = await crc32cOf(body);
     const md5 = createHash("md5").update(body).digest("base64");
     const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
-    await this.destination
-      .send(
-        new PutObjectCommand({
-          ...this.objectAttributes(object, write),
-          ...conditionHeaders(write),
-          Body: body,
-          ContentLength: body.length,
-          ContentMD5: md5,
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
-      )
-      .catch((error: unknown) => {
-        throw writeError(error, object.key);
-      });
+    const http = this.options.http;
+    const put = http
+      ? http.put(
+          this.bucket,
+          object.key,
+          {
+            ...this.objectHeaders(object, write),
+            ...(write.mode === MigrationWrite.created ? { "if-none-match": "*" } : { "if-match": write.ifMatch }),
+            "content-md5": md5,
+            "x-amz-checksum-crc32c": crc32cToBase64(crc32c),
+          },
+          body,
+        )
+      : this.destination.send(
+          new PutObjectCommand({
+            ...this.objectAttributes(object, write),
+            ...conditionHeaders(write),
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: md5,
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        );
+    await put.catch((error: unknown) => {
+      throw writeError(error, object.key);
+    });
     return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
   }
 
@@ -445,22 +463,29 @@ export class CopyEngine {
 
   private async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart> {
     const crc32c = await crc32cOf(body);
-    const { ETag } = await this.destination
-      .send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
-      )
-      .catch((error: unknown) => {
-        throw writeError(error, key);
-      });
+    const http = this.options.http;
+    const upload = http
+      ? http
+          .put(this.bucket, key, { "x-amz-checksum-crc32c": crc32cToBase64(crc32c) }, body, {
+            partNumber: String(partNumber),
+            uploadId,
+          })
+          .then((headers) => ({ ETag: typeof headers.etag === "string" ? headers.etag : undefined }))
+      : this.destination.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        );
+    const { ETag } = await upload.catch((error: unknown) => {
+      throw writeError(error, key);
+    });
     if (!ETag) throw new Error(`UploadPart returned no ETag for ${key} part ${partNumber}`);
     return { partNumber, etag: ETag, size: body.length, crc32c };
   }
@@ -521,6 +546,22 @@ export class CopyEngine {
     await this.destination
       .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
       .catch(() => undefined);
+  }
+
+  /** `objectAttributes` as the headers of a PUT. */
+  private objectHeaders(object: SourceObject, write: WriteCondition): Record<string, string> {
+    const attributes = this.objectAttributes(object, write);
+    const headers: Record<string, string> = {};
+    const named: [string, string | undefined][] = [
+      ["content-type", attributes.ContentType],
+      ["cache-control", attributes.CacheControl],
+      ["content-encoding", attributes.ContentEncoding],
+      ["content-disposition", attributes.ContentDisposition],
+      ["content-language", attributes.ContentLanguage],
+    ];
+    for (const [name, value] of named) if (value !== undefined) headers[name] = value;
+    for (const [name, value] of Object.entries(attributes.Metadata)) headers[`x-amz-meta-${name}`] = value;
+    return headers;
   }
 
   /** Headers and metadata of every write; source metadata S3 cannot hold is dropped and reported. */
