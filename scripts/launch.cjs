@@ -2,7 +2,7 @@
  * node scripts/launch.cjs <entry.ts> [args...]
  *
  * Runs a TypeScript command from one bundled file that esbuild builds into
- * node_modules/.cache/s3-edge/ on first use and again only when one of its inputs changed (or
+ * .build/launch/ of this checkout on first use and again only when one of its inputs changed (or
  * dependencies were installed): node then loads one file instead of transpiling and resolving
  * thousands of modules, which was most of a short migration's time (docs/migration.md,
  * "Throughput"). Plain JavaScript so that node runs it as it is. Source maps are written but not
@@ -14,15 +14,14 @@ const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 const { join, relative, resolve } = require("node:path");
 
 const root = resolve(__dirname, "..");
-const cacheDirectory = join(root, "node_modules", ".cache", "s3-edge");
+// In the checkout, not node_modules: git worktrees share one node_modules, and each would rebuild over the others' bundles.
+const cacheDirectory = join(root, ".build", "launch");
 /** Rewritten by every npm install (package tarballs keep their own old mtimes). */
 const INSTALL_MARKERS = ["package-lock.json", join("node_modules", ".package-lock.json")];
 
 function isFresh(bundle, manifest) {
   if (!existsSync(bundle) || !existsSync(manifest)) return false;
-  const { builtAt, inputs, builtFrom } = JSON.parse(readFileSync(manifest, "utf8"));
-  // Checkouts sharing one node_modules (git worktrees) share the cache: a bundle of another's sources is stale.
-  if (builtFrom !== root) return false;
+  const { builtAt, inputs } = JSON.parse(readFileSync(manifest, "utf8"));
   return inputs.every((input) => {
     try {
       return statSync(resolve(root, input)).mtimeMs < builtAt;
@@ -57,7 +56,7 @@ function build(entry, bundle, manifest) {
     ...Object.keys(result.metafile.inputs),
     ...INSTALL_MARKERS.filter((marker) => existsSync(join(root, marker))),
   ];
-  writeFileSync(`${manifest}.${process.pid}`, JSON.stringify({ builtAt, builtFrom: root, inputs }));
+  writeFileSync(`${manifest}.${process.pid}`, JSON.stringify({ builtAt, inputs }));
   renameSync(`${manifest}.${process.pid}`, manifest);
 }
 

@@ -15,7 +15,8 @@ const helper = join(directory, "helper.ts");
 const cacheName = relative(ROOT, entry)
   .replace(/[^A-Za-z0-9.-]+/g, "_")
   .replace(/\.ts$/, "");
-const manifest = join(ROOT, "node_modules/.cache/s3-edge", `${cacheName}.inputs.json`);
+const cacheDirectory = join(ROOT, ".build/launch");
+const manifest = join(cacheDirectory, `${cacheName}.inputs.json`);
 
 function launch(...args: string[]) {
   const result = spawnSync(process.execPath, [join(ROOT, "scripts/launch.cjs"), entry, ...args], {
@@ -29,7 +30,7 @@ const builtAt = () => (JSON.parse(readFileSync(manifest, "utf8")) as { builtAt: 
 afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
   for (const suffix of [".cjs", ".cjs.map", ".inputs.json"]) {
-    rmSync(join(ROOT, "node_modules/.cache/s3-edge", `${cacheName}${suffix}`), { force: true });
+    rmSync(join(cacheDirectory, `${cacheName}${suffix}`), { force: true });
   }
 });
 
