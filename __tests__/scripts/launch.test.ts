@@ -1,9 +1,9 @@
 /**
  * scripts/launch.cjs (how `npm run migrate` starts): runs a TypeScript command from a cached
- * esbuild bundle, rebuilt when one of its inputs changed and only then.
+ * esbuild bundle, rebuilt when one of its inputs changed and only then, with V8's code cache of it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../../config/paths";
@@ -29,7 +29,7 @@ const builtAt = () => (JSON.parse(readFileSync(manifest, "utf8")) as { builtAt: 
 
 afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
-  for (const suffix of [".cjs", ".cjs.map", ".inputs.json"]) {
+  for (const suffix of [".cjs", ".cjs.map", ".cjs.v8cache", ".inputs.json"]) {
     rmSync(join(cacheDirectory, `${cacheName}${suffix}`), { force: true });
   }
 });
@@ -46,11 +46,13 @@ it("runs the command with its arguments, and rebuilds only when an input changed
   expect(first.code).toBe(3);
   expect(JSON.parse(first.stdout)).toEqual({ word: "first", args: ["--flag", "value"], self: entry });
   const firstBuild = builtAt();
+  expect(existsSync(join(cacheDirectory, `${cacheName}.cjs.v8cache`))).toBe(true);
 
   expect(JSON.parse(launch().stdout).word).toBe("first");
   expect(builtAt()).toBe(firstBuild);
 
-  // An imported file changes (its mtime after the build): the next launch sees the change.
+  // An imported file changes (its mtime after the build): the next launch sees the change (the old
+  // bundle's code cache is not used for the new one).
   writeFileSync(helper, 'export const word: string = "second";\n');
   const later = new Date(firstBuild + 2000);
   utimesSync(helper, later, later);
