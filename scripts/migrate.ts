@@ -238,6 +238,7 @@ async function main(): Promise<number> {
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
     http: new S3Http(destination, destinationAgents),
+    readSequentially: true,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(
         `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,

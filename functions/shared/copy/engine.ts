@@ -17,7 +17,7 @@ import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
 import type { S3Http } from "./s3-http";
 import { sameListedBytes, type ListedState } from "./listing";
-import type { ObjectReader, SourceListing, SourceObject } from "./source";
+import { SequentialReader, type ObjectReader, type SourceListing, type SourceObject } from "./source";
 
 /** S3's largest object. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
@@ -52,6 +52,12 @@ export interface CopyEngineOptions {
    * the bulk CLI's: the same requests, headers and signatures without the SDK's per-request work.
    */
   readonly http?: S3Http;
+  /**
+   * Multipart copies read the source with one GET, part after part (`copyMultipartSequentially`),
+   * when it can (`ObjectReader.openRange`): the bulk CLI's, as rclone reads. Memory is then
+   * (`uploadConcurrency` + 1) × part size. Else one ranged GET per part, parts read in parallel.
+   */
+  readonly readSequentially?: boolean;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 ** 2;
@@ -365,6 +371,9 @@ export class CopyEngine {
    * fails, it is aborted, so no corrupt object ever appears.
    */
   private async copyMultipart(object: SourceObject, write: WriteCondition, options: CopyOptions): Promise<CopyResult> {
+    if (this.options.readSequentially && this.source.openRange) {
+      return this.copyMultipartSequentially(object, write, options);
+    }
     const { partSize, partCount } = partLayout(object.size, this.partSize);
     const uploadId = await this.startUpload(object, write);
     const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
@@ -427,6 +436,83 @@ export class CopyEngine {
     } catch (error) {
       await this.abortUpload(object.key, uploadId);
       throw error;
+    }
+  }
+
+  /**
+   * A multipart copy from one GET (`SequentialReader`), as rclone reads: the response is read part
+   * after part, in order, each part into a free buffer (the MD5 of the whole object fed as it goes)
+   * and written by UploadPart while the next parts are read; up to `uploadConcurrency` parts are
+   * uploading while one more is read, so memory is (`uploadConcurrency` + 1) × part size. The
+   * source does one request instead of one per part, and reading never waits for an upload to start
+   * another GET. Completed only after the checksums matched; aborted otherwise.
+   */
+  private async copyMultipartSequentially(
+    object: SourceObject,
+    write: WriteCondition,
+    options: CopyOptions,
+  ): Promise<CopyResult> {
+    const { partSize, partCount } = partLayout(object.size, this.partSize);
+    const uploadId = await this.startUpload(object, write);
+    const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
+    const reader = new SequentialReader(this.source as Required<Pick<ObjectReader, "openRange">>, object);
+    const parts: UploadedPart[] = [];
+    const buffers = Math.min(this.uploadConcurrency + 1, partCount);
+    const release = await this.reserve(partSize * buffers);
+    const free = Array.from({ length: buffers }, () => Buffer.allocUnsafe(partSize));
+    let wake: (() => void) | undefined;
+    let failure: unknown;
+    const uploads = new Set<Promise<void>>();
+    try {
+      await options.onUploadStarted?.(uploadId);
+      for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber++) {
+        if (options.signal?.aborted) {
+          failure = new CopyError("aborted", object.key, "copy interrupted");
+          break;
+        }
+        while (free.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
+        if (failure !== undefined) break;
+        const buffer = free.pop()!;
+        const { start, length } = partRange(object.size, partSize, partNumber);
+        let body: Buffer;
+        try {
+          body = await withRetries(() => reader.read(start, buffer.subarray(0, length)));
+        } catch (error) {
+          failure ??= error;
+          break;
+        }
+        md5?.update(body);
+        const upload = this.uploadPart(object.key, uploadId, partNumber, body)
+          .then(async (part) => {
+            parts.push(part);
+            await options.onPart?.(part);
+          })
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => {
+            uploads.delete(upload);
+            free.push(buffer);
+            wake?.();
+          });
+        uploads.add(upload);
+      }
+      await Promise.all(uploads);
+      if (failure !== undefined) throw failure;
+      const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
+      return {
+        mode: "multipart",
+        bytes: object.size,
+        verifiedWith,
+        overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
+      };
+    } catch (error) {
+      await Promise.allSettled(uploads);
+      await this.abortUpload(object.key, uploadId);
+      throw error;
+    } finally {
+      reader.close();
+      release();
     }
   }
 

@@ -57,6 +57,11 @@ export interface ObjectReader {
   /** The source as messages name it (`bucket`, or the origin's base URL). */
   readonly name: string;
   head(key: string): Promise<SourceObject>;
+  /**
+   * One GET of bytes [start, start + length) as a stream (pinned to `object.etag` as readRange is):
+   * sources with it are read part after part from one response (`SequentialReader`).
+   */
+  openRange?(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Readable>;
   /** `into`, at least `length` bytes, is filled instead of a new buffer when given. */
   readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number, into?: Buffer): Promise<Buffer>;
   /**
@@ -256,6 +261,10 @@ export class ObjectSource implements ObjectReader {
   ): Promise<Buffer> {
     const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
+    return fill(await this.openRange(object, start, length), buffer, object.key, `range ${start}+${length}`);
+  }
+
+  async openRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Readable> {
     const range = `bytes=${start}-${start + length - 1}`;
     let stream: Readable;
     try {
@@ -279,7 +288,7 @@ export class ObjectSource implements ObjectReader {
       if (isNotFound(error)) throw new CopyError("source-not-found", object.key, `not found in ${this.bucket}`);
       throw error;
     }
-    return fill(stream, buffer, object.key, `range ${start}+${length}`);
+    return stream;
   }
 
   /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
@@ -321,4 +330,100 @@ function fill(stream: Readable, buffer: Buffer, key: string, what: string): Prom
       else reject(new CopyError("short-read", key, `${what} returned ${filled} bytes`));
     });
   });
+}
+
+/**
+ * Reads an object part after part, in order, from as few GETs as possible: one response is read
+ * into one part buffer after the other (paused while no buffer waits), so a large copy makes one
+ * request to the source instead of one per part. A response that breaks is replaced by a GET from
+ * the start of the part being read (its retry, by the caller, asks again for that part).
+ */
+export class SequentialReader {
+  private stream?: Readable;
+  /** Object offset of the next byte the current response delivers (after `leftover`). */
+  private position = 0;
+  private leftover?: Buffer;
+  private ended = false;
+  private failure?: Error;
+  private pending?: { target: Buffer; filled: number; resolve: (body: Buffer) => void; reject: (error: Error) => void };
+
+  constructor(
+    private readonly source: Required<Pick<ObjectReader, "openRange">>,
+    private readonly object: Pick<SourceObject, "key" | "etag" | "size">,
+  ) {}
+
+  /** Fills `target` with the bytes at `start` (the next part). */
+  async read(start: number, target: Buffer): Promise<Buffer> {
+    if (target.length === 0) return target;
+    if (!this.stream || this.failure || this.ended || start !== this.position - (this.leftover?.length ?? 0)) {
+      await this.open(start);
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending = { target, filled: 0, resolve, reject };
+      if (this.leftover) {
+        const leftover = this.leftover;
+        this.leftover = undefined;
+        this.take(leftover);
+      }
+      if (this.pending) this.stream!.resume();
+    });
+  }
+
+  /** Drops the current response unless it was read to its end. */
+  close(): void {
+    if (!this.ended) this.stream?.destroy();
+    this.stream = undefined;
+  }
+
+  private async open(start: number): Promise<void> {
+    this.close();
+    this.leftover = undefined;
+    this.ended = false;
+    this.failure = undefined;
+    const stream = await this.source.openRange(this.object, start, this.object.size - start);
+    this.stream = stream;
+    this.position = start;
+    stream.pause();
+    stream.on("data", (chunk: Buffer) => {
+      if (stream !== this.stream) return;
+      this.position += chunk.length;
+      this.take(chunk);
+    });
+    stream.on("error", (error) => stream === this.stream && this.fail(error));
+    stream.on("close", () => {
+      if (stream === this.stream && !this.ended)
+        this.fail(new CopyError("short-read", this.object.key, "the GET was cut off"));
+    });
+    stream.on("end", () => {
+      if (stream !== this.stream) return;
+      this.ended = true;
+      if (this.pending) this.fail(new CopyError("short-read", this.object.key, "the GET ended early"));
+    });
+  }
+
+  /** Copies a chunk into the part waiting for it; what does not fit waits (paused) for the next part. */
+  private take(chunk: Buffer): void {
+    const pending = this.pending;
+    if (!pending) {
+      this.leftover = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+      this.stream?.pause();
+      return;
+    }
+    const used = Math.min(chunk.length, pending.target.length - pending.filled);
+    chunk.copy(pending.target, pending.filled, 0, used);
+    pending.filled += used;
+    if (pending.filled < pending.target.length) return;
+    this.pending = undefined;
+    this.stream?.pause();
+    if (used < chunk.length) this.leftover = chunk.subarray(used);
+    pending.resolve(pending.target);
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    const pending = this.pending;
+    this.pending = undefined;
+    this.stream?.destroy();
+    pending?.reject(error);
+  }
 }

@@ -3,7 +3,8 @@
  * stand-ins: SigV4 checked by the strict S3-compatible store (path-style and virtual-hosted, part
  * uploads' query signed), SDK-shaped errors, the client's retry strategy (a node:http front that
  * fails the first attempts), and metadata read back as the SDK reads it. Then the copy engine on
- * it: conditional PUTs and multipart copies through the conditional stand-in, bytes verified.
+ * it: conditional PUTs and multipart copies (one GET of the source) through the conditional
+ * stand-in, bytes verified. Last, SequentialReader on a node:http origin that can break a response.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -13,12 +14,17 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, get as httpGet, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CopyEngine } from "../../../../functions/shared/copy/engine";
 import { isNotFound, writeError, CopyError } from "../../../../functions/shared/copy/errors";
 import { S3Http, S3HttpError } from "../../../../functions/shared/copy/s3-http";
-import { createSourceClient, describeHeaders, ObjectSource } from "../../../../functions/shared/copy/source";
+import {
+  createSourceClient,
+  describeHeaders,
+  ObjectSource,
+  SequentialReader,
+} from "../../../../functions/shared/copy/source";
 import { MIGRATION_WRITE_METADATA, MigrationWrite } from "../../../../functions/shared/migration-write";
 import { startConditionalS3, type ConditionalS3 } from "../../../../testing/conditional-s3";
 import { forwardRequest } from "../../../../testing/regional-s3";
@@ -268,6 +274,7 @@ describe("CopyEngine writing through S3Http", () => {
         multipartThreshold: 5 * 1024 ** 2,
         partSize: 5 * 1024 ** 2,
         http: new S3Http(destinationClient),
+        readSequentially: true,
       },
     );
   });
@@ -316,5 +323,80 @@ describe("CopyEngine writing through S3Http", () => {
     expect(writeError(refused, "k")).toBeInstanceOf(CopyError);
     expect((writeError(refused, "k") as CopyError).reason).toBe("newer-in-s3");
     expect((writeError(new S3HttpError("NoSuchUpload", "gone", 404), "k") as CopyError).reason).toBe("upload-gone");
+  });
+});
+
+describe("SequentialReader", () => {
+  const object = { key: "seq.bin", etag: '"v1"', size: 1_000_003 };
+  const content = bytes(object.size, 21);
+  let server: Server;
+  let origin: string;
+  /** Cuts the next response off after this many bytes (once). */
+  let cutAfter: number | undefined;
+  const ranges: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const [, first, last] = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "") ?? [];
+      ranges.push(`${first}-${last}`);
+      const slice = content.subarray(Number(first), Number(last) + 1);
+      response.writeHead(206, { "content-length": String(slice.length) });
+      if (cutAfter !== undefined) {
+        const cut = cutAfter;
+        cutAfter = undefined;
+        response.write(slice.subarray(0, cut), () => response.destroy());
+        return;
+      }
+      // Uneven writes: chunk boundaries fall anywhere within parts.
+      for (let offset = 0; offset < slice.length; offset += 77_777)
+        response.write(slice.subarray(offset, offset + 77_777));
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    ranges.length = 0;
+    cutAfter = undefined;
+  });
+
+  const source = {
+    openRange: (_object: unknown, start: number, length: number) =>
+      new Promise<IncomingMessage>((resolve, reject) =>
+        httpGet(`${origin}/seq.bin`, { headers: { range: `bytes=${start}-${start + length - 1}` } }, resolve).on(
+          "error",
+          reject,
+        ),
+      ),
+  };
+
+  it("reads the parts of an object in order from one GET, whatever the chunk boundaries", async () => {
+    const reader = new SequentialReader(source, object);
+    const partSize = 300_001;
+    const parts: Buffer[] = [];
+    for (let start = 0; start < object.size; start += partSize) {
+      const length = Math.min(partSize, object.size - start);
+      parts.push(Buffer.from(await reader.read(start, Buffer.alloc(length))));
+    }
+    reader.close();
+    expect(Buffer.concat(parts).equals(content)).toBe(true);
+    expect(ranges).toEqual([`0-${object.size - 1}`]);
+  });
+
+  it("fails a part whose response broke, and reads it again from a new GET at its start", async () => {
+    const reader = new SequentialReader(source, object);
+    const first = await reader.read(0, Buffer.alloc(400_000));
+    expect(first.equals(content.subarray(0, 400_000))).toBe(true);
+    reader.close();
+    cutAfter = 100_000;
+    const broken = new SequentialReader(source, object);
+    // A reset connection (or a short body): an error withRetries retries (no HTTP status).
+    await expect(broken.read(0, Buffer.alloc(400_000))).rejects.toThrow();
+    const again = await broken.read(0, Buffer.alloc(400_000));
+    expect(again.equals(content.subarray(0, 400_000))).toBe(true);
+    const rest = await broken.read(400_000, Buffer.alloc(object.size - 400_000));
+    expect(rest.equals(content.subarray(400_000))).toBe(true);
+    expect(ranges).toEqual([`0-${object.size - 1}`, `0-${object.size - 1}`, `0-${object.size - 1}`]);
   });
 });
