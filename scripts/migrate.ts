@@ -19,8 +19,6 @@
  * counted as `newerInS3` (not a failure); the migration's own copy of a changed source is `replaced`.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { createReadStream } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
@@ -31,17 +29,16 @@ import { MemoryBudget } from "../functions/shared/copy/budget";
 import { crc32cOf } from "../functions/shared/copy/checksums";
 import { CopyEngine, DEFAULT_UPLOAD_CONCURRENCY, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
+import { S3Http } from "../functions/shared/copy/s3-http";
 import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
 import type { SourceListing } from "../functions/shared/copy/source";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../functions/shared/gcs";
-import { cachedHmacKey } from "../functions/shared/gcs-hmac-key";
 import {
   openLegacySource,
   SOURCE_ADDRESSINGS,
   type LegacySourceSettings,
   type SourceAddressing,
 } from "../functions/shared/legacy-source";
-import { JobQueue } from "../functions/shared/job-queue";
 
 const USAGE =
   "usage: npm run migrate -- (--source-bucket NAME [--source-endpoint URL] [--source-region R] " +
@@ -186,6 +183,15 @@ function leanForBulk(client: S3Client): void {
   client.config.cacheMiddleware = true;
 }
 
+/** Keep-alive agents for one side: up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight. */
+function agentsFor(concurrency: number) {
+  const maxSockets = concurrency * DEFAULT_UPLOAD_CONCURRENCY;
+  return {
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+  };
+}
+
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -194,12 +200,18 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  const agents = () => agentsFor(options.concurrency);
   const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
   const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
+  // Secrets Manager and SQS load only when asked for: a tenth of the start-up otherwise.
   const secretKey = options.sourceSecret
-    ? cachedHmacKey(
-        new SecretsManagerClient({ region: options.sourceSecret.split(":")[3] || undefined }),
-        options.sourceSecret,
+    ? await import("../functions/shared/gcs-hmac-key").then(async ({ cachedHmacKey }) =>
+        cachedHmacKey(
+          new (await import("@aws-sdk/client-secrets-manager")).SecretsManagerClient({
+            region: options.sourceSecret!.split(":")[3] || undefined,
+          }),
+          options.sourceSecret!,
+        ),
       )
     : undefined;
   const source = openLegacySource(options.source, {
@@ -209,31 +221,35 @@ async function main(): Promise<number> {
         ? { accessKeyId, secretAccessKey }
         : undefined,
     configureClient: leanForBulk,
+    plainHttp: agents(),
   });
   const tty = process.stderr.isTTY;
-  // Up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight.
-  const maxSockets = options.concurrency * DEFAULT_UPLOAD_CONCURRENCY;
+  const destinationAgents = agents();
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: {
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-    },
+    requestHandler: destinationAgents,
     // Parts are verified before they are sent: no round trip waiting for "100 Continue" on each.
     expectContinueHeader: false,
   });
   leanForBulk(destination);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
+    http: new S3Http(destination, destinationAgents),
+    readSequentially: true,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(
         `${tty ? "\r\x1b[K" : ""}warning: ${key}: metadata field "${dropped.field}" not copied (${dropped.reason})\n`,
       ),
   });
-  const queue = options.enqueue ? new JobQueue(new SQSClient({ maxAttempts: 5 }), options.queueUrl!) : undefined;
+  const queue = options.enqueue
+    ? new (await import("../functions/shared/job-queue")).JobQueue(
+        new (await import("@aws-sdk/client-sqs")).SQSClient({ maxAttempts: 5 }),
+        options.queueUrl!,
+      )
+    : undefined;
 
   const started = Date.now();
   const tally: Tally = {

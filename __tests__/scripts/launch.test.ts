@@ -1,9 +1,9 @@
 /**
  * scripts/launch.cjs (how `npm run migrate` starts): runs a TypeScript command from a cached
- * esbuild bundle, rebuilt when one of its inputs changed and only then.
+ * esbuild bundle, rebuilt when one of its inputs changed and only then, with V8's code cache of it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { PROJECT_ROOT } from "../../config/paths";
@@ -15,7 +15,8 @@ const helper = join(directory, "helper.ts");
 const cacheName = relative(ROOT, entry)
   .replace(/[^A-Za-z0-9.-]+/g, "_")
   .replace(/\.ts$/, "");
-const manifest = join(ROOT, "node_modules/.cache/s3-edge", `${cacheName}.inputs.json`);
+const cacheDirectory = join(ROOT, ".build/launch");
+const manifest = join(cacheDirectory, `${cacheName}.inputs.json`);
 
 function launch(...args: string[]) {
   const result = spawnSync(process.execPath, [join(ROOT, "scripts/launch.cjs"), entry, ...args], {
@@ -28,8 +29,8 @@ const builtAt = () => (JSON.parse(readFileSync(manifest, "utf8")) as { builtAt: 
 
 afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
-  for (const suffix of [".cjs", ".cjs.map", ".inputs.json"]) {
-    rmSync(join(ROOT, "node_modules/.cache/s3-edge", `${cacheName}${suffix}`), { force: true });
+  for (const suffix of [".cjs", ".cjs.map", ".cjs.v8cache", ".inputs.json"]) {
+    rmSync(join(cacheDirectory, `${cacheName}${suffix}`), { force: true });
   }
 });
 
@@ -45,11 +46,13 @@ it("runs the command with its arguments, and rebuilds only when an input changed
   expect(first.code).toBe(3);
   expect(JSON.parse(first.stdout)).toEqual({ word: "first", args: ["--flag", "value"], self: entry });
   const firstBuild = builtAt();
+  expect(existsSync(join(cacheDirectory, `${cacheName}.cjs.v8cache`))).toBe(true);
 
   expect(JSON.parse(launch().stdout).word).toBe("first");
   expect(builtAt()).toBe(firstBuild);
 
-  // An imported file changes (its mtime after the build): the next launch sees the change.
+  // An imported file changes (its mtime after the build): the next launch sees the change (the old
+  // bundle's code cache is not used for the new one).
   writeFileSync(helper, 'export const word: string = "second";\n');
   const later = new Date(firstBuild + 2000);
   utimesSync(helper, later, later);

@@ -1,6 +1,7 @@
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { HttpObjectSource } from "./copy/http-source";
+import { S3Http, type S3HttpOptions } from "./copy/s3-http";
 import { createSourceClient, ObjectSource, type ObjectReader } from "./copy/source";
 
 /**
@@ -33,6 +34,11 @@ export interface OpenSourceOptions {
   readonly requestHandler?: S3ClientConfig["requestHandler"];
   /** Adjusts the S3 client of an S3 API source once made (the bulk CLI trims its middleware). */
   readonly configureClient?: (client: S3Client) => void;
+  /**
+   * An S3 API source's object GETs over plain node:http (functions/shared/copy/s3-http.ts) through
+   * these agents: the bulk CLI's, which spends most of a small object's CPU in the SDK otherwise.
+   */
+  readonly plainHttp?: Pick<S3HttpOptions, "httpAgent" | "httpsAgent">;
 }
 
 /** The reader of the legacy origin the settings describe. */
@@ -47,5 +53,13 @@ export function openLegacySource(settings: LegacySourceSettings, options: OpenSo
     requestHandler: options.requestHandler,
   });
   options.configureClient?.(client);
-  return new ObjectSource(client, settings.bucket);
+  const http = options.plainHttp
+    ? new S3Http(client, {
+        ...options.plainHttp,
+        // What createSourceClient does to every request: anonymous reads unsigned, stored bytes of gzip objects.
+        sign: options.credentials !== undefined,
+        headers: { "accept-encoding": "gzip" },
+      })
+    : undefined;
+  return new ObjectSource(client, settings.bucket, http);
 }

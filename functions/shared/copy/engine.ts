@@ -15,8 +15,9 @@ import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./ch
 import { CopyError, isNotFound, writeError } from "./errors";
 import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
+import type { S3Http } from "./s3-http";
 import { sameListedBytes, type ListedState } from "./listing";
-import type { ObjectReader, SourceListing, SourceObject } from "./source";
+import { SequentialReader, type ObjectReader, type SourceListing, type SourceObject } from "./source";
 
 /** S3's largest object. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
@@ -46,6 +47,17 @@ export interface CopyEngineOptions {
   readonly memory?: MemoryBudget;
   /** Told of each metadata field S3 cannot hold (the copy goes on without it). */
   readonly onDroppedMetadata?: (key: string, dropped: DroppedMetadata) => void;
+  /**
+   * The destination client's PutObject and UploadPart over plain node:http (functions/shared/copy/s3-http.ts),
+   * the bulk CLI's: the same requests, headers and signatures without the SDK's per-request work.
+   */
+  readonly http?: S3Http;
+  /**
+   * Multipart copies read the source with one GET, part after part (`copyMultipartSequentially`),
+   * when it can (`ObjectReader.openRange`): the bulk CLI's, as rclone reads. Memory is then
+   * (`uploadConcurrency` + 1) × part size. Else one ranged GET per part, parts read in parallel.
+   */
+  readonly readSequentially?: boolean;
 }
 
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 ** 2;
@@ -321,20 +333,32 @@ export class CopyEngine {
     const crc32c = await crc32cOf(body);
     const md5 = createHash("md5").update(body).digest("base64");
     const verifiedWith = verify(object.key, object.hashes, { crc32c, md5 });
-    await this.destination
-      .send(
-        new PutObjectCommand({
-          ...this.objectAttributes(object, write),
-          ...conditionHeaders(write),
-          Body: body,
-          ContentLength: body.length,
-          ContentMD5: md5,
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
-      )
-      .catch((error: unknown) => {
-        throw writeError(error, object.key);
-      });
+    const http = this.options.http;
+    const put = http
+      ? http.put(
+          this.bucket,
+          object.key,
+          {
+            ...this.objectHeaders(object, write),
+            ...(write.mode === MigrationWrite.created ? { "if-none-match": "*" } : { "if-match": write.ifMatch }),
+            "content-md5": md5,
+            "x-amz-checksum-crc32c": crc32cToBase64(crc32c),
+          },
+          body,
+        )
+      : this.destination.send(
+          new PutObjectCommand({
+            ...this.objectAttributes(object, write),
+            ...conditionHeaders(write),
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: md5,
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        );
+    await put.catch((error: unknown) => {
+      throw writeError(error, object.key);
+    });
     return { mode: "single", bytes: body.length, verifiedWith, overCloudFrontLimit: false };
   }
 
@@ -347,6 +371,9 @@ export class CopyEngine {
    * fails, it is aborted, so no corrupt object ever appears.
    */
   private async copyMultipart(object: SourceObject, write: WriteCondition, options: CopyOptions): Promise<CopyResult> {
+    if (this.options.readSequentially && this.source.openRange) {
+      return this.copyMultipartSequentially(object, write, options);
+    }
     const { partSize, partCount } = partLayout(object.size, this.partSize);
     const uploadId = await this.startUpload(object, write);
     const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
@@ -413,6 +440,83 @@ export class CopyEngine {
   }
 
   /**
+   * A multipart copy from one GET (`SequentialReader`), as rclone reads: the response is read part
+   * after part, in order, each part into a free buffer (the MD5 of the whole object fed as it goes)
+   * and written by UploadPart while the next parts are read; up to `uploadConcurrency` parts are
+   * uploading while one more is read, so memory is (`uploadConcurrency` + 1) × part size. The
+   * source does one request instead of one per part, and reading never waits for an upload to start
+   * another GET. Completed only after the checksums matched; aborted otherwise.
+   */
+  private async copyMultipartSequentially(
+    object: SourceObject,
+    write: WriteCondition,
+    options: CopyOptions,
+  ): Promise<CopyResult> {
+    const { partSize, partCount } = partLayout(object.size, this.partSize);
+    const uploadId = await this.startUpload(object, write);
+    const md5: Hash | undefined = object.hashes.md5 ? createHash("md5") : undefined;
+    const reader = new SequentialReader(this.source as Required<Pick<ObjectReader, "openRange">>, object);
+    const parts: UploadedPart[] = [];
+    const buffers = Math.min(this.uploadConcurrency + 1, partCount);
+    const release = await this.reserve(partSize * buffers);
+    const free = Array.from({ length: buffers }, () => Buffer.allocUnsafe(partSize));
+    let wake: (() => void) | undefined;
+    let failure: unknown;
+    const uploads = new Set<Promise<void>>();
+    try {
+      await options.onUploadStarted?.(uploadId);
+      for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber++) {
+        if (options.signal?.aborted) {
+          failure = new CopyError("aborted", object.key, "copy interrupted");
+          break;
+        }
+        while (free.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
+        if (failure !== undefined) break;
+        const buffer = free.pop()!;
+        const { start, length } = partRange(object.size, partSize, partNumber);
+        let body: Buffer;
+        try {
+          body = await withRetries(() => reader.read(start, buffer.subarray(0, length)));
+        } catch (error) {
+          failure ??= error;
+          break;
+        }
+        md5?.update(body);
+        const upload = this.uploadPart(object.key, uploadId, partNumber, body)
+          .then(async (part) => {
+            parts.push(part);
+            await options.onPart?.(part);
+          })
+          .catch((error: unknown) => {
+            failure ??= error;
+          })
+          .finally(() => {
+            uploads.delete(upload);
+            free.push(buffer);
+            wake?.();
+          });
+        uploads.add(upload);
+      }
+      await Promise.all(uploads);
+      if (failure !== undefined) throw failure;
+      const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
+      return {
+        mode: "multipart",
+        bytes: object.size,
+        verifiedWith,
+        overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
+      };
+    } catch (error) {
+      await Promise.allSettled(uploads);
+      await this.abortUpload(object.key, uploadId);
+      throw error;
+    } finally {
+      reader.close();
+      release();
+    }
+  }
+
+  /**
    * Starts a multipart upload carrying the object's headers and metadata (the migration-write
    * marker included: CompleteMultipartUpload takes no metadata), with CRC32C part checksums.
    */
@@ -445,22 +549,29 @@ export class CopyEngine {
 
   private async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart> {
     const crc32c = await crc32cOf(body);
-    const { ETag } = await this.destination
-      .send(
-        new UploadPartCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-          // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
-          ChecksumCRC32C: crc32cToBase64(crc32c),
-        }),
-      )
-      .catch((error: unknown) => {
-        throw writeError(error, key);
-      });
+    const http = this.options.http;
+    const upload = http
+      ? http
+          .put(this.bucket, key, { "x-amz-checksum-crc32c": crc32cToBase64(crc32c) }, body, {
+            partNumber: String(partNumber),
+            uploadId,
+          })
+          .then((headers) => ({ ETag: typeof headers.etag === "string" ? headers.etag : undefined }))
+      : this.destination.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            // Precomputed, so it travels as a plain header (no aws-chunked trailer) and S3 verifies the part.
+            ChecksumCRC32C: crc32cToBase64(crc32c),
+          }),
+        );
+    const { ETag } = await upload.catch((error: unknown) => {
+      throw writeError(error, key);
+    });
     if (!ETag) throw new Error(`UploadPart returned no ETag for ${key} part ${partNumber}`);
     return { partNumber, etag: ETag, size: body.length, crc32c };
   }
@@ -521,6 +632,22 @@ export class CopyEngine {
     await this.destination
       .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
       .catch(() => undefined);
+  }
+
+  /** `objectAttributes` as the headers of a PUT. */
+  private objectHeaders(object: SourceObject, write: WriteCondition): Record<string, string> {
+    const attributes = this.objectAttributes(object, write);
+    const headers: Record<string, string> = {};
+    const named: [string, string | undefined][] = [
+      ["content-type", attributes.ContentType],
+      ["cache-control", attributes.CacheControl],
+      ["content-encoding", attributes.ContentEncoding],
+      ["content-disposition", attributes.ContentDisposition],
+      ["content-language", attributes.ContentLanguage],
+    ];
+    for (const [name, value] of named) if (value !== undefined) headers[name] = value;
+    for (const [name, value] of Object.entries(attributes.Metadata)) headers[`x-amz-meta-${name}`] = value;
+    return headers;
   }
 
   /** Headers and metadata of every write; source metadata S3 cannot hold is dropped and reported. */

@@ -7,10 +7,12 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
 import { listBucket } from "./listing";
+import type { S3Http } from "./s3-http";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 import type { SourceAddressing } from "../legacy-source";
 
@@ -55,6 +57,11 @@ export interface ObjectReader {
   /** The source as messages name it (`bucket`, or the origin's base URL). */
   readonly name: string;
   head(key: string): Promise<SourceObject>;
+  /**
+   * One GET of bytes [start, start + length) as a stream (pinned to `object.etag` as readRange is):
+   * sources with it are read part after part from one response (`SequentialReader`).
+   */
+  openRange?(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Readable>;
   /** `into`, at least `length` bytes, is filled instead of a new buffer when given. */
   readRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number, into?: Buffer): Promise<Buffer>;
   /**
@@ -138,37 +145,60 @@ export function utf8HeaderValue(value: string): string {
 
 /** A source object as HEAD or GET describe it (GCS's `x-goog-*` headers included). */
 function describe(key: string, output: HeadObjectCommandOutput | GetObjectCommandOutput): SourceObject {
-  const raw = rawHeadersOf(output);
-  const metadata: Record<string, string> = { ...output.Metadata };
-  for (const [name, value] of Object.entries(raw)) {
-    if (name.startsWith("x-goog-meta-")) metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
+  return describeHeaders(key, rawHeadersOf(output));
+}
+
+const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+};
+
+/**
+ * A source object from the raw headers of its HEAD or GET (names lower-case): what the SDK would
+ * parse, `x-amz-meta-*` and GCS's `x-goog-*` included.
+ */
+export function describeHeaders(key: string, headers: IncomingHttpHeaders): SourceObject {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const joined = Array.isArray(value) ? value.join(", ") : value;
+    if (name.startsWith("x-amz-meta-")) metadata[name.slice("x-amz-meta-".length)] = joined;
   }
-  const storedLength = Number(raw["x-goog-stored-content-length"]);
-  const etag = output.ETag ?? "";
-  const googHash = raw["x-goog-hash"];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || !name.startsWith("x-goog-meta-")) continue;
+    metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(Array.isArray(value) ? value.join(", ") : value);
+  }
+  const stored = header(headers, "x-goog-stored-content-length");
+  const storedLength = Number(stored);
+  const etag = header(headers, "etag") ?? "";
+  const googHash = header(headers, "x-goog-hash");
+  const lastModified = header(headers, "last-modified");
   return {
     key,
-    size:
-      Number.isFinite(storedLength) && raw["x-goog-stored-content-length"] ? storedLength : (output.ContentLength ?? 0),
+    size: stored && Number.isFinite(storedLength) ? storedLength : Number(header(headers, "content-length") ?? 0),
     etag,
-    lastModified: output.LastModified,
+    lastModified: lastModified ? new Date(lastModified) : undefined,
     headers: {
-      contentType: output.ContentType,
-      cacheControl: output.CacheControl,
-      contentEncoding: output.ContentEncoding,
-      contentDisposition: output.ContentDisposition,
-      contentLanguage: output.ContentLanguage,
+      contentType: header(headers, "content-type"),
+      cacheControl: header(headers, "cache-control"),
+      contentEncoding: header(headers, "content-encoding"),
+      contentDisposition: header(headers, "content-disposition"),
+      contentLanguage: header(headers, "content-language"),
     },
     metadata,
     hashes: googHash ? parseGoogHash(googHash) : { md5: md5FromEtag(etag) },
   };
 }
 
-/** Reads objects of one source bucket through its S3 API. */
+/**
+ * Reads objects of one source bucket through its S3 API; with `http`, object GETs go over plain
+ * node:http (functions/shared/copy/s3-http.ts) instead of the SDK's middleware stack.
+ */
 export class ObjectSource implements ObjectReader {
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
+    private readonly http?: S3Http,
   ) {}
 
   get name(): string {
@@ -193,15 +223,22 @@ export class ObjectSource implements ObjectReader {
    * ever buffered, and the caller copies it the ranged way.
    */
   async get(key: string, maxBytes: number): Promise<{ object: SourceObject; body: Buffer } | undefined> {
-    let output;
+    let object: SourceObject;
+    let stream: Readable;
     try {
-      output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (this.http) {
+        const response = await this.http.get(this.bucket, key);
+        object = describeHeaders(key, response.headers);
+        stream = response.body;
+      } else {
+        const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        object = describe(key, output);
+        stream = output.Body as Readable;
+      }
     } catch (error) {
       if (isNotFound(error)) throw new CopyError("source-not-found", key, `not found in ${this.bucket}`);
       throw error;
     }
-    const object = describe(key, output);
-    const stream = output.Body as Readable;
     if (object.size > maxBytes) {
       stream.destroy();
       return undefined;
@@ -224,23 +261,34 @@ export class ObjectSource implements ObjectReader {
   ): Promise<Buffer> {
     const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (length === 0) return buffer;
-    let output;
+    return fill(await this.openRange(object, start, length), buffer, object.key, `range ${start}+${length}`);
+  }
+
+  async openRange(object: Pick<SourceObject, "key" | "etag">, start: number, length: number): Promise<Readable> {
+    const range = `bytes=${start}-${start + length - 1}`;
+    let stream: Readable;
     try {
-      output = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: object.key,
-          Range: `bytes=${start}-${start + length - 1}`,
-          IfMatch: object.etag || undefined,
-        }),
-      );
+      if (this.http) {
+        const headers: Record<string, string> = object.etag ? { range, "if-match": object.etag } : { range };
+        stream = (await this.http.get(this.bucket, object.key, headers)).body;
+      } else {
+        const output = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: object.key,
+            Range: range,
+            IfMatch: object.etag || undefined,
+          }),
+        );
+        stream = output.Body as Readable;
+      }
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 412) throw new CopyError("source-changed", object.key, "the source changed during the copy");
       if (isNotFound(error)) throw new CopyError("source-not-found", object.key, `not found in ${this.bucket}`);
       throw error;
     }
-    return fill(output.Body as Readable, buffer, object.key, `range ${start}+${length}`);
+    return stream;
   }
 
   /** Every object under `prefix`, page by page (no delimiter: nested "folders" included). */
@@ -249,18 +297,133 @@ export class ObjectSource implements ObjectReader {
   }
 }
 
-/** Reads `stream` into `buffer`, which it must fill exactly: more or fewer bytes are a short read. */
-async function fill(stream: Readable, buffer: Buffer, key: string, what: string): Promise<Buffer> {
-  let filled = 0;
-  for await (const chunk of stream) {
-    const bytes = chunk as Buffer;
-    if (filled + bytes.length > buffer.length) {
+/**
+ * Reads `stream` into `buffer`, which it must fill exactly: more or fewer bytes are a short read.
+ * Data events rather than async iteration: no promise per socket chunk (thousands per large part).
+ */
+function fill(stream: Readable, buffer: Buffer, key: string, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let filled = 0;
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
       stream.destroy();
-      throw new CopyError("short-read", key, `${what} returned more bytes than asked`);
+      reject(error);
+    };
+    stream.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      if (filled + chunk.length > buffer.length) {
+        fail(new CopyError("short-read", key, `${what} returned more bytes than asked`));
+        return;
+      }
+      chunk.copy(buffer, filled);
+      filled += chunk.length;
+    });
+    stream.on("error", fail);
+    // A response whose connection closed before its end: a short read, retried.
+    stream.on("close", () => fail(new CopyError("short-read", key, `${what} was cut off after ${filled} bytes`)));
+    stream.on("end", () => {
+      if (settled) return;
+      settled = true;
+      if (filled === buffer.length) resolve(buffer);
+      else reject(new CopyError("short-read", key, `${what} returned ${filled} bytes`));
+    });
+  });
+}
+
+/**
+ * Reads an object part after part, in order, from as few GETs as possible: one response is read
+ * into one part buffer after the other (paused while no buffer waits), so a large copy makes one
+ * request to the source instead of one per part. A response that breaks is replaced by a GET from
+ * the start of the part being read (its retry, by the caller, asks again for that part).
+ */
+export class SequentialReader {
+  private stream?: Readable;
+  /** Object offset of the next byte the current response delivers (after `leftover`). */
+  private position = 0;
+  private leftover?: Buffer;
+  private ended = false;
+  private failure?: Error;
+  private pending?: { target: Buffer; filled: number; resolve: (body: Buffer) => void; reject: (error: Error) => void };
+
+  constructor(
+    private readonly source: Required<Pick<ObjectReader, "openRange">>,
+    private readonly object: Pick<SourceObject, "key" | "etag" | "size">,
+  ) {}
+
+  /** Fills `target` with the bytes at `start` (the next part). */
+  async read(start: number, target: Buffer): Promise<Buffer> {
+    if (target.length === 0) return target;
+    if (!this.stream || this.failure || this.ended || start !== this.position - (this.leftover?.length ?? 0)) {
+      await this.open(start);
     }
-    bytes.copy(buffer, filled);
-    filled += bytes.length;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending = { target, filled: 0, resolve, reject };
+      if (this.leftover) {
+        const leftover = this.leftover;
+        this.leftover = undefined;
+        this.take(leftover);
+      }
+      if (this.pending) this.stream!.resume();
+    });
   }
-  if (filled !== buffer.length) throw new CopyError("short-read", key, `${what} returned ${filled} bytes`);
-  return buffer;
+
+  /** Drops the current response unless it was read to its end. */
+  close(): void {
+    if (!this.ended) this.stream?.destroy();
+    this.stream = undefined;
+  }
+
+  private async open(start: number): Promise<void> {
+    this.close();
+    this.leftover = undefined;
+    this.ended = false;
+    this.failure = undefined;
+    const stream = await this.source.openRange(this.object, start, this.object.size - start);
+    this.stream = stream;
+    this.position = start;
+    stream.pause();
+    stream.on("data", (chunk: Buffer) => {
+      if (stream !== this.stream) return;
+      this.position += chunk.length;
+      this.take(chunk);
+    });
+    stream.on("error", (error) => stream === this.stream && this.fail(error));
+    stream.on("close", () => {
+      if (stream === this.stream && !this.ended)
+        this.fail(new CopyError("short-read", this.object.key, "the GET was cut off"));
+    });
+    stream.on("end", () => {
+      if (stream !== this.stream) return;
+      this.ended = true;
+      if (this.pending) this.fail(new CopyError("short-read", this.object.key, "the GET ended early"));
+    });
+  }
+
+  /** Copies a chunk into the part waiting for it; what does not fit waits (paused) for the next part. */
+  private take(chunk: Buffer): void {
+    const pending = this.pending;
+    if (!pending) {
+      this.leftover = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+      this.stream?.pause();
+      return;
+    }
+    const used = Math.min(chunk.length, pending.target.length - pending.filled);
+    chunk.copy(pending.target, pending.filled, 0, used);
+    pending.filled += used;
+    if (pending.filled < pending.target.length) return;
+    this.pending = undefined;
+    this.stream?.pause();
+    if (used < chunk.length) this.leftover = chunk.subarray(used);
+    pending.resolve(pending.target);
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    const pending = this.pending;
+    this.pending = undefined;
+    this.stream?.destroy();
+    pending?.reject(error);
+  }
 }

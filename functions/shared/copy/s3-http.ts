@@ -1,0 +1,267 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/** SHA-256 of an empty payload: what GETs sign (as the SDK does). */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+export interface S3HttpOptions {
+  /** Sign requests with the client's credentials; false for anonymous reads of a public bucket. @default true */
+  readonly sign?: boolean;
+  /** Headers sent with every request (the legacy source's `Accept-Encoding: gzip`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** @default keep-alive agents of this instance (50 sockets, as the SDK's) */
+  readonly httpAgent?: HttpAgent;
+  readonly httpsAgent?: HttpsAgent;
+}
+
+export interface S3HttpResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The response body, for the caller to read (or destroy). */
+  readonly body: IncomingMessage;
+}
+
+/** Shaped like the SDK's service errors (`name`, `$metadata.httpStatusCode`), which the copy engine maps. */
+export class S3HttpError extends Error {
+  readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string; attempts: number };
+  readonly $fault: "client" | "server";
+  constructor(name: string, message: string, status: number | undefined, requestId?: string) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status, requestId, attempts: 1 };
+    this.$fault = status !== undefined && status < 500 ? "client" : "server";
+  }
+}
+
+interface Base {
+  readonly url: URL;
+  readonly signingRegion: string;
+}
+
+/** S3's key encoding: RFC 3986 per path segment, `/` kept (what the SDK sends and signs). */
+function encodeKey(key: string): string {
+  return key
+    .split("/")
+    .map((segment) =>
+      encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
+    .join("/");
+}
+
+const THROTTLING = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "TooManyRequests",
+]);
+
+/** The SDK retry strategy's name for an error (standard mode retries throttling, transient and 5xx). */
+function errorType(error: unknown): "THROTTLING" | "TRANSIENT" | "SERVER_ERROR" | "CLIENT_ERROR" {
+  if (error instanceof S3HttpError) {
+    const status = error.$metadata.httpStatusCode ?? 0;
+    if (status === 429 || THROTTLING.has(error.name)) return "THROTTLING";
+    return status >= 500 ? "SERVER_ERROR" : "CLIENT_ERROR";
+  }
+  // No response: a socket reset, refused connection or DNS failure.
+  return "TRANSIENT";
+}
+
+/**
+ * GET and PUT of object bytes over plain node:http(s), signed by the SDK's SigV4 signer with the
+ * client's credentials, endpoint (the SDK's own endpoint rules: path-style or virtual-hosted,
+ * custom endpoints, `AWS_ENDPOINT_URL_S3`) and standard-mode retry strategy. The copy engine's
+ * bulk requests skip the SDK's middleware stack, XML and stream wrapping, most of the CPU of a small
+ * object (docs/migration.md, "Throughput"); errors look like the SDK's, so they are mapped as before.
+ */
+export class S3Http {
+  private readonly bases = new Map<string, Promise<Base>>();
+  private readonly signers = new Map<string, SignatureV4>();
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly options: S3HttpOptions = {},
+  ) {
+    this.httpAgent = options.httpAgent ?? new HttpAgent({ keepAlive: true, maxSockets: 50 });
+    this.httpsAgent = options.httpsAgent ?? new HttpsAgent({ keepAlive: true, maxSockets: 50 });
+  }
+
+  /** GET of an object (or a range of it): resolves once the headers of a 2xx response arrived. */
+  get(bucket: string, key: string, headers: Record<string, string> = {}): Promise<S3HttpResponse> {
+    return this.send("GET", bucket, key, {}, headers);
+  }
+
+  /** PUT of an object (or, with `query` `partNumber` and `uploadId`, of a part); the body was read by then. */
+  async put(
+    bucket: string,
+    key: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    query: Record<string, string> = {},
+  ): Promise<IncomingHttpHeaders> {
+    const response = await this.send("PUT", bucket, key, query, headers, body);
+    response.body.resume();
+    return response.headers;
+  }
+
+  private base(bucket: string): Promise<Base> {
+    let base = this.bases.get(bucket);
+    if (!base) {
+      base = this.resolveBase(bucket);
+      base.catch(() => this.bases.delete(bucket));
+      this.bases.set(bucket, base);
+    }
+    return base;
+  }
+
+  /** The bucket's URL and signing region, by the client's endpoint rules (as every SDK request is addressed). */
+  private async resolveBase(bucket: string): Promise<Base> {
+    const config = this.client.config as S3Client["config"] & {
+      serviceConfiguredEndpoint?: () => Promise<string | undefined>;
+    };
+    const custom = config.endpoint ? await config.endpoint() : undefined;
+    const endpoint = custom
+      ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ""}${custom.path}`
+      : await config.serviceConfiguredEndpoint?.();
+    const resolved = await config.endpointProvider({
+      Bucket: bucket,
+      Region: await config.region(),
+      UseFIPS: await config.useFipsEndpoint(),
+      UseDualStack: await config.useDualstackEndpoint(),
+      ForcePathStyle: config.forcePathStyle,
+      Accelerate: config.useAccelerateEndpoint,
+      UseGlobalEndpoint:
+        typeof config.useGlobalEndpoint === "function" ? await config.useGlobalEndpoint() : config.useGlobalEndpoint,
+      DisableMultiRegionAccessPoints: config.disableMultiregionAccessPoints,
+      ...(endpoint ? { Endpoint: endpoint } : {}),
+    });
+    const schemes = (resolved.properties?.authSchemes ?? []) as { name?: string; signingRegion?: string }[];
+    const sigv4 = schemes.find((scheme) => scheme.name === "sigv4");
+    return { url: new URL(resolved.url.toString()), signingRegion: sigv4?.signingRegion ?? (await config.region()) };
+  }
+
+  private signer(region: string): SignatureV4 {
+    let signer = this.signers.get(region);
+    if (!signer) {
+      const config = this.client.config;
+      signer = new SignatureV4({
+        credentials: config.credentials,
+        region,
+        service: "s3",
+        sha256: config.sha256,
+        // S3 signs the path as sent: encoded once.
+        uriEscapePath: false,
+        applyChecksum: false,
+      });
+      this.signers.set(region, signer);
+    }
+    return signer;
+  }
+
+  /** One request with the client's retry strategy around it (each attempt signed anew). */
+  private async send(
+    method: "GET" | "PUT",
+    bucket: string,
+    key: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ): Promise<S3HttpResponse> {
+    const base = await this.base(bucket);
+    const strategy = await this.client.config.retryStrategy();
+    // Every client the SDK makes today has a token-based (V2) strategy; an old-style one gets one attempt.
+    if (!("acquireInitialRetryToken" in strategy)) return this.attempt(method, base, key, query, headers, body);
+    let token = await strategy.acquireInitialRetryToken("s3-http");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.attempt(method, base, key, query, headers, body);
+        strategy.recordSuccess(token);
+        return response;
+      } catch (error) {
+        if (error instanceof S3HttpError) error.$metadata.attempts = attempt;
+        try {
+          token = await strategy.refreshRetryTokenForRetry(token, {
+            errorType: errorType(error),
+          });
+        } catch {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, token.getRetryDelay()));
+      }
+    }
+  }
+
+  private async attempt(
+    method: "GET" | "PUT",
+    base: Base,
+    key: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ): Promise<S3HttpResponse> {
+    const basePath = base.url.pathname.endsWith("/") ? base.url.pathname : `${base.url.pathname}/`;
+    const path = `${basePath}${encodeKey(key)}`;
+    const request = {
+      method,
+      protocol: base.url.protocol,
+      hostname: base.url.hostname,
+      port: base.url.port ? Number(base.url.port) : undefined,
+      path,
+      query,
+      headers: {
+        ...this.options.headers,
+        ...headers,
+        host: base.url.host,
+        "x-amz-content-sha256": body ? (headers["x-amz-content-sha256"] ?? "UNSIGNED-PAYLOAD") : EMPTY_SHA256,
+        ...(body ? { "content-length": String(body.length) } : {}),
+      } as Record<string, string>,
+    };
+    const signed =
+      this.options.sign === false
+        ? request
+        : await this.signer(base.signingRegion).sign(request, {
+            signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)),
+          });
+    const search = new URLSearchParams(query).toString().replace(/\+/g, "%20");
+    const secure = base.url.protocol === "https:";
+    return new Promise<S3HttpResponse>((resolve, reject) => {
+      const outgoing = (secure ? httpsRequest : httpRequest)(
+        {
+          method,
+          protocol: base.url.protocol,
+          hostname: base.url.hostname,
+          port: request.port,
+          path: search ? `${path}?${search}` : path,
+          headers: signed.headers,
+          agent: secure ? this.httpsAgent : this.httpAgent,
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve({ status, headers: response.headers, body: response });
+            return;
+          }
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => reject(errorOf(status, response.headers, Buffer.concat(chunks).toString("utf8"))));
+        },
+      );
+      outgoing.on("error", reject);
+      outgoing.end(body);
+    });
+  }
+}
+
+/** An S3 error response (`<Error><Code>…</Code><Message>…</Message>`) as the SDK would throw it. */
+function errorOf(status: number, headers: IncomingHttpHeaders, xml: string): S3HttpError {
+  const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1];
+  const name = code ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : `Http${status}`);
+  const requestId = headers["x-amz-request-id"];
+  return new S3HttpError(name, message ?? name, status, typeof requestId === "string" ? requestId : undefined);
+}
