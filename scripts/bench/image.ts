@@ -35,6 +35,10 @@ const GOAL_RATIO = 0.8;
 const GOAL_PEAK_RSS_MB = 300;
 const WATERMARK_TEXT = "s3-edge 图片";
 const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SETTINGS;
+/** Node flags for the server process (space-separated). */
+const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
+/** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The operations of issue 12, each with the bare sharp pipeline that produces the same image. */
 const OPERATIONS: Array<{ name: string; process: string; bare: (source: Buffer) => Promise<Buffer> }> = [
@@ -111,11 +115,18 @@ async function fixture(): Promise<Buffer> {
   return sharp(noise).jpeg({ quality: SOURCE_QUALITY }).toBuffer();
 }
 
-/** Images per second with `parallelism` loops running `work` for a fixed time. */
-async function throughput(work: () => Promise<unknown>, parallelism: number): Promise<number> {
+/**
+ * Images per second with `parallelism` loops running `work` for a fixed time, and the CPU this
+ * process spent per image (libvips' threads included).
+ */
+async function throughput(
+  work: () => Promise<unknown>,
+  parallelism: number,
+): Promise<{ imagesPerSecond: number; cpuMsPerImage: number }> {
   const deadline = performance.now() + SECONDS_PER_MEASURE * 1000;
   let done = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: parallelism }, async () => {
       while (performance.now() < deadline) {
@@ -124,18 +135,59 @@ async function throughput(work: () => Promise<unknown>, parallelism: number): Pr
       }
     }),
   );
-  return done / ((performance.now() - started) / 1000);
+  return { imagesPerSecond: done / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / done };
 }
 
-/** The S3 stand-in: every GET is the object, at next to no CPU (unlike s3rver, which reads a file per request). */
+/** CPU milliseconds (user + system) this process spent since `since`. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+}
+
+/** CPU milliseconds (user + system, all threads) another process has spent so far. */
+function processCpuMs(pid: number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * S3's CRC64NVME (the full-object checksum S3 computes for objects uploaded without one), so that
+ * the stand-in answers `x-amz-checksum-mode: ENABLED` with the header S3 sends.
+ */
+function crc64Nvme(data: Uint8Array): string {
+  const polynomial = 0x9a6c9329ac4bc9b5n;
+  const table = Array.from({ length: 256 }, (_, index) => {
+    let crc = BigInt(index);
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ polynomial : crc >> 1n;
+    return crc;
+  });
+  let crc = 0xffffffffffffffffn;
+  for (const byte of data) crc = table[Number((crc ^ BigInt(byte)) & 0xffn)] ^ (crc >> 8n);
+  const digest = Buffer.alloc(8);
+  digest.writeBigUInt64BE(crc ^ 0xffffffffffffffffn);
+  return digest.toString("base64");
+}
+
+/**
+ * The S3 stand-in: every GET is the object, at next to no CPU (unlike s3rver, which reads a file per
+ * request), with the checksum headers S3 sends when asked for them, so that the server pays for
+ * whatever its SDK client does with them.
+ */
 async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server: Server }> {
+  const checksum = crc64Nvme(body);
   const server = createServer((request, response) => {
     request.resume();
+    const checksumHeaders =
+      String(request.headers["x-amz-checksum-mode"]).toUpperCase() === "ENABLED"
+        ? { "x-amz-checksum-crc64nvme": checksum, "x-amz-checksum-type": "FULL_OBJECT" }
+        : {};
     response.writeHead(200, {
       "content-type": "image/jpeg",
       "content-length": String(body.length),
       etag: '"bench"',
       "last-modified": new Date(0).toUTCString(),
+      ...checksumHeaders,
     });
     response.end(request.method === "HEAD" ? undefined : body);
   });
@@ -150,7 +202,9 @@ export const image: BenchSection = async ({ runs }) => {
   const source = await fixture();
   progress(`image: fixture 1920x1280 JPEG, ${source.length} bytes`);
   const stub = await startSourceStub(source);
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/image/server.ts"], {
+  // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
+  const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "functions/image/server.ts"], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -197,13 +251,20 @@ export const image: BenchSection = async ({ runs }) => {
         let errors = 0;
         // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
         const runsFigures = await repeat(runs, async (run) => {
+          const serverCpu = processCpuMs(child.pid!);
+          const benchCpu = process.cpuUsage();
           const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
-          const bareRate = await throughput(() => operation.bare(source), connections);
-          const serverRate = server.requests.total / (server.duration || SECONDS_PER_MEASURE);
+          const images = server.requests.total;
+          const serverCpuMsPerImage = (processCpuMs(child.pid!) - serverCpu) / images;
+          const loadCpuMsPerImage = cpuMs(benchCpu) / images;
+          const bare = await throughput(() => operation.bare(source), connections);
+          const serverRate = images / (server.duration || SECONDS_PER_MEASURE);
+          const bareRate = bare.imagesPerSecond;
           non2xx += server.non2xx;
           errors += server.errors;
           progress(
-            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms`,
+            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms; ` +
+              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, bare ${bare.cpuMsPerImage.toFixed(1)}`,
           );
           return {
             serverImagesPerSecond: serverRate,
@@ -211,6 +272,9 @@ export const image: BenchSection = async ({ runs }) => {
             ratio: serverRate / bareRate,
             latencyP50Ms: server.latency.p50,
             latencyP99Ms: server.latency.p99,
+            serverCpuMsPerImage,
+            loadGeneratorCpuMsPerImage: loadCpuMsPerImage,
+            bareSharpCpuMsPerImage: bare.cpuMsPerImage,
           };
         });
         const figures = sampleFigures(runsFigures, 3);
