@@ -78,7 +78,7 @@ export const ENCODER_ENVIRONMENT_FIELDS = {
 /** The container variant's own variables (server.ts; the task definition sets `PORT`). */
 export const SERVER_ENVIRONMENT = {
   port: "PORT",
-  /** Images processed at once. @default the CPU count */
+  /** Images processed at once. @default libuv's threadpool size (4), at least the CPU count */
   maxConcurrency: "MAX_CONCURRENCY",
   /** Requests holding a source in memory at once. @default twice MAX_CONCURRENCY */
   maxSources: "MAX_SOURCES",
