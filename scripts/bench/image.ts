@@ -5,7 +5,8 @@
  * so that every ratio comes from one interleaved run on the same machine (`--runs N`: N such pairs per
  * operation and connection count, each figure reported over them). The server reads its
  * source through the S3 SDK from a stand-in that costs little CPU: a `node:http` server answering
- * every GET with the same buffer.
+ * every GET with the same buffer. Bare sharp runs with the server's libvips settings (configureSharp
+ * in functions/image/engine.ts: no operation cache, one thread per CPU).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -18,7 +19,7 @@ import { localAwsEnv } from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
-import { DEFAULT_QUALITY } from "../../functions/image/engine";
+import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
 import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
 import { progress, repeat, round, sampleFigures, type BenchSection } from "./support";
 import {
@@ -138,6 +139,11 @@ async function throughput(
   return { imagesPerSecond: done / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / done };
 }
 
+/** The resident memory of a process now, in MB. */
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+}
+
 /** CPU milliseconds (user + system) this process spent since `since`. */
 function cpuMs(since: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(since);
@@ -196,6 +202,7 @@ async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server
 }
 
 export const image: BenchSection = async ({ runs }) => {
+  configureSharp();
   const fontsConf = join(imageFonts(), FONTS_CONF);
   // Both processes render text with the shipped fonts only (read by fontconfig at its first use).
   process.env[FONTCONFIG_FILE_VARIABLE] = fontsConf;
@@ -253,7 +260,10 @@ export const image: BenchSection = async ({ runs }) => {
         const runsFigures = await repeat(runs, async (run) => {
           const serverCpu = processCpuMs(child.pid!);
           const benchCpu = process.cpuUsage();
+          let serverRssMb = 0;
+          const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, rssMb(child.pid!))), 100);
           const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
+          clearInterval(sampling);
           const images = server.requests.total;
           const serverCpuMsPerImage = (processCpuMs(child.pid!) - serverCpu) / images;
           const loadCpuMsPerImage = cpuMs(benchCpu) / images;
@@ -264,7 +274,8 @@ export const image: BenchSection = async ({ runs }) => {
           errors += server.errors;
           progress(
             `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms; ` +
-              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, bare ${bare.cpuMsPerImage.toFixed(1)}`,
+              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, bare ${bare.cpuMsPerImage.toFixed(1)}; ` +
+              `server RSS up to ${serverRssMb.toFixed(0)} MB`,
           );
           return {
             serverImagesPerSecond: serverRate,
@@ -275,6 +286,7 @@ export const image: BenchSection = async ({ runs }) => {
             serverCpuMsPerImage,
             loadGeneratorCpuMsPerImage: loadCpuMsPerImage,
             bareSharpCpuMsPerImage: bare.cpuMsPerImage,
+            serverPeakRssMb: serverRssMb,
           };
         });
         const figures = sampleFigures(runsFigures, 3);
