@@ -38,6 +38,8 @@ const WATERMARK_TEXT = "s3-edge 图片";
 const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SETTINGS;
 /** Node flags for the server process (space-separated). */
 const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
+/** Set by localAwsEnv for s3rver; unset in production. */
+const RESPONSE_CHECKSUM_VARIABLE = "AWS_RESPONSE_CHECKSUM_VALIDATION";
 /** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -211,17 +213,20 @@ export const image: BenchSection = async ({ runs }) => {
   const stub = await startSourceStub(source);
   // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
   const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...localAwsEnv(stub.endpoint),
+    [ENVIRONMENT.sourceBucket]: "bench-images",
+    [SERVER_ENVIRONMENT.port]: "0",
+    [FONTCONFIG_FILE_VARIABLE]: fontsConf,
+    // What both runtimes ship with.
+    [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
+  };
+  // The test servers' setting (s3rver), not production's: the server reads as its own S3 client is configured.
+  delete env[RESPONSE_CHECKSUM_VARIABLE];
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "functions/image/server.ts"], {
     cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      ...localAwsEnv(stub.endpoint),
-      [ENVIRONMENT.sourceBucket]: "bench-images",
-      [SERVER_ENVIRONMENT.port]: "0",
-      [FONTCONFIG_FILE_VARIABLE]: fontsConf,
-      // What both runtimes ship with.
-      [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
-    },
+    env,
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
