@@ -132,7 +132,7 @@ describe("image stack, Lambda variant (default config)", () => {
           STYLE_TABLE: referenceTo(json, "aws_dynamodb_table", "styles/table", "name"),
           AUTO_FORMAT: "true",
           FONTCONFIG_FILE: "/var/task/fonts/fonts.conf",
-          MALLOC_ARENA_MAX: "2",
+          MALLOC_ARENA_MAX: "1",
           DEADLINE_MS: "25000", // below the distributions' 30 s origin read timeout
         },
       },

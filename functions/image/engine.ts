@@ -59,6 +59,15 @@ export interface ProcessResult {
 /** JPEG and TIFF output quality when the request has no `quality` action (capped by a JPEG source's own). */
 export const DEFAULT_QUALITY = 85;
 
+/**
+ * libvips settings of both runtimes (lambda.ts, server.ts), applied once at start. Its operation
+ * cache keeps recent operations with their pixels for an identical later call; every request here
+ * decodes its own source buffer, so nothing hits it, and it only holds memory.
+ */
+export function configureSharp(): void {
+  sharp.cache(false);
+}
+
 const SOURCE_FORMATS: Partial<Record<string, OutputFormat>> = {
   jpeg: "jpeg",
   png: "png",

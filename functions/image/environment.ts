@@ -78,7 +78,7 @@ export const ENCODER_ENVIRONMENT_FIELDS = {
 /** The container variant's own variables (server.ts; the task definition sets `PORT`). */
 export const SERVER_ENVIRONMENT = {
   port: "PORT",
-  /** Images processed at once. @default the CPU count */
+  /** Images processed at once. @default libuv's threadpool size (4), at least the CPU count */
   maxConcurrency: "MAX_CONCURRENCY",
   /** Requests holding a source in memory at once. @default twice MAX_CONCURRENCY */
   maxSources: "MAX_SOURCES",
@@ -116,9 +116,11 @@ export const IMAGE_ORIGIN_READ_TIMEOUT_SECONDS = 30;
 /**
  * glibc's malloc arenas in both runtimes (the Dockerfile sets the same). libvips' worker threads
  * otherwise each grow an arena of their own: in the image bench, 2 arenas cut the server's peak
- * RSS from 409–416 MB to 309 MB at the same throughput relative to bare sharp.
+ * RSS from 409–416 MB to 309 MB at the same throughput relative to bare sharp; with 4 images at
+ * once (the server's default since), one arena kept the text watermark at 20 connections at
+ * 242 MB against 267–277 MB with two, at no loss of throughput (docs/image-performance.md).
  */
-export const MALLOC_ARENAS = { variable: "MALLOC_ARENA_MAX", value: "2" } as const;
+export const MALLOC_ARENAS = { variable: "MALLOC_ARENA_MAX", value: "1" } as const;
 
 /** Set in both runtimes: fontconfig reads this file only, so only the shipped fonts (fonts.ts) exist. */
 export const FONTCONFIG_FILE_VARIABLE = "FONTCONFIG_FILE";

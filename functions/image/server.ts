@@ -2,7 +2,7 @@
  * Container variant (ECS Fargate): `node:http` on PORT (default ENGINE_PORT).
  *   GET /<key>?x-oss-process=...   the image
  *   GET /ping                      health check (ENGINE_HEALTH_PATH)
- * At most MAX_CONCURRENCY images are processed at once (default: CPU count). A request takes its
+ * At most MAX_CONCURRENCY images are processed at once (default: defaultMaxConcurrency()). A request takes its
  * processing slot only once its source is read, so a slow S3 read leaves the CPU to others; at most
  * MAX_SOURCES requests (default: twice MAX_CONCURRENCY) hold a source in memory, up to MAX_QUEUE
  * more wait for their turn to read (default 64), and beyond that a 503 with Retry-After. A client
@@ -25,11 +25,26 @@ import {
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { readEnvironment } from "../shared/environment";
 import { createMetrics, publishFigures } from "../shared/metrics";
+import { configureSharp } from "./engine";
 import { ImageFigures } from "./figures";
 import { Slots } from "./slots";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
 export const DEFAULT_MAX_QUEUE = 64;
+/** Node's libuv threadpool size when UV_THREADPOOL_SIZE does not set one. */
+export const LIBUV_DEFAULT_THREADPOOL_SIZE = 4;
+
+/**
+ * Images processed at once by default: as many as libuv's threadpool runs (sharp runs each image on
+ * one of its threads, with sharp.concurrency() libvips threads: 1 on glibc without jemalloc, as
+ * here), and never fewer than the CPUs. With only the CPU count (2 on the bench machine), the cores
+ * idled while the event loop read the next source or answered the last image; more than the
+ * threadpool would only queue inside libuv while holding memory.
+ */
+export function defaultMaxConcurrency(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const threadpool = Number(env.UV_THREADPOOL_SIZE) || LIBUV_DEFAULT_THREADPOOL_SIZE;
+  return Math.max(availableParallelism(), threadpool);
+}
 /** Requests holding a source per processing slot: one being processed, one read ahead. */
 export const SOURCES_PER_PROCESSING_SLOT = 2;
 /** Seconds a client is asked to wait after a 503. */
@@ -44,7 +59,7 @@ export const METRICS_FLUSH_SECONDS = 10;
 export interface ImageServerOptions {
   readonly service: ImageService;
   readonly logger: Logger;
-  /** Images processed at once. @default availableParallelism() */
+  /** Images processed at once. @default defaultMaxConcurrency() */
   readonly maxConcurrency?: number;
   /**
    * Requests that hold a source in memory at once (reading it, waiting for a processing slot, or
@@ -85,7 +100,7 @@ export interface ImageServer {
 
 export function createImageServer(options: ImageServerOptions): ImageServer {
   const { service, logger } = options;
-  const maxConcurrency = options.maxConcurrency ?? availableParallelism();
+  const maxConcurrency = options.maxConcurrency ?? defaultMaxConcurrency();
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
   const { metrics } = options;
   const figures = metrics && new ImageFigures(metrics);
@@ -186,6 +201,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
 
 /** `npm run image:serve`: listens until SIGTERM or SIGINT. */
 function main(): void {
+  configureSharp();
   const logger = new Logger({ serviceName: "image-server" });
   const metrics = createMetrics();
   const settings = readEnvironment(SERVER_ENVIRONMENT, SERVER_ENVIRONMENT_FIELDS, process.env);

@@ -26,6 +26,11 @@ export function s3Client(region?: string, overrides: S3ClientConfig = {}): S3Cli
   return new S3Client({
     region,
     followRegionRedirects: true,
+    // The SDK would otherwise ask S3 for the object's checksum and recompute it in JavaScript on the
+    // event loop (CRC64NVME: 2.35 ms per 737 KB source). The read needs no second integrity check:
+    // HTTPS to S3 authenticates every byte in transit, a body shorter than its Content-Length is
+    // refused below, and the decoder (failOn "error" in engine.ts) rejects a truncated image.
+    responseChecksumValidation: "WHEN_REQUIRED",
     requestHandler: {
       connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
       requestTimeout: S3_REQUEST_TIMEOUT_MS,
@@ -92,21 +97,31 @@ export class S3Source implements ImageSource {
     if (!body) return Buffer.alloc(0);
     const stop = () => body.destroy?.();
     signal?.addEventListener("abort", stop, { once: true });
-    const chunks: Uint8Array[] = [];
+    // One buffer of Content-Length filled as chunks arrive: no list of chunks, no second copy to join them.
+    const expected = response.ContentLength;
+    let buffer = Buffer.allocUnsafe(expected ?? 0);
     let size = 0;
     try {
       for await (const chunk of body) {
-        size += chunk.length;
-        if (size > maxBytes) {
+        if (size + chunk.length > maxBytes) {
           body.destroy?.();
-          throw tooLarge(size);
+          throw tooLarge(size + chunk.length);
         }
-        chunks.push(chunk);
+        if (size + chunk.length > buffer.length) {
+          // No Content-Length, or a body longer than it said: grow (doubling, capped at maxBytes).
+          const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(size + chunk.length, 2 * buffer.length)));
+          buffer.copy(grown, 0, 0, size);
+          buffer = grown;
+        }
+        buffer.set(chunk, size);
+        size += chunk.length;
       }
     } finally {
       signal?.removeEventListener("abort", stop);
     }
     signal?.throwIfAborted();
-    return Buffer.concat(chunks, size);
+    if (expected !== undefined && size !== expected)
+      throw new Error(`the object "${key}" ended after ${size} of its ${expected} bytes`);
+    return size === buffer.length ? buffer : buffer.subarray(0, size);
   }
 }

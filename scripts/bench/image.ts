@@ -5,7 +5,8 @@
  * so that every ratio comes from one interleaved run on the same machine (`--runs N`: N such pairs per
  * operation and connection count, each figure reported over them). The server reads its
  * source through the S3 SDK from a stand-in that costs little CPU: a `node:http` server answering
- * every GET with the same buffer.
+ * every GET with the same buffer. Bare sharp runs with the server's libvips settings (configureSharp
+ * in functions/image/engine.ts: no operation cache, one thread per CPU).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -18,7 +19,7 @@ import { localAwsEnv } from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
-import { DEFAULT_QUALITY } from "../../functions/image/engine";
+import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
 import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
 import { progress, repeat, round, sampleFigures, type BenchSection } from "./support";
 import {
@@ -35,6 +36,12 @@ const GOAL_RATIO = 0.8;
 const GOAL_PEAK_RSS_MB = 300;
 const WATERMARK_TEXT = "s3-edge 图片";
 const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SETTINGS;
+/** Node flags for the server process (space-separated). */
+const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
+/** Set by localAwsEnv for s3rver; unset in production. */
+const RESPONSE_CHECKSUM_VARIABLE = "AWS_RESPONSE_CHECKSUM_VALIDATION";
+/** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The operations of issue 12, each with the bare sharp pipeline that produces the same image. */
 const OPERATIONS: Array<{ name: string; process: string; bare: (source: Buffer) => Promise<Buffer> }> = [
@@ -111,11 +118,18 @@ async function fixture(): Promise<Buffer> {
   return sharp(noise).jpeg({ quality: SOURCE_QUALITY }).toBuffer();
 }
 
-/** Images per second with `parallelism` loops running `work` for a fixed time. */
-async function throughput(work: () => Promise<unknown>, parallelism: number): Promise<number> {
+/**
+ * Images per second with `parallelism` loops running `work` for a fixed time, and the CPU this
+ * process spent per image (libvips' threads included).
+ */
+async function throughput(
+  work: () => Promise<unknown>,
+  parallelism: number,
+): Promise<{ imagesPerSecond: number; cpuMsPerImage: number }> {
   const deadline = performance.now() + SECONDS_PER_MEASURE * 1000;
   let done = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: parallelism }, async () => {
       while (performance.now() < deadline) {
@@ -124,18 +138,64 @@ async function throughput(work: () => Promise<unknown>, parallelism: number): Pr
       }
     }),
   );
-  return done / ((performance.now() - started) / 1000);
+  return { imagesPerSecond: done / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / done };
 }
 
-/** The S3 stand-in: every GET is the object, at next to no CPU (unlike s3rver, which reads a file per request). */
+/** The resident memory of a process now, in MB. */
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+}
+
+/** CPU milliseconds (user + system) this process spent since `since`. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+}
+
+/** CPU milliseconds (user + system, all threads) another process has spent so far. */
+function processCpuMs(pid: number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * S3's CRC64NVME (the full-object checksum S3 computes for objects uploaded without one), so that
+ * the stand-in answers `x-amz-checksum-mode: ENABLED` with the header S3 sends.
+ */
+function crc64Nvme(data: Uint8Array): string {
+  const polynomial = 0x9a6c9329ac4bc9b5n;
+  const table = Array.from({ length: 256 }, (_, index) => {
+    let crc = BigInt(index);
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ polynomial : crc >> 1n;
+    return crc;
+  });
+  let crc = 0xffffffffffffffffn;
+  for (const byte of data) crc = table[Number((crc ^ BigInt(byte)) & 0xffn)] ^ (crc >> 8n);
+  const digest = Buffer.alloc(8);
+  digest.writeBigUInt64BE(crc ^ 0xffffffffffffffffn);
+  return digest.toString("base64");
+}
+
+/**
+ * The S3 stand-in: every GET is the object, at next to no CPU (unlike s3rver, which reads a file per
+ * request), with the checksum headers S3 sends when asked for them, so that the server pays for
+ * whatever its SDK client does with them.
+ */
 async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server: Server }> {
+  const checksum = crc64Nvme(body);
   const server = createServer((request, response) => {
     request.resume();
+    const checksumHeaders =
+      String(request.headers["x-amz-checksum-mode"]).toUpperCase() === "ENABLED"
+        ? { "x-amz-checksum-crc64nvme": checksum, "x-amz-checksum-type": "FULL_OBJECT" }
+        : {};
     response.writeHead(200, {
       "content-type": "image/jpeg",
       "content-length": String(body.length),
       etag: '"bench"',
       "last-modified": new Date(0).toUTCString(),
+      ...checksumHeaders,
     });
     response.end(request.method === "HEAD" ? undefined : body);
   });
@@ -144,23 +204,29 @@ async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server
 }
 
 export const image: BenchSection = async ({ runs }) => {
+  configureSharp();
   const fontsConf = join(imageFonts(), FONTS_CONF);
   // Both processes render text with the shipped fonts only (read by fontconfig at its first use).
   process.env[FONTCONFIG_FILE_VARIABLE] = fontsConf;
   const source = await fixture();
   progress(`image: fixture 1920x1280 JPEG, ${source.length} bytes`);
   const stub = await startSourceStub(source);
-  const child = spawn(process.execPath, ["--import", "tsx", "functions/image/server.ts"], {
+  // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
+  const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...localAwsEnv(stub.endpoint),
+    [ENVIRONMENT.sourceBucket]: "bench-images",
+    [SERVER_ENVIRONMENT.port]: "0",
+    [FONTCONFIG_FILE_VARIABLE]: fontsConf,
+    // What both runtimes ship with.
+    [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
+  };
+  // The test servers' setting (s3rver), not production's: the server reads as its own S3 client is configured.
+  delete env[RESPONSE_CHECKSUM_VARIABLE];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "functions/image/server.ts"], {
     cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      ...localAwsEnv(stub.endpoint),
-      [ENVIRONMENT.sourceBucket]: "bench-images",
-      [SERVER_ENVIRONMENT.port]: "0",
-      [FONTCONFIG_FILE_VARIABLE]: fontsConf,
-      // What both runtimes ship with.
-      [MALLOC_ARENAS.variable]: MALLOC_ARENAS.value,
-    },
+    env,
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
@@ -197,13 +263,24 @@ export const image: BenchSection = async ({ runs }) => {
         let errors = 0;
         // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
         const runsFigures = await repeat(runs, async (run) => {
+          const serverCpu = processCpuMs(child.pid!);
+          const benchCpu = process.cpuUsage();
+          let serverRssMb = 0;
+          const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, rssMb(child.pid!))), 100);
           const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
-          const bareRate = await throughput(() => operation.bare(source), connections);
-          const serverRate = server.requests.total / (server.duration || SECONDS_PER_MEASURE);
+          clearInterval(sampling);
+          const images = server.requests.total;
+          const serverCpuMsPerImage = (processCpuMs(child.pid!) - serverCpu) / images;
+          const loadCpuMsPerImage = cpuMs(benchCpu) / images;
+          const bare = await throughput(() => operation.bare(source), connections);
+          const serverRate = images / (server.duration || SECONDS_PER_MEASURE);
+          const bareRate = bare.imagesPerSecond;
           non2xx += server.non2xx;
           errors += server.errors;
           progress(
-            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms`,
+            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms; ` +
+              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, bare ${bare.cpuMsPerImage.toFixed(1)}; ` +
+              `server RSS up to ${serverRssMb.toFixed(0)} MB`,
           );
           return {
             serverImagesPerSecond: serverRate,
@@ -211,6 +288,10 @@ export const image: BenchSection = async ({ runs }) => {
             ratio: serverRate / bareRate,
             latencyP50Ms: server.latency.p50,
             latencyP99Ms: server.latency.p99,
+            serverCpuMsPerImage,
+            loadGeneratorCpuMsPerImage: loadCpuMsPerImage,
+            bareSharpCpuMsPerImage: bare.cpuMsPerImage,
+            serverPeakRssMb: serverRssMb,
           };
         });
         const figures = sampleFigures(runsFigures, 3);

@@ -8,7 +8,13 @@ import { forwardRequest } from "../../../testing/regional-s3";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
 import sharp from "sharp";
-import { createImageServer, type ImageServer } from "../../../functions/image/server";
+import { availableParallelism } from "node:os";
+import {
+  createImageServer,
+  defaultMaxConcurrency,
+  LIBUV_DEFAULT_THREADPOOL_SIZE,
+  type ImageServer,
+} from "../../../functions/image/server";
 import { createServiceFromEnv, ImageService, servicePropsFromEnv } from "../../../functions/image/service";
 import type { ImageSource } from "../../../functions/image/source";
 import { ImageFigures } from "../../../functions/image/figures";
@@ -188,6 +194,13 @@ describe("image server against s3rver and dynalite", () => {
 });
 
 describe("bounded concurrency", () => {
+  test("images processed at once default to libuv's threadpool size, at least the CPU count", () => {
+    const cores = availableParallelism();
+    expect(defaultMaxConcurrency({})).toBe(Math.max(cores, LIBUV_DEFAULT_THREADPOOL_SIZE));
+    expect(defaultMaxConcurrency({ UV_THREADPOOL_SIZE: "64" })).toBe(Math.max(cores, 64));
+    expect(defaultMaxConcurrency({ UV_THREADPOOL_SIZE: "1" })).toBe(cores);
+  });
+
   test("beyond max concurrency + queue, 503 with Retry-After; queued requests complete", async () => {
     let entered!: () => void;
     const firstEntered = new Promise<void>((resolve) => (entered = resolve));

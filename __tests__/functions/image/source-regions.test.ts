@@ -1,9 +1,10 @@
 /**
  * Source buckets in other regions: the engine reads each through a client of its region (from
  * config), proven against a stand-in that answers S3's PermanentRedirect to requests signed for
- * the wrong region. And a stalled S3 body is ended by the SDK client's timeouts.
+ * the wrong region. And a stalled S3 body is ended by the SDK client's timeouts; the read asks for no
+ * checksum (source.ts says why) and refuses a body cut short of its Content-Length.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -102,3 +103,74 @@ test("a stalled object body is ended by the client's socket timeout, not held fo
     await new Promise<void>((resolve) => stalling.close(() => resolve()));
   }
 }, 20_000);
+
+/** A stand-in for GetObject answering every request with `answer`; records the request headers. */
+async function standIn(answer: (response: ServerResponse) => void) {
+  const headers: Array<Record<string, string | string[] | undefined>> = [];
+  const server: Server = createServer((request, response) => {
+    headers.push(request.headers);
+    request.resume();
+    answer(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = s3Client("us-east-1", { endpoint, forcePathStyle: true });
+  return {
+    headers,
+    source: new S3Source(client),
+    close: async () => {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test("the source asks S3 for no checksum and returns the body whole", async () => {
+  const body = await jpeg(300, 200);
+  const savedChecksumSetting = process.env.AWS_RESPONSE_CHECKSUM_VALIDATION;
+  // The client's own setting decides, not the local servers' variable (localAwsEnv).
+  delete process.env.AWS_RESPONSE_CHECKSUM_VALIDATION;
+  const stub = await standIn((response) => {
+    response.writeHead(200, { "content-type": "image/jpeg", "content-length": String(body.length) });
+    response.end(body);
+  });
+  try {
+    expect((await stub.source.get("images", "cat.jpg", 1_000_000)).equals(body)).toBe(true);
+    // Without x-amz-checksum-mode S3 sends no checksum, and the SDK recomputes none.
+    expect(stub.headers[0]["x-amz-checksum-mode"]).toBeUndefined();
+  } finally {
+    process.env.AWS_RESPONSE_CHECKSUM_VALIDATION = savedChecksumSetting;
+    await stub.close();
+  }
+});
+
+test("a body cut short of its Content-Length is refused", async () => {
+  const stub = await standIn((response) => {
+    response.writeHead(200, { "content-type": "image/jpeg", "content-length": "100000" });
+    response.write(Buffer.alloc(1000), () => response.socket?.destroy());
+  });
+  try {
+    await expect(stub.source.get("images", "cat.jpg", 1_000_000)).rejects.toThrow();
+  } finally {
+    await stub.close();
+  }
+});
+
+test("a body without Content-Length is read whole, and refused past the size limit", async () => {
+  const body = await jpeg(300, 200);
+  const stub = await standIn((response) => {
+    response.writeHead(200, { "content-type": "image/jpeg" });
+    // Chunked, in pieces: the buffer grows as they arrive.
+    for (let at = 0; at < body.length; at += 1000) response.write(body.subarray(at, at + 1000));
+    response.end();
+  });
+  try {
+    expect((await stub.source.get("images", "cat.jpg", 1_000_000)).equals(body)).toBe(true);
+    await expect(stub.source.get("images", "cat.jpg", body.length - 1)).rejects.toMatchObject({
+      code: "ImageTooLarge",
+    });
+  } finally {
+    await stub.close();
+  }
+});
