@@ -1,3 +1,4 @@
+import "../support/cdktf-matchers";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { App, TerraformStack, Testing } from "cdktf";
