@@ -13,7 +13,8 @@ module.exports = {
   reporters: ["default", "<rootDir>/__tests__/support/slowest-suites-reporter.js"],
   // Synthesizing loads large provider bindings: allow for a cold cache on a 2-core machine.
   testTimeout: 60_000,
-  // Many suites wait on terraform, local servers and child processes as much as on the CPU: three
-  // workers finish the suite on two cores in about two thirds of the time one worker per spare core takes.
-  maxWorkers: 3,
+  // Many suites wait on terraform, local servers and child processes as much as on the CPU, and one
+  // (server-keepalive) idles for 65 s: four workers keep two cores busy (75-85 s against 82-86 s
+  // with three, alternating runs on the 2-core machine).
+  maxWorkers: 4,
 };
