@@ -426,13 +426,7 @@ export class CopyEngine {
       await options.onUploadStarted?.(uploadId);
       await Promise.all(Array.from({ length: Math.min(this.uploadConcurrency, partCount) }, worker));
       if (failure !== undefined) throw failure;
-      const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
-      return {
-        mode: "multipart",
-        bytes: object.size,
-        verifiedWith,
-        overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
-      };
+      return await this.finishMultipart(object, uploadId, parts, write, md5);
     } catch (error) {
       await this.abortUpload(object.key, uploadId);
       throw error;
@@ -499,13 +493,7 @@ export class CopyEngine {
       }
       await Promise.all(uploads);
       if (failure !== undefined) throw failure;
-      const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
-      return {
-        mode: "multipart",
-        bytes: object.size,
-        verifiedWith,
-        overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
-      };
+      return await this.finishMultipart(object, uploadId, parts, write, md5);
     } catch (error) {
       await Promise.allSettled(uploads);
       await this.abortUpload(object.key, uploadId);
@@ -514,6 +502,23 @@ export class CopyEngine {
       reader.close();
       release();
     }
+  }
+
+  /** Completes a multipart copy whose parts all uploaded; the result, once the checksums matched. */
+  private async finishMultipart(
+    object: SourceObject,
+    uploadId: string,
+    parts: UploadedPart[],
+    write: WriteCondition,
+    md5: Hash | undefined,
+  ): Promise<CopyResult> {
+    const verifiedWith = await this.completeUpload(object, uploadId, parts, write, md5?.digest("base64"));
+    return {
+      mode: "multipart",
+      bytes: object.size,
+      verifiedWith,
+      overCloudFrontLimit: object.size > CLOUDFRONT_MAX_CACHEABLE_BYTES,
+    };
   }
 
   /**
