@@ -200,7 +200,6 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const agents = () => agentsFor(options.concurrency);
   const accessKeyId = process.env.SOURCE_ACCESS_KEY_ID;
   const secretAccessKey = process.env.SOURCE_SECRET_ACCESS_KEY;
   // Secrets Manager and SQS load only when asked for: a tenth of the start-up otherwise.
@@ -221,10 +220,10 @@ async function main(): Promise<number> {
         ? { accessKeyId, secretAccessKey }
         : undefined,
     configureClient: leanForBulk,
-    plainHttp: agents(),
+    plainHttp: agentsFor(options.concurrency),
   });
   const tty = process.stderr.isTTY;
-  const destinationAgents = agents();
+  const destinationAgents = agentsFor(options.concurrency);
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.

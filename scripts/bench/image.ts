@@ -6,7 +6,7 @@
  * operation and connection count, each figure reported over them). The server reads its
  * source through the S3 SDK from a stand-in that costs little CPU: a `node:http` server answering
  * every GET with the same buffer. Bare sharp runs with the server's libvips settings (configureSharp
- * in functions/image/engine.ts: no operation cache, one thread per CPU).
+ * in functions/image/engine.ts: no operation cache).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -21,7 +21,7 @@ import { imageFonts } from "../../packaging/font-package";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
 import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
-import { progress, repeat, round, sampleFigures, type BenchSection } from "./support";
+import { cpuSeconds, progress, repeat, round, sampleFigures, type BenchSection } from "./support";
 import {
   ENVIRONMENT,
   FONTCONFIG_FILE_VARIABLE,
@@ -40,8 +40,6 @@ const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SET
 const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
 /** Set by localAwsEnv for s3rver; unset in production. */
 const RESPONSE_CHECKSUM_VARIABLE = "AWS_RESPONSE_CHECKSUM_VALIDATION";
-/** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The operations of issue 12, each with the bare sharp pipeline that produces the same image. */
 const OPERATIONS: Array<{ name: string; process: string; bare: (source: Buffer) => Promise<Buffer> }> = [
@@ -141,22 +139,15 @@ async function throughput(
   return { imagesPerSecond: done / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / done };
 }
 
-/** The resident memory of a process now, in MB. */
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+/** A memory figure of a process from /proc (`VmRSS` now, `VmHWM` its peak), in MB. */
+function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 }
 
 /** CPU milliseconds (user + system) this process spent since `since`. */
 function cpuMs(since: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(since);
   return (user + system) / 1000;
-}
-
-/** CPU milliseconds (user + system, all threads) another process has spent so far. */
-function processCpuMs(pid: number): number {
-  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
@@ -263,14 +254,14 @@ export const image: BenchSection = async ({ runs }) => {
         let errors = 0;
         // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
         const runsFigures = await repeat(runs, async (run) => {
-          const serverCpu = processCpuMs(child.pid!);
+          const serverCpu = cpuSeconds(child.pid!) ?? NaN;
           const benchCpu = process.cpuUsage();
           let serverRssMb = 0;
-          const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, rssMb(child.pid!))), 100);
+          const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"))), 100);
           const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
           clearInterval(sampling);
           const images = server.requests.total;
-          const serverCpuMsPerImage = (processCpuMs(child.pid!) - serverCpu) / images;
+          const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const loadCpuMsPerImage = cpuMs(benchCpu) / images;
           const bare = await throughput(() => operation.bare(source), connections);
           const serverRate = images / (server.duration || SECONDS_PER_MEASURE);
@@ -308,8 +299,7 @@ export const image: BenchSection = async ({ runs }) => {
         });
       }
     }
-    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-    const peakRssMb = round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024, 1);
+    const peakRssMb = round(memoryMb(child.pid!, "VmHWM"), 1);
     return {
       fixtureBytes: source.length,
       source: "node:http stand-in for S3 on loopback (same machine)",

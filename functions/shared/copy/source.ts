@@ -158,16 +158,16 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
  * parse, `x-amz-meta-*` and GCS's `x-goog-*` included.
  */
 export function describeHeaders(key: string, headers: IncomingHttpHeaders): SourceObject {
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  const amzMetadata: Record<string, string> = {};
+  const googMetadata: Record<string, string> = {};
+  for (const name of Object.keys(headers)) {
+    const value = header(headers, name);
     if (value === undefined) continue;
-    const joined = Array.isArray(value) ? value.join(", ") : value;
-    if (name.startsWith("x-amz-meta-")) metadata[name.slice("x-amz-meta-".length)] = joined;
+    if (name.startsWith("x-amz-meta-")) amzMetadata[name.slice("x-amz-meta-".length)] = value;
+    else if (name.startsWith("x-goog-meta-")) googMetadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(value);
   }
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || !name.startsWith("x-goog-meta-")) continue;
-    metadata[name.slice("x-goog-meta-".length)] = utf8HeaderValue(Array.isArray(value) ? value.join(", ") : value);
-  }
+  // GCS's own names win over the S3 names of the same field, as before.
+  const metadata = { ...amzMetadata, ...googMetadata };
   const stored = header(headers, "x-goog-stored-content-length");
   const storedLength = Number(stored);
   const etag = header(headers, "etag") ?? "";
