@@ -1,4 +1,6 @@
-import { GetObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { IncomingMessage } from "node:http";
+import { S3Http } from "../shared/s3-http";
 import { ImageError } from "./errors";
 
 /** Where source images come from. */
@@ -18,27 +20,12 @@ export const S3_REQUEST_TIMEOUT_MS = 5_000;
 export const S3_SOCKET_TIMEOUT_MS = 5_000;
 
 /**
- * The S3 client of one region, with timeouts; the rest comes from the standard SDK configuration
+ * The S3 client of one region; the rest comes from the standard SDK configuration
  * (AWS_ENDPOINT_URL_S3 works). A bucket in another region than configured is still read: S3's
- * PermanentRedirect names the bucket's region and the client retries there.
+ * PermanentRedirect names the bucket's region and the read goes there.
  */
 export function s3Client(region?: string, overrides: S3ClientConfig = {}): S3Client {
-  return new S3Client({
-    region,
-    followRegionRedirects: true,
-    // The SDK would otherwise ask S3 for the object's checksum and recompute it in JavaScript on the
-    // event loop (CRC64NVME: 2.35 ms per 737 KB source). The read needs no second integrity check:
-    // HTTPS to S3 authenticates every byte in transit, a body shorter than its Content-Length is
-    // refused below, and the decoder (failOn "error" in engine.ts) rejects a truncated image.
-    responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: {
-      connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
-      requestTimeout: S3_REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-      socketTimeout: S3_SOCKET_TIMEOUT_MS,
-    },
-    ...overrides,
-  });
+  return new S3Client({ region, followRegionRedirects: true, ...overrides });
 }
 
 /** One S3 client per region, each created on first use: a bucket is read through its own region's. */
@@ -62,9 +49,17 @@ export class RegionalS3Clients {
   }
 }
 
-/** Reads objects with GetObject, each bucket through the client of its region. */
+/**
+ * Reads objects with a signed GetObject over plain node:http (functions/shared/s3-http.ts: the
+ * client's endpoint rules, credentials, retry strategy and region redirects), each bucket through
+ * the client of its region. The SDK's own GetObject cost 2–3 ms of the event loop per read in its
+ * middleware stack (docs/image-performance.md). No checksum is asked for: HTTPS to S3 authenticates
+ * every byte in transit, a body short of its Content-Length is refused, and the decoder (failOn
+ * "error" in engine.ts) rejects a truncated image.
+ */
 export class S3Source implements ImageSource {
   private readonly clientFor: (bucket: string) => S3Client;
+  private readonly readers = new Map<S3Client, S3Http>();
 
   constructor(clients: S3Client | RegionalS3Clients) {
     this.clientFor = clients instanceof RegionalS3Clients ? (bucket) => clients.forBucket(bucket) : () => clients;
@@ -73,9 +68,7 @@ export class S3Source implements ImageSource {
   async get(bucket: string, key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     let response;
     try {
-      response = await this.clientFor(bucket).send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
-        abortSignal: signal,
-      });
+      response = await this.reader(bucket).get(bucket, key, {}, signal);
     } catch (error) {
       const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (name === "NoSuchKey" || name === "NotFound" || $metadata?.httpStatusCode === 404)
@@ -84,44 +77,69 @@ export class S3Source implements ImageSource {
         throw new ImageError("AccessDenied", `the image function may not read "${key}"`);
       throw error;
     }
-    const tooLarge = (size: number) =>
-      new ImageError(
-        "ImageTooLarge",
-        `the object "${key}" is ${size} bytes or more; at most ${maxBytes} bytes are processed`,
-      );
-    const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-    if (response.ContentLength !== undefined && response.ContentLength > maxBytes) {
-      body?.destroy?.();
-      throw tooLarge(response.ContentLength);
+    const { body } = response;
+    const length = response.headers["content-length"];
+    const expected = length === undefined ? undefined : Number(length);
+    if (expected !== undefined && expected > maxBytes) {
+      body.destroy();
+      throw tooLarge(key, expected, maxBytes);
     }
-    if (!body) return Buffer.alloc(0);
-    const stop = () => body.destroy?.();
-    signal?.addEventListener("abort", stop, { once: true });
-    // One buffer of Content-Length filled as chunks arrive: no list of chunks, no second copy to join them.
-    const expected = response.ContentLength;
+    return readBody(body, key, expected, maxBytes);
+  }
+
+  private reader(bucket: string): S3Http {
+    const client = this.clientFor(bucket);
+    let reader = this.readers.get(client);
+    if (!reader) {
+      reader = new S3Http(client, {
+        timeouts: {
+          connectMs: S3_CONNECTION_TIMEOUT_MS,
+          headersMs: S3_REQUEST_TIMEOUT_MS,
+          idleMs: S3_SOCKET_TIMEOUT_MS,
+        },
+      });
+      this.readers.set(client, reader);
+    }
+    return reader;
+  }
+}
+
+function tooLarge(key: string, size: number, maxBytes: number): ImageError {
+  return new ImageError(
+    "ImageTooLarge",
+    `the object "${key}" is ${size} bytes or more; at most ${maxBytes} bytes are processed`,
+  );
+}
+
+/**
+ * The body into one buffer of Content-Length, filled as chunks arrive (no list of chunks, no second
+ * copy to join them); without a Content-Length it grows by doubling, up to `maxBytes`. A body that
+ * ends early, breaks off or is aborted (its request's signal) rejects.
+ */
+function readBody(body: IncomingMessage, key: string, expected: number | undefined, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
     let buffer = Buffer.allocUnsafe(expected ?? 0);
     let size = 0;
-    try {
-      for await (const chunk of body) {
-        if (size + chunk.length > maxBytes) {
-          body.destroy?.();
-          throw tooLarge(size + chunk.length);
-        }
-        if (size + chunk.length > buffer.length) {
-          // No Content-Length, or a body longer than it said: grow (doubling, capped at maxBytes).
-          const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(size + chunk.length, 2 * buffer.length)));
-          buffer.copy(grown, 0, 0, size);
-          buffer = grown;
-        }
-        buffer.set(chunk, size);
-        size += chunk.length;
+    const fail = (error: Error) => {
+      reject(error);
+      body.destroy();
+    };
+    body.on("data", (chunk: Buffer) => {
+      if (size + chunk.length > maxBytes) return fail(tooLarge(key, size + chunk.length, maxBytes));
+      if (size + chunk.length > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(size + chunk.length, 2 * buffer.length)));
+        buffer.copy(grown, 0, 0, size);
+        buffer = grown;
       }
-    } finally {
-      signal?.removeEventListener("abort", stop);
-    }
-    signal?.throwIfAborted();
-    if (expected !== undefined && size !== expected)
-      throw new Error(`the object "${key}" ended after ${size} of its ${expected} bytes`);
-    return size === buffer.length ? buffer : buffer.subarray(0, size);
-  }
+      buffer.set(chunk, size);
+      size += chunk.length;
+    });
+    body.on("error", reject);
+    body.on("aborted", () => reject(new Error(`the object "${key}" broke off after ${size} bytes`)));
+    body.on("end", () => {
+      if (!body.complete || (expected !== undefined && size !== expected))
+        reject(new Error(`the object "${key}" ended after ${size} of its ${expected ?? "unknown"} bytes`));
+      else resolve(size === buffer.length ? buffer : buffer.subarray(0, size));
+    });
+  });
 }

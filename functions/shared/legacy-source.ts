@@ -1,7 +1,7 @@
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { HttpObjectSource } from "./copy/http-source";
-import { S3Http, type S3HttpOptions } from "./copy/s3-http";
+import { S3Http, type S3HttpOptions } from "./s3-http";
 import { createSourceClient, ObjectSource, type ObjectReader } from "./copy/source";
 
 /**
@@ -35,7 +35,7 @@ export interface OpenSourceOptions {
   /** Adjusts the S3 client of an S3 API source once made (the bulk CLI trims its middleware). */
   readonly configureClient?: (client: S3Client) => void;
   /**
-   * An S3 API source's object GETs over plain node:http (functions/shared/copy/s3-http.ts) through
+   * An S3 API source's object GETs over plain node:http (functions/shared/s3-http.ts) through
    * these agents: the bulk CLI's, which spends most of a small object's CPU in the SDK otherwise.
    */
   readonly plainHttp?: Pick<S3HttpOptions, "httpAgent" | "httpsAgent">;

@@ -14,6 +14,18 @@ export interface S3HttpOptions {
   /** @default keep-alive agents of this instance (50 sockets, as the SDK's) */
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
+  /** Bounds on each attempt. @default none: an attempt waits as long as its socket stays open */
+  readonly timeouts?: S3HttpTimeouts;
+}
+
+/** Milliseconds an attempt may take at each stage; a stage past its bound fails the attempt (a retryable TimeoutError). */
+export interface S3HttpTimeouts {
+  /** To open a new connection (a reused keep-alive connection is open already). */
+  readonly connectMs: number;
+  /** From sending the request to the response's headers. */
+  readonly headersMs: number;
+  /** Between two reads of the socket, the body included: a stalled response ends here. */
+  readonly idleMs: number;
 }
 
 export interface S3HttpResponse {
@@ -27,12 +39,24 @@ export interface S3HttpResponse {
 export class S3HttpError extends Error {
   readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string; attempts: number };
   readonly $fault: "client" | "server";
-  constructor(name: string, message: string, status: number | undefined, requestId?: string) {
+  constructor(
+    name: string,
+    message: string,
+    status: number | undefined,
+    requestId?: string,
+    /** The bucket's region, when S3 named it (`x-amz-bucket-region`, or `<Region>` in the error). */
+    readonly bucketRegion?: string,
+  ) {
     super(message);
     this.name = name;
     this.$metadata = { httpStatusCode: status, requestId, attempts: 1 };
     this.$fault = status !== undefined && status < 500 ? "client" : "server";
   }
+}
+
+/** An attempt that passed one of its timeouts (S3HttpTimeouts); the retry strategy retries it. */
+export class S3HttpTimeoutError extends Error {
+  override readonly name = "TimeoutError";
 }
 
 interface Base {
@@ -90,9 +114,17 @@ export class S3Http {
     this.httpsAgent = options.httpsAgent ?? new HttpsAgent({ keepAlive: true, maxSockets: 50 });
   }
 
-  /** GET of an object (or a range of it): resolves once the headers of a 2xx response arrived. */
-  get(bucket: string, key: string, headers: Record<string, string> = {}): Promise<S3HttpResponse> {
-    return this.send("GET", bucket, key, {}, headers);
+  /**
+   * GET of an object (or a range of it): resolves once the headers of a 2xx response arrived.
+   * `signal` abandons the request, its retries and its body.
+   */
+  get(
+    bucket: string,
+    key: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<S3HttpResponse> {
+    return this.send("GET", bucket, key, {}, headers, undefined, signal);
   }
 
   /** PUT of an object (or, with `query` `partNumber` and `uploadId`, of a part); the body was read by then. */
@@ -108,18 +140,21 @@ export class S3Http {
     return response.headers;
   }
 
-  private base(bucket: string): Promise<Base> {
-    let base = this.bases.get(bucket);
+  private base(bucket: string, region?: string): Promise<Base> {
+    let base = region === undefined ? this.bases.get(bucket) : undefined;
     if (!base) {
-      base = this.resolveBase(bucket);
+      base = this.resolveBase(bucket, region);
       base.catch(() => this.bases.delete(bucket));
       this.bases.set(bucket, base);
     }
     return base;
   }
 
-  /** The bucket's URL and signing region, by the client's endpoint rules (as every SDK request is addressed). */
-  private async resolveBase(bucket: string): Promise<Base> {
+  /**
+   * The bucket's URL and signing region, by the client's endpoint rules (as every SDK request is
+   * addressed); `region` overrides the client's (a bucket S3 said lives elsewhere).
+   */
+  private async resolveBase(bucket: string, region?: string): Promise<Base> {
     const config = this.client.config as S3Client["config"] & {
       serviceConfiguredEndpoint?: () => Promise<string | undefined>;
     };
@@ -129,7 +164,7 @@ export class S3Http {
       : await config.serviceConfiguredEndpoint?.();
     const resolved = await config.endpointProvider({
       Bucket: bucket,
-      Region: await config.region(),
+      Region: region ?? (await config.region()),
       UseFIPS: await config.useFipsEndpoint(),
       UseDualStack: await config.useDualstackEndpoint(),
       ForcePathStyle: config.forcePathStyle,
@@ -141,7 +176,10 @@ export class S3Http {
     });
     const schemes = (resolved.properties?.authSchemes ?? []) as { name?: string; signingRegion?: string }[];
     const sigv4 = schemes.find((scheme) => scheme.name === "sigv4");
-    return { url: new URL(resolved.url.toString()), signingRegion: sigv4?.signingRegion ?? (await config.region()) };
+    return {
+      url: new URL(resolved.url.toString()),
+      signingRegion: sigv4?.signingRegion ?? region ?? (await config.region()),
+    };
   }
 
   private signer(region: string): SignatureV4 {
@@ -162,7 +200,11 @@ export class S3Http {
     return signer;
   }
 
-  /** One request with the client's retry strategy around it (each attempt signed anew). */
+  /**
+   * One request with the client's retry strategy around it (each attempt signed anew). With the
+   * client's `followRegionRedirects`, a bucket S3 says lives in another region is addressed there
+   * from then on (one redirect per bucket, where the SDK pays one per request).
+   */
   private async send(
     method: "GET" | "PUT",
     bucket: string,
@@ -170,29 +212,54 @@ export class S3Http {
     query: Record<string, string>,
     headers: Record<string, string>,
     body?: Buffer,
+    signal?: AbortSignal,
   ): Promise<S3HttpResponse> {
-    const base = await this.base(bucket);
+    let base = await this.base(bucket);
+    let redirected = false;
     const strategy = await this.client.config.retryStrategy();
     // Every client the SDK makes today has a token-based (V2) strategy; an old-style one gets one attempt.
-    if (!("acquireInitialRetryToken" in strategy)) return this.attempt(method, base, key, query, headers, body);
-    let token = await strategy.acquireInitialRetryToken("s3-http");
+    const retries = "acquireInitialRetryToken" in strategy ? strategy : undefined;
+    let token = await retries?.acquireInitialRetryToken("s3-http");
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.attempt(method, base, key, query, headers, body);
-        strategy.recordSuccess(token);
+        const response = await this.attempt(method, base, key, query, headers, body, signal);
+        if (token) retries?.recordSuccess(token);
         return response;
       } catch (error) {
         if (error instanceof S3HttpError) error.$metadata.attempts = attempt;
+        const region = this.redirectRegion(error, base);
+        if (region && !redirected) {
+          redirected = true;
+          base = await this.base(bucket, region);
+          continue;
+        }
+        if (!retries || !token) throw error;
+        // The strategy may wait inside (for its retry quota, or the backoff itself): an abort ends that wait too.
+        const refreshed = retries.refreshRetryTokenForRetry(token, { errorType: errorType(error) });
+        await abortable(
+          refreshed.then(
+            () => undefined,
+            () => undefined,
+          ),
+          signal,
+        );
         try {
-          token = await strategy.refreshRetryTokenForRetry(token, {
-            errorType: errorType(error),
-          });
+          token = await refreshed;
         } catch {
           throw error;
         }
-        await new Promise((resolve) => setTimeout(resolve, token.getRetryDelay()));
+        await sleep(token.getRetryDelay(), signal);
       }
     }
+  }
+
+  /** The region to retry in when S3 answered that the bucket lives in another (the SDK's followRegionRedirects). */
+  private redirectRegion(error: unknown, base: Base): string | undefined {
+    const follow = (this.client.config as { followRegionRedirects?: boolean }).followRegionRedirects;
+    if (!follow || !(error instanceof S3HttpError) || !error.bucketRegion) return undefined;
+    const status = error.$metadata.httpStatusCode;
+    const wrongRegion = status === 301 || (status === 400 && error.name === "AuthorizationHeaderMalformed");
+    return wrongRegion && error.bucketRegion !== base.signingRegion ? error.bucketRegion : undefined;
   }
 
   private async attempt(
@@ -202,7 +269,9 @@ export class S3Http {
     query: Record<string, string>,
     headers: Record<string, string>,
     body?: Buffer,
+    signal?: AbortSignal,
   ): Promise<S3HttpResponse> {
+    signal?.throwIfAborted();
     const basePath = base.url.pathname.endsWith("/") ? base.url.pathname : `${base.url.pathname}/`;
     const path = `${basePath}${encodeKey(key)}`;
     const request = {
@@ -228,7 +297,9 @@ export class S3Http {
           });
     const search = new URLSearchParams(query).toString().replace(/\+/g, "%20");
     const secure = base.url.protocol === "https:";
+    const { timeouts } = this.options;
     return new Promise<S3HttpResponse>((resolve, reject) => {
+      // Aborting destroys the request, and with it a response body still being read.
       const outgoing = (secure ? httpsRequest : httpRequest)(
         {
           method,
@@ -238,8 +309,10 @@ export class S3Http {
           path: search ? `${path}?${search}` : path,
           headers: signed.headers,
           agent: secure ? this.httpsAgent : this.httpAgent,
+          signal,
         },
         (response) => {
+          clearTimeout(headersTimer);
           const status = response.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             resolve({ status, headers: response.headers, body: response });
@@ -251,7 +324,23 @@ export class S3Http {
           response.on("end", () => reject(errorOf(status, response.headers, Buffer.concat(chunks).toString("utf8"))));
         },
       );
-      outgoing.on("error", reject);
+      const timedOut = (what: string, ms: number) => () =>
+        outgoing.destroy(new S3HttpTimeoutError(`${method} ${base.url.host}${path}: ${what} within ${ms} ms`));
+      const headersTimer =
+        timeouts && setTimeout(timedOut("no response headers", timeouts.headersMs), timeouts.headersMs).unref();
+      if (timeouts) {
+        outgoing.setTimeout(timeouts.idleMs, timedOut("nothing received", timeouts.idleMs));
+        outgoing.once("socket", (socket) => {
+          if (!socket.connecting) return;
+          const connectTimer = setTimeout(timedOut("no connection", timeouts.connectMs), timeouts.connectMs).unref();
+          socket.once("connect", () => clearTimeout(connectTimer));
+          socket.once("close", () => clearTimeout(connectTimer));
+        });
+      }
+      outgoing.on("error", (error) => {
+        clearTimeout(headersTimer);
+        reject(error);
+      });
       outgoing.end(body);
     });
   }
@@ -263,5 +352,31 @@ function errorOf(status: number, headers: IncomingHttpHeaders, xml: string): S3H
   const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1];
   const name = code ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : `Http${status}`);
   const requestId = headers["x-amz-request-id"];
-  return new S3HttpError(name, message ?? name, status, typeof requestId === "string" ? requestId : undefined);
+  const region = headers["x-amz-bucket-region"] ?? /<Region>([^<]*)<\/Region>/.exec(xml)?.[1];
+  return new S3HttpError(
+    name,
+    message ?? name,
+    status,
+    typeof requestId === "string" ? requestId : undefined,
+    typeof region === "string" && region !== "" ? region : undefined,
+  );
+}
+
+/** `work`, or the signal's reason as soon as it aborts (at once if it already has). */
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
+/** Waits `ms`; rejects with the signal's reason, its timer cleared, as soon as the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return abortable(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), signal).finally(() =>
+    clearTimeout(timer),
+  );
 }

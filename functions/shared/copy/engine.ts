@@ -15,7 +15,7 @@ import { crc32cCombine, crc32cOf, crc32cToBase64, type ObjectHashes } from "./ch
 import { CopyError, isNotFound, writeError } from "./errors";
 import { fitMetadata, type DroppedMetadata } from "./metadata";
 import { withRetries } from "./retry";
-import type { S3Http } from "./s3-http";
+import type { S3Http } from "../s3-http";
 import { sameListedBytes, type ListedState } from "./listing";
 import { SequentialReader, type ObjectReader, type SourceListing, type SourceObject } from "./source";
 
@@ -48,7 +48,7 @@ export interface CopyEngineOptions {
   /** Told of each metadata field S3 cannot hold (the copy goes on without it). */
   readonly onDroppedMetadata?: (key: string, dropped: DroppedMetadata) => void;
   /**
-   * The destination client's PutObject and UploadPart over plain node:http (functions/shared/copy/s3-http.ts),
+   * The destination client's PutObject and UploadPart over plain node:http (functions/shared/s3-http.ts),
    * the bulk CLI's: the same requests, headers and signatures without the SDK's per-request work.
    */
   readonly http?: S3Http;

@@ -12,7 +12,7 @@ import type { Readable } from "node:stream";
 import { md5FromEtag, parseGoogHash, type ObjectHashes } from "./checksums";
 import { CopyError, isNotFound } from "./errors";
 import { listBucket } from "./listing";
-import type { S3Http } from "./s3-http";
+import type { S3Http } from "../s3-http";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../gcs";
 import type { SourceAddressing } from "../legacy-source";
 
@@ -192,7 +192,7 @@ export function describeHeaders(key: string, headers: IncomingHttpHeaders): Sour
 
 /**
  * Reads objects of one source bucket through its S3 API; with `http`, object GETs go over plain
- * node:http (functions/shared/copy/s3-http.ts) instead of the SDK's middleware stack.
+ * node:http (functions/shared/s3-http.ts) instead of the SDK's middleware stack.
  */
 export class ObjectSource implements ObjectReader {
   constructor(

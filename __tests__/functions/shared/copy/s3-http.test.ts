@@ -1,5 +1,5 @@
 /**
- * The bulk CLI's plain node:http GET and PUT (functions/shared/copy/s3-http.ts) against real
+ * The bulk CLI's plain node:http GET and PUT (functions/shared/s3-http.ts) against real
  * stand-ins: SigV4 checked by the strict S3-compatible store (path-style and virtual-hosted, part
  * uploads' query signed), SDK-shaped errors, the client's retry strategy (a node:http front that
  * fails the first attempts), and metadata read back as the SDK reads it. Then the copy engine on
@@ -18,7 +18,7 @@ import { createServer, get as httpGet, type IncomingMessage, type Server } from 
 import type { AddressInfo } from "node:net";
 import { CopyEngine } from "../../../../functions/shared/copy/engine";
 import { isNotFound, writeError, CopyError } from "../../../../functions/shared/copy/errors";
-import { S3Http, S3HttpError } from "../../../../functions/shared/copy/s3-http";
+import { S3Http, S3HttpError } from "../../../../functions/shared/s3-http";
 import {
   createSourceClient,
   describeHeaders,
