@@ -29,7 +29,7 @@ import { MemoryBudget } from "../functions/shared/copy/budget";
 import { crc32cOf } from "../functions/shared/copy/checksums";
 import { CopyEngine, DEFAULT_UPLOAD_CONCURRENCY, type DestinationState } from "../functions/shared/copy/engine";
 import { CopyError } from "../functions/shared/copy/errors";
-import { S3Http } from "../functions/shared/copy/s3-http";
+import { S3Http } from "../functions/shared/s3-http";
 import { DestinationListing, listBucket, sameListedBytes, type ListedState } from "../functions/shared/copy/listing";
 import type { SourceListing } from "../functions/shared/copy/source";
 import { DEFAULT_SOURCE_ENDPOINT, GCS_SIGNING_REGION } from "../functions/shared/gcs";

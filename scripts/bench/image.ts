@@ -1,27 +1,37 @@
 /**
  * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, a child
  * process) under autocannon at 2 and 20 connections, each measurement followed by bare sharp doing
- * the same work with the same parallelism in this process (same output format, quality and effort),
- * so that every ratio comes from one interleaved run on the same machine (`--runs N`: N such pairs per
- * operation and connection count, each figure reported over them). The server reads its
- * source through the S3 SDK from a stand-in that costs little CPU: a `node:http` server answering
- * every GET with the same buffer. Bare sharp runs with the server's libvips settings (configureSharp
- * in functions/image/engine.ts: no operation cache).
+ * the same work with the same parallelism (same output format, quality and effort) in a worker
+ * process started with the server's environment (scripts/bench/image-bare.ts), so that every ratio
+ * comes from one interleaved run on the same machine (`--runs N`: N such pairs per operation and
+ * connection count, each figure reported over them). Both are warmed up on each operation first
+ * (steady state: V8 has compiled the hot code). The server reads its source from S3's stand-in, a
+ * `node:http` server answering every GET with the same buffer at little CPU. CPU per image is
+ * split by thread: the event loop, libvips' workers, and the rest.
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import sharp from "sharp";
 import { localAwsEnv } from "../../testing/local-servers";
 import { PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
-import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
-import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
-import { FONTS_CONF, fontFamily } from "../../functions/image/fonts";
-import { cpuSeconds, progress, repeat, round, sampleFigures, type BenchSection } from "./support";
+import { FONTS_CONF } from "../../functions/image/fonts";
+import { OPERATIONS, type BareRequest, type BareResult } from "./image-bare";
+import {
+  cpuSeconds,
+  progress,
+  repeat,
+  round,
+  sampleFigures,
+  threadCpuMs,
+  type BenchSection,
+  type ThreadCpu,
+} from "./support";
 import {
   ENVIRONMENT,
   FONTCONFIG_FILE_VARIABLE,
@@ -31,73 +41,16 @@ import {
 
 const CONNECTIONS = [2, 20] as const;
 const SECONDS_PER_MEASURE = 6;
+/** Unmeasured load on each operation before its first measurement, on the server and on bare sharp. */
+const WARM_UP_SECONDS = 3;
+const WARM_UP_CONNECTIONS = 20;
 const SOURCE_QUALITY = 90;
 const GOAL_RATIO = 0.8;
 const GOAL_PEAK_RSS_MB = 300;
-const WATERMARK_TEXT = "s3-edge 图片";
-const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SETTINGS;
 /** Node flags for the server process (space-separated). */
 const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
 /** Set by localAwsEnv for s3rver; unset in production. */
 const RESPONSE_CHECKSUM_VARIABLE = "AWS_RESPONSE_CHECKSUM_VALIDATION";
-
-/** The operations of issue 12, each with the bare sharp pipeline that produces the same image. */
-const OPERATIONS: Array<{ name: string; process: string; bare: (source: Buffer) => Promise<Buffer> }> = [
-  {
-    name: "thumbnail",
-    process: "image/resize,w_200,h_100/quality,q_50",
-    // lfit into 200x100, quality 50% of the source's 90.
-    bare: (source) => sharp(source).resize(200, 100, { fit: "inside" }).jpeg({ quality: 45 }).toBuffer(),
-  },
-  {
-    name: "chain",
-    process: "image/resize,w_800/crop,w_400,h_400,g_center/rotate,90/format,webp",
-    // 1920x1280 → 800x533, centre 400x400 at (200, 66), rotated. sharp rotates before its
-    // post-resize extract, so the box is given in the rotated 533x800 frame.
-    bare: (source) =>
-      sharp(source)
-        .resize(800)
-        .rotate(90)
-        .extract({ left: 67, top: 200, width: 400, height: 400 })
-        .webp({ quality: webpQuality, effort: webpEffort })
-        .toBuffer(),
-  },
-  {
-    name: "webp",
-    process: "image/resize,w_400/format,webp",
-    bare: (source) => sharp(source).resize(400).webp({ quality: webpQuality, effort: webpEffort }).toBuffer(),
-  },
-  {
-    name: "avif",
-    process: "image/resize,w_400/format,avif",
-    bare: (source) => sharp(source).resize(400).avif({ quality: avifQuality, effort: avifEffort }).toBuffer(),
-  },
-  {
-    name: "text watermark",
-    process: `image/resize,w_800/watermark,text_${Buffer.from(WATERMARK_TEXT).toString("base64url")},color_FFFFFF,size_40,g_se,x_10,y_10`,
-    // The text drawn by sharp (Pango) with the default font, composited 10 px from the bottom right.
-    bare: async (source) => {
-      const text = await sharp({
-        text: {
-          text: `<span foreground="#FFFFFF">${WATERMARK_TEXT}</span>`,
-          font: `${fontFamily(undefined)} 40`,
-          dpi: 72,
-          rgba: true,
-        },
-      })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const { width, height } = text.info;
-      return sharp(source)
-        .resize(800)
-        .composite([
-          { input: text.data, raw: { width, height, channels: 4 }, left: 800 - width - 10, top: 533 - height - 10 },
-        ])
-        .jpeg({ quality: DEFAULT_QUALITY })
-        .toBuffer();
-    },
-  },
-];
 
 /** 1920x1280 JPEG with texture: noise softened so that it compresses like a photograph. */
 async function fixture(): Promise<Buffer> {
@@ -116,38 +69,9 @@ async function fixture(): Promise<Buffer> {
   return sharp(noise).jpeg({ quality: SOURCE_QUALITY }).toBuffer();
 }
 
-/**
- * Images per second with `parallelism` loops running `work` for a fixed time, and the CPU this
- * process spent per image (libvips' threads included).
- */
-async function throughput(
-  work: () => Promise<unknown>,
-  parallelism: number,
-): Promise<{ imagesPerSecond: number; cpuMsPerImage: number }> {
-  const deadline = performance.now() + SECONDS_PER_MEASURE * 1000;
-  let done = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (performance.now() < deadline) {
-        await work();
-        done++;
-      }
-    }),
-  );
-  return { imagesPerSecond: done / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / done };
-}
-
 /** A memory figure of a process from /proc (`VmRSS` now, `VmHWM` its peak), in MB. */
 function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
-
-/** CPU milliseconds (user + system) this process spent since `since`. */
-function cpuMs(since: NodeJS.CpuUsage): number {
-  const { user, system } = process.cpuUsage(since);
-  return (user + system) / 1000;
 }
 
 /**
@@ -194,13 +118,56 @@ async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/** Bare sharp in its worker process (image-bare.ts), one request at a time. */
+function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
+  const child: ChildProcess = fork(join(PROJECT_ROOT, "scripts/bench/image-bare.ts"), ["--serve", sourcePath], {
+    cwd: PROJECT_ROOT,
+    env,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the bare sharp worker exited (${code})`));
+      child.once("exit", onExit);
+      child.once("message", (message: T & { error?: string }) => {
+        child.off("exit", onExit);
+        if (message.error) reject(new Error(`bare sharp: ${message.error}`));
+        else resolve(message);
+      });
+    });
+  const ready = next<{ ready: true }>();
+  return {
+    ready,
+    run: (request: BareRequest) => {
+      const answer = next<BareResult>();
+      child.send(request);
+      return answer;
+    },
+    stop: () =>
+      new Promise<void>(
+        (resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve()), child.disconnect()),
+      ),
+  };
+}
+
+/** CPU ms per image by thread kind between two readings of a process. */
+const perImage = (before: ThreadCpu, after: ThreadCpu, images: number): ThreadCpu => ({
+  eventLoop: (after.eventLoop - before.eventLoop) / images,
+  libvips: (after.libvips - before.libvips) / images,
+  other: (after.other - before.other) / images,
+});
+
+const describeThreads = (threads: ThreadCpu) =>
+  `event loop ${threads.eventLoop.toFixed(1)} / libvips ${threads.libvips.toFixed(1)} / other ${threads.other.toFixed(1)}`;
+
 export const image: BenchSection = async ({ runs }) => {
-  configureSharp();
   const fontsConf = join(imageFonts(), FONTS_CONF);
-  // Both processes render text with the shipped fonts only (read by fontconfig at its first use).
-  process.env[FONTCONFIG_FILE_VARIABLE] = fontsConf;
   const source = await fixture();
   progress(`image: fixture 1920x1280 JPEG, ${source.length} bytes`);
+  const fixtureDirectory = mkdtempSync(join(tmpdir(), "s3-edge-image-bench-"));
+  const sourcePath = join(fixtureDirectory, "photo.jpg");
+  writeFileSync(sourcePath, source);
   const stub = await startSourceStub(source);
   // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
   const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
@@ -215,6 +182,7 @@ export const image: BenchSection = async ({ runs }) => {
   };
   // The test servers' setting (s3rver), not production's: the server reads as its own S3 client is configured.
   delete env[RESPONSE_CHECKSUM_VARIABLE];
+  const bare = bareWorker(env, sourcePath);
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "functions/image/server.ts"], {
     cwd: PROJECT_ROOT,
     env,
@@ -237,6 +205,7 @@ export const image: BenchSection = async ({ runs }) => {
     });
     // Production logging stays on (one JSON line per request): drain it.
     child.stdout!.resume();
+    await bare.ready;
     const results = [];
     for (const operation of OPERATIONS) {
       const url = `http://127.0.0.1:${port}/photo.jpg?x-oss-process=${operation.process}`;
@@ -244,17 +213,24 @@ export const image: BenchSection = async ({ runs }) => {
       const warm = await fetch(url);
       if (!warm.ok) throw new Error(`${operation.name}: the server answered ${warm.status}: ${await warm.text()}`);
       const reference = Buffer.from(await warm.arrayBuffer());
-      const bareOutput = await operation.bare(source);
-      const [served, bare] = await Promise.all([sharp(reference).metadata(), sharp(bareOutput).metadata()]);
-      const sizes = `${served.format} ${served.width}x${served.height} ${reference.length} B vs bare ${bare.format} ${bare.width}x${bare.height} ${bareOutput.length} B`;
-      if (served.format !== bare.format || served.width !== bare.width || served.height !== bare.height)
+      const bareOutput = Buffer.from(
+        (await bare.run({ operation: operation.name, parallelism: 1, seconds: 0 })).output!,
+        "base64",
+      );
+      const [served, bareImage] = await Promise.all([sharp(reference).metadata(), sharp(bareOutput).metadata()]);
+      const sizes = `${served.format} ${served.width}x${served.height} ${reference.length} B vs bare ${bareImage.format} ${bareImage.width}x${bareImage.height} ${bareOutput.length} B`;
+      if (served.format !== bareImage.format || served.width !== bareImage.width || served.height !== bareImage.height)
         throw new Error(`${operation.name}: the server and bare sharp do different work (${sizes})`);
+      const warmUp = await autocannon({ url, connections: WARM_UP_CONNECTIONS, duration: WARM_UP_SECONDS });
+      if (warmUp.non2xx || warmUp.errors) throw new Error(`${operation.name}: the server failed during its warm-up`);
+      await bare.run({ operation: operation.name, parallelism: WARM_UP_CONNECTIONS, seconds: WARM_UP_SECONDS });
       for (const connections of CONNECTIONS) {
         let non2xx = 0;
         let errors = 0;
         // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
         const runsFigures = await repeat(runs, async (run) => {
           const serverCpu = cpuSeconds(child.pid!) ?? NaN;
+          const serverThreads = threadCpuMs(child.pid!);
           const benchCpu = process.cpuUsage();
           let serverRssMb = 0;
           const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"))), 100);
@@ -262,15 +238,22 @@ export const image: BenchSection = async ({ runs }) => {
           clearInterval(sampling);
           const images = server.requests.total;
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
-          const loadCpuMsPerImage = cpuMs(benchCpu) / images;
-          const bare = await throughput(() => operation.bare(source), connections);
+          const serverThreadsPerImage = perImage(serverThreads, threadCpuMs(child.pid!), images);
+          const { user, system } = process.cpuUsage(benchCpu);
+          const loadCpuMsPerImage = (user + system) / 1000 / images;
+          const bareRun = await bare.run({
+            operation: operation.name,
+            parallelism: connections,
+            seconds: SECONDS_PER_MEASURE,
+          });
           const serverRate = images / (server.duration || SECONDS_PER_MEASURE);
-          const bareRate = bare.imagesPerSecond;
+          const bareRate = bareRun.imagesPerSecond;
           non2xx += server.non2xx;
           errors += server.errors;
           progress(
             `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms; ` +
-              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, bare ${bare.cpuMsPerImage.toFixed(1)}; ` +
+              `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} (${describeThreads(serverThreadsPerImage)}) + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, ` +
+              `bare ${bareRun.cpuMsPerImage.toFixed(1)} (${describeThreads(bareRun.threads)}); ` +
               `server RSS up to ${serverRssMb.toFixed(0)} MB`,
           );
           return {
@@ -280,8 +263,10 @@ export const image: BenchSection = async ({ runs }) => {
             latencyP50Ms: server.latency.p50,
             latencyP99Ms: server.latency.p99,
             serverCpuMsPerImage,
+            serverThreadCpuMsPerImage: serverThreadsPerImage,
             loadGeneratorCpuMsPerImage: loadCpuMsPerImage,
-            bareSharpCpuMsPerImage: bare.cpuMsPerImage,
+            bareSharpCpuMsPerImage: bareRun.cpuMsPerImage,
+            bareSharpThreadCpuMsPerImage: bareRun.threads,
             serverPeakRssMb: serverRssMb,
           };
         });
@@ -304,6 +289,7 @@ export const image: BenchSection = async ({ runs }) => {
       fixtureBytes: source.length,
       source: "node:http stand-in for S3 on loopback (same machine)",
       secondsPerMeasure: SECONDS_PER_MEASURE,
+      warmUpSeconds: WARM_UP_SECONDS,
       runs,
       goalRatio: GOAL_RATIO,
       results,
@@ -316,6 +302,8 @@ export const image: BenchSection = async ({ runs }) => {
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));
+    await bare.stop();
     await new Promise((resolve) => stub.server.close(resolve));
+    rmSync(fixtureDirectory, { recursive: true, force: true });
   }
 };

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { PROJECT_ROOT } from "../../config";
 
 /** One bench section: returns the figures it measured (JSON-serializable). */
@@ -117,4 +117,39 @@ export function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU milliseconds of a process by thread kind. */
+export interface ThreadCpu extends Figures {
+  /** The main thread: JavaScript and the event loop. */
+  readonly eventLoop: number;
+  /** libvips' worker threads: the pixels. */
+  readonly libvips: number;
+  /** Every other thread: libuv's threadpool (sharp's pipeline calls), V8's compiler and GC helpers. */
+  readonly other: number;
+}
+
+/** CPU milliseconds each kind of thread of a process has used so far, from /proc/<pid>/task (zeros elsewhere). */
+export function threadCpuMs(pid: number): ThreadCpu {
+  const cpu = { eventLoop: 0, libvips: 0, other: 0 };
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return cpu;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime and stime in clock ticks (100 per second), as cpuSeconds reads them.
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+      const kind = tid === String(pid) ? "eventLoop" : name.startsWith("libvips") ? "libvips" : "other";
+      cpu[kind] += ms;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return cpu;
 }
