@@ -1,13 +1,14 @@
 /**
- * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, a child
- * process) under autocannon at 2 and 20 connections, each measurement followed by bare sharp doing
- * the same work with the same parallelism (same output format, quality and effort) in a worker
- * process started with the server's environment (scripts/bench/image-bare.ts), so that every ratio
- * comes from one interleaved run on the same machine (`--runs N`: N such pairs per operation and
- * connection count, each figure reported over them). Both are warmed up on each operation first
- * (steady state: V8 has compiled the hot code). The server reads its source from S3's stand-in, a
- * `node:http` server answering every GET with the same buffer at little CPU. CPU per image is
- * split by thread: the event loop, libvips' workers, and the rest.
+ * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, bundled and
+ * run as its container runs it, a child process) under autocannon at 2 and 20 connections, each
+ * measurement followed by bare sharp doing the same work with the same parallelism (same output
+ * format, quality and effort) in a worker process started with the server's environment
+ * (scripts/bench/image-bare.ts), so that every ratio comes from one interleaved run on the same
+ * machine (`--runs N`: N such pairs per operation and connection count, each figure reported over
+ * them). Both are warmed up on each operation first (steady state: V8 has compiled the hot code).
+ * The server reads its source from S3's stand-in, a `node:http` server answering every GET with the
+ * same buffer at little CPU. CPU per image is split by thread: the event loop, libvips' workers,
+ * and the rest.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,9 +17,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { buildSync } from "esbuild";
 import sharp from "sharp";
 import { localAwsEnv } from "../../testing/local-servers";
-import { PROJECT_ROOT } from "../../config";
+import { BUILD_DIR, PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { FONTS_CONF } from "../../functions/image/fonts";
 import { OPERATIONS, type BareRequest, type BareResult } from "./image-bare";
@@ -118,6 +120,28 @@ async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/**
+ * The server as its container runs it (functions/image/Dockerfile): one minified esbuild bundle with
+ * sharp left external, under `--enable-source-maps`. Written below the project, where `sharp` resolves.
+ */
+function buildServer(): string {
+  const outfile = join(BUILD_DIR, "bench", "image-server.js");
+  buildSync({
+    entryPoints: [join(PROJECT_ROOT, "functions/image/server.ts")],
+    bundle: true,
+    platform: "node",
+    target: `node${process.versions.node.split(".")[0]}`,
+    format: "cjs",
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    external: ["sharp"],
+    outfile,
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
 /** Bare sharp in its worker process (image-bare.ts), one request at a time. */
 function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
   const child: ChildProcess = fork(join(PROJECT_ROOT, "scripts/bench/image-bare.ts"), ["--serve", sourcePath], {
@@ -183,7 +207,7 @@ export const image: BenchSection = async ({ runs }) => {
   // The test servers' setting (s3rver), not production's: the server reads as its own S3 client is configured.
   delete env[RESPONSE_CHECKSUM_VARIABLE];
   const bare = bareWorker(env, sourcePath);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "functions/image/server.ts"], {
+  const child = spawn(process.execPath, [...nodeArgs, "--enable-source-maps", buildServer()], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ["ignore", "pipe", "inherit"],
