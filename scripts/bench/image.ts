@@ -51,6 +51,8 @@ const GOAL_RATIO = 0.8;
 const GOAL_PEAK_RSS_MB = 300;
 /** Node flags for the server process (space-separated). */
 const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
+/** Operations to measure, by name, comma-separated (e.g. `thumbnail,text watermark`). @default all */
+const OPERATIONS_VARIABLE = "IMAGE_BENCH_OPERATIONS";
 /** Set by localAwsEnv for s3rver; unset in production. */
 const RESPONSE_CHECKSUM_VARIABLE = "AWS_RESPONSE_CHECKSUM_VALIDATION";
 
@@ -231,7 +233,10 @@ export const image: BenchSection = async ({ runs }) => {
     child.stdout!.resume();
     await bare.ready;
     const results = [];
-    for (const operation of OPERATIONS) {
+    const chosen = process.env[OPERATIONS_VARIABLE]?.split(",").map((name) => name.trim());
+    const unknown = chosen?.filter((name) => !OPERATIONS.some((operation) => operation.name === name));
+    if (unknown?.length) throw new Error(`${OPERATIONS_VARIABLE}: no operation named ${unknown.join(", ")}`);
+    for (const operation of OPERATIONS.filter((candidate) => !chosen || chosen.includes(candidate.name))) {
       const url = `http://127.0.0.1:${port}/photo.jpg?x-oss-process=${operation.process}`;
       // Warm-up: the first text render loads the fonts; the first AVIF encode its codec.
       const warm = await fetch(url);
