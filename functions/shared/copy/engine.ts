@@ -276,7 +276,8 @@ export class CopyEngine {
    * `migrate` for an object known from the listings of both buckets (the CLI's bulk path), with
    * fewer requests: a key the destination lists with the source's size and ETag (the same bytes)
    * is skipped without any; a small key it does not list is copied with one GET (headers and
-   * bytes) and one `If-None-Match: *` PUT. Everything else, and a write that lost a race since the
+   * bytes) and one `If-None-Match: *` PUT, a larger one after a HEAD of the source only, its upload
+   * completed under `If-None-Match: *`. Everything else, and a write that lost a race since the
    * listing, goes the way of `migrate` (HEADs, then the write condition they call for).
    */
   async migrateListed(
@@ -304,7 +305,16 @@ export class CopyEngine {
       // Written by someone since the listing (look again), or grown past its listed size (copy it the ranged way).
       if (object) return this.migrate(object, options);
     }
-    return this.migrate(await this.inspect(listing.key), options);
+    const object = await this.inspect(listing.key);
+    if (destination.kind === "absent") {
+      // Free in the listing: written under If-None-Match without a HEAD of the destination first.
+      try {
+        return { outcome: "copied", copy: await this.copy(object, { mode: MigrationWrite.created }, options) };
+      } catch (error) {
+        if (!lostRace(error)) throw error;
+      }
+    }
+    return this.migrate(object, options);
   }
 
   /** Copies one object in this process under a write condition: one PUT up to the threshold, a multipart upload above it. */

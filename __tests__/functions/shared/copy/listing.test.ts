@@ -154,6 +154,53 @@ describe("decisions from the listings", () => {
     expect(memory.peakBytes).toBeLessThanOrEqual(memory.limitBytes);
   });
 
+  /** HeadObject requests the engine sends the destination while `work` runs. */
+  async function destinationHeads(work: () => Promise<unknown>): Promise<number> {
+    const send = jest.spyOn(s3.client, "send");
+    try {
+      await work();
+      return send.mock.calls.filter(([command]) => command instanceof HeadObjectCommand).length;
+    } finally {
+      send.mockRestore();
+    }
+  }
+
+  it("copies a large key the destination does not list without a HEAD of it, completed under If-None-Match", async () => {
+    const key = "listed/large-new.bin";
+    const body = bytes(3 * PART + 11, 13);
+    gcs.objects.set(key, { body, contentType: "application/x-large", metadata: { owner: "web" } });
+    let result;
+    const heads = await destinationHeads(async () => {
+      result = await engine.migrateListed(listed(key, body), { kind: "absent" });
+    });
+    expect(result).toMatchObject({ outcome: "copied", copy: { mode: "multipart", verifiedWith: "crc32c" } });
+    expect(heads).toBe(0);
+    expect(s3.conditionalWrites).toContain(`POST ${key} if-none-match → 200`);
+    expect((await destination(key))!.equals(body)).toBe(true);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: "primary", Key: key }));
+    expect(head.ContentType).toBe("application/x-large");
+    expect(head.Metadata).toMatchObject({ owner: "web", [MIGRATION_WRITE_METADATA]: "created" });
+  });
+
+  it("leaves alone a large object the owner wrote after the listing said the key was free, aborting its upload", async () => {
+    const key = "listed/large-raced.bin";
+    const owner = Buffer.from("the owner's large bytes");
+    const body = bytes(2 * PART + 3, 14);
+    gcs.objects.set(key, { body });
+    s3.beforeConditionalWrite = async ({ key: written }) => {
+      if (written !== key) return;
+      s3.beforeConditionalWrite = undefined;
+      await s3.direct.client.send(new PutObjectCommand({ Bucket: "primary", Key: key, Body: owner }));
+    };
+    const aborted = s3.abortedUploads.size;
+    const result = await engine.migrateListed(listed(key, body), { kind: "absent" });
+    expect(result).toEqual({ outcome: "newer-in-s3" });
+    expect(s3.conditionalWrites).toContain(`POST ${key} if-none-match → 412`);
+    expect((await destination(key))!.equals(owner)).toBe(true);
+    expect([...s3.openUploads.values()]).not.toContain(key);
+    expect(s3.abortedUploads.size).toBe(aborted + 1);
+  });
+
   it("rejects a small key whose bytes do not match the source's checksums, writing nothing", async () => {
     const key = "listed/corrupt.txt";
     const body = bytes(3000, 7);
