@@ -235,17 +235,10 @@ export class S3Http {
         }
         if (!retries || !token) throw error;
         // The strategy may wait inside (for its retry quota, or the backoff itself): an abort ends that wait too.
-        const refreshed = retries.refreshRetryTokenForRetry(token, { errorType: errorType(error) });
-        await abortable(
-          refreshed.then(
-            () => undefined,
-            () => undefined,
-          ),
-          signal,
-        );
         try {
-          token = await refreshed;
+          token = await abortable(retries.refreshRetryTokenForRetry(token, { errorType: errorType(error) }), signal);
         } catch {
+          signal?.throwIfAborted();
           throw error;
         }
         await sleep(token.getRetryDelay(), signal);

@@ -9,7 +9,7 @@ import sharp from "sharp";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
 import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
 import { fontFamily } from "../../functions/image/fonts";
-import { threadCpuMs, type ThreadCpu } from "./support";
+import { threadCpuMs, threadCpuPerImage, type ThreadCpu } from "./support";
 
 const WATERMARK_TEXT = "s3-edge 图片";
 const { webpQuality, webpEffort, avifQuality, avifEffort } = DEFAULT_ENCODER_SETTINGS;
@@ -119,11 +119,7 @@ async function throughput(work: () => Promise<unknown>, parallelism: number, sec
   return {
     imagesPerSecond: done / ((performance.now() - started) / 1000),
     cpuMsPerImage: (user + system) / 1000 / done,
-    threads: {
-      eventLoop: (threadsAfter.eventLoop - threadsBefore.eventLoop) / done,
-      libvips: (threadsAfter.libvips - threadsBefore.libvips) / done,
-      other: (threadsAfter.other - threadsBefore.other) / done,
-    },
+    threads: threadCpuPerImage(threadsBefore, threadsAfter, done),
   };
 }
 

@@ -31,6 +31,7 @@ import {
   round,
   sampleFigures,
   threadCpuMs,
+  threadCpuPerImage,
   type BenchSection,
   type ThreadCpu,
 } from "./support";
@@ -170,19 +171,15 @@ function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
       child.send(request);
       return answer;
     },
-    stop: () =>
-      new Promise<void>(
-        (resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve()), child.disconnect()),
-      ),
+    /** Closing the IPC channel ends the worker (it exits on disconnect). */
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.disconnect();
+      await exited;
+    },
   };
 }
-
-/** CPU ms per image by thread kind between two readings of a process. */
-const perImage = (before: ThreadCpu, after: ThreadCpu, images: number): ThreadCpu => ({
-  eventLoop: (after.eventLoop - before.eventLoop) / images,
-  libvips: (after.libvips - before.libvips) / images,
-  other: (after.other - before.other) / images,
-});
 
 const describeThreads = (threads: ThreadCpu) =>
   `event loop ${threads.eventLoop.toFixed(1)} / libvips ${threads.libvips.toFixed(1)} / other ${threads.other.toFixed(1)}`;
@@ -267,7 +264,7 @@ export const image: BenchSection = async ({ runs }) => {
           clearInterval(sampling);
           const images = server.requests.total;
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
-          const serverThreadsPerImage = perImage(serverThreads, threadCpuMs(child.pid!), images);
+          const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
           const { user, system } = process.cpuUsage(benchCpu);
           const loadCpuMsPerImage = (user + system) / 1000 / images;
           const bareRun = await bare.run({

@@ -153,3 +153,12 @@ export function threadCpuMs(pid: number): ThreadCpu {
   }
   return cpu;
 }
+
+/** CPU milliseconds per image by thread kind between two readings of `threadCpuMs`. */
+export function threadCpuPerImage(before: ThreadCpu, after: ThreadCpu, images: number): ThreadCpu {
+  return {
+    eventLoop: (after.eventLoop - before.eventLoop) / images,
+    libvips: (after.libvips - before.libvips) / images,
+    other: (after.other - before.other) / images,
+  };
+}
