@@ -198,7 +198,10 @@ export class CounterStore {
           TableName: this.tableName,
           Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
           UpdateExpression: "SET #state = :claimed, #owner = :owner, #lease = :lease, #ttl = :ttl",
-          ConditionExpression: "attribute_not_exists(#pk) OR (#state = :claimed AND #lease < :now)",
+          // `#owner = :owner`: the SDK's retry of this very claim (its first attempt applied, the
+          // answer was lost) finds its own claim, not someone else's.
+          ConditionExpression:
+            "attribute_not_exists(#pk) OR (#state = :claimed AND (#lease < :now OR #owner = :owner))",
           ExpressionAttributeNames: {
             "#pk": PARTITION_KEY,
             "#state": "state",
@@ -219,6 +222,11 @@ export class CounterStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+    if ((await this.readEvent(eventId))?.state === DONE) return false;
+    throw new ObjectStatsError("event-in-progress", `event ${eventId} is being counted by another invocation`);
+  }
+
+  private async readEvent(eventId: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -226,8 +234,7 @@ export class CounterStore {
         ConsistentRead: true,
       }),
     );
-    if (Item?.state === DONE) return false;
-    throw new ObjectStatsError("event-in-progress", `event ${eventId} is being counted by another invocation`);
+    return Item;
   }
 
   private async apply(change: ObjectChange, sortKey: string, add: StoredCounts): Promise<void> {
@@ -329,17 +336,33 @@ export class CounterStore {
     }
   }
 
+  /**
+   * Marks the event counted. When the condition fails, the record tells why: `done` means the
+   * event is counted (the SDK retried this write after its first attempt applied, or an attempt
+   * that took the claim over finished it); another owner means our lease ran out and that attempt
+   * finishes the event, so this one fails and its redelivery finds it done.
+   */
   private async markDone(eventId: string, owner: string): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
-        UpdateExpression: "SET #state = :done REMOVE #owner, #lease",
-        ConditionExpression: "#owner = :owner",
-        ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },
-        ExpressionAttributeValues: { ":done": DONE, ":owner": owner },
-      }),
-    );
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+          UpdateExpression: "SET #state = :done REMOVE #owner, #lease",
+          ConditionExpression: "#owner = :owner",
+          ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },
+          ExpressionAttributeValues: { ":done": DONE, ":owner": owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const record = await this.readEvent(eventId);
+      if (record?.state === DONE) return;
+      throw new ObjectStatsError(
+        "event-in-progress",
+        `event ${eventId} lost its claim before it was marked counted (record: ${record ? `${String(record.state)}, owner ${String(record.owner)}, lease until ${String(record.leaseUntil)}` : "missing"}); its redelivery finishes it`,
+      );
+    }
   }
 
   /** Lets a retry take the event over at once instead of waiting for the lease to run out. */

@@ -1,5 +1,6 @@
 import type * as Powertools from "@aws-lambda-powertools/logger";
 import type * as Sns from "@aws-sdk/client-sns";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -21,7 +22,14 @@ import {
   objectStatsTable,
   scheduledEvent,
 } from "../../../testing/aws-events";
-import { localAwsEnv, startDynamoDb, type LocalDynamoDb } from "../../../testing/local-servers";
+import { startLostAnswersProxy, type LostAnswersProxy } from "../../../testing/lost-answers";
+import {
+  LOCAL_REGION,
+  localAwsEnv,
+  S3RVER_CREDENTIALS,
+  startDynamoDb,
+  type LocalDynamoDb,
+} from "../../../testing/local-servers";
 import { METRICS_NAMESPACE, OBJECT_STATS_METRICS } from "../../../functions/shared/metrics";
 import { captureEmf, dimensionSets, figures } from "../../support/emf";
 
@@ -96,6 +104,16 @@ function loadHandlerWith(overrides: Record<string, string>): void {
 const freshTable = () => dynamo.recreateTable(objectStatsTable(TABLE));
 
 const invoke = (event: unknown) => handler(event, CONTEXT);
+
+/**
+ * Invokes every event at once and fails with every error once all have ended: a failed invocation
+ * leaves none of the others still writing into the next test's table.
+ */
+async function invokeAllAtOnce(events: readonly unknown[]): Promise<void> {
+  const results = await Promise.allSettled(events.map((event) => invoke(event)));
+  const errors = results.flatMap((result) => (result.status === "rejected" ? [String(result.reason)] : []));
+  expect(errors).toEqual([]);
+}
 
 async function getCount(query?: Record<string, string>, path = "/count", method = "GET") {
   const response = (await invoke(httpRequest(method, path, query))) as APIGatewayProxyStructuredResultV2;
@@ -199,7 +217,7 @@ describe("counting against dynalite", () => {
     const events = Array.from({ length: RACE_EVENTS }, (_, i) =>
       i % 10 < 7 ? objectCreated(`${["images", "videos", "docs"][i % 3]}/${i}.bin`, i) : objectDeleted(`images/${i}`),
     );
-    await Promise.all(events.map((event) => invoke(event)));
+    await invokeAllAtOnce(events);
 
     const created = events.filter((e) => e["detail-type"] === "Object Created") as ReturnType<typeof objectCreated>[];
     const inPrefix = (prefix: string) => created.filter((e) => e.detail.object.key.startsWith(prefix));
@@ -353,7 +371,7 @@ describe("live never goes below zero", () => {
       objectDeleted(`p${i % 3}/${i}.bin`),
     ]).flat();
     // Interleaved deliveries, all at once: deletions may be counted before their creation.
-    await Promise.all([...events].reverse().map((event) => invoke(event)));
+    await invokeAllAtOnce([...events].reverse());
     const { body } = await getCount();
     const prefixes = Object.values(body.prefixes as Record<string, ReturnType<typeof counts>>);
     const sum = (field: keyof ReturnType<typeof counts>) => prefixes.reduce((total, p) => total + p[field], 0);
@@ -428,6 +446,97 @@ describe("a crash at any step of counting loses nothing and counts nothing twice
     await expect(new CounterStore(documents, table, 7).count(change.change, { leaseMs: 30_000 })).rejects.toThrow(
       /being counted by another invocation/,
     );
+  });
+});
+
+describe("an attempt whose lease ran out, or whose write's answer was lost", () => {
+  beforeEach(freshTable);
+
+  const changeOf = (event: unknown) => {
+    const outcome = changeFromEvent(event);
+    if (outcome.type !== "change") throw new Error("expected a change");
+    return outcome.change;
+  };
+  /** A store whose clock is past every lease taken now: it takes over claims of live attempts. */
+  const later = () => new CounterStore(documents, table, 7, () => Date.now() + 60_000);
+
+  it("counts once when a later attempt took the claim over and finished before this one marked it", async () => {
+    const change = changeOf(objectCreated("docs/slow.pdf", 9));
+    const slow = new CounterStore(documents, table, 7);
+    const result = await slow.count(change, {
+      leaseMs: 1,
+      // The slow attempt has applied its counts when its lease runs out and a redelivery finishes the event.
+      afterCount: async () => {
+        await expect(later().count(change, { leaseMs: 30_000 })).resolves.toBe("counted");
+      },
+    });
+    expect(result).toBe("counted");
+    expect((await slow.readBucket(BUCKET)).counts).toMatchObject({
+      ...counts(1, 0, 9),
+      prefixes: { "docs/": counts(1, 0, 9) },
+    });
+    await expectNothingInFlight();
+  });
+
+  it("fails the attempt that lost its claim to a live one, which then counts the event once", async () => {
+    const change = changeOf(objectDeleted("docs/taken.pdf"));
+    let letTakeoverFinish!: () => void;
+    let takeover!: Promise<string>;
+    const slow = new CounterStore(documents, table, 7).count(change, {
+      leaseMs: 1,
+      afterCount: async () => {
+        takeover = later().count(change, {
+          leaseMs: 30_000,
+          afterCount: () => new Promise<void>((resolve) => (letTakeoverFinish = resolve)),
+        });
+        // Wait until the redelivery holds the claim (its hook runs after its claim and counts).
+        while (!letTakeoverFinish) await new Promise((resolve) => setImmediate(resolve));
+      },
+    });
+    await expect(slow).rejects.toMatchObject({
+      code: "event-in-progress",
+      message: expect.stringMatching(/lost its claim before it was marked counted \(record: claimed, owner /),
+    });
+    letTakeoverFinish();
+    await expect(takeover).resolves.toBe("counted");
+    await expect(later().count(change, { leaseMs: 30_000 })).resolves.toBe("duplicate");
+    const { counts: after } = await later().readBucket(BUCKET);
+    expect(after).toMatchObject({ ...counts(0, 0, 0, 1), prefixes: { "docs/": counts(0, 0, 0, 1) } });
+    await expectNothingInFlight();
+  });
+
+  describe("every write's first answer lost (the SDK retries a write DynamoDB applied)", () => {
+    let proxy: LostAnswersProxy;
+    let lossy: DynamoDBDocumentClient;
+    beforeAll(async () => {
+      proxy = await startLostAnswersProxy(
+        dynamo.endpoint,
+        (request) => request.headers["x-amz-target"] === "DynamoDB_20120810.UpdateItem",
+      );
+      lossy = DynamoDBDocumentClient.from(
+        new DynamoDBClient({ endpoint: proxy.endpoint, region: LOCAL_REGION, credentials: S3RVER_CREDENTIALS }),
+      );
+    });
+    afterAll(async () => {
+      lossy.destroy();
+      await proxy.close();
+    });
+
+    it("counts a creation, a matched removal and an unmatched removal once each", async () => {
+      const store = new CounterStore(lossy, table, 7);
+      const lostBefore = proxy.lost();
+      for (const event of [
+        objectCreated("videos/a.mp4", 5),
+        objectDeleted("videos/a.mp4"),
+        objectDeleted("videos/a.mp4"),
+      ])
+        await expect(store.count(changeOf(event), { leaseMs: 30_000 })).resolves.toBe("counted");
+      // At least claim, two counter updates, mark done and two cleanups per event, each sent twice.
+      expect(proxy.lost() - lostBefore).toBeGreaterThanOrEqual(18);
+      const expected = counts(1, 1, 5, 1);
+      expect((await store.readBucket(BUCKET)).counts).toMatchObject({ ...expected, prefixes: { "videos/": expected } });
+      await expectNothingInFlight();
+    });
   });
 });
 
