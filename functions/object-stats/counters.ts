@@ -154,6 +154,8 @@ export function snapshotChunks(
  *    attempt already applied an item, the condition fails and the item is left alone: each ADD
  *    happens once even when a crash lands between the two items.
  * 3. Notify (per-change mode), then mark the record `done`, on the condition that we still own it.
+ *    A failed condition with the record `done` is success (the SDK's retry of this write, or a
+ *    takeover that finished); with another owner, this attempt fails and the owner finishes.
  * 4. Remove the id from both items' `applying` sets (only after `done`, so no later attempt can
  *    pass step 2's condition again). A crash before this leaves an id in a set, which the next
  *    redelivery of that event removes; the set only holds events in flight, so it stays small.
