@@ -11,7 +11,7 @@
  * and the rest.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -52,6 +52,8 @@ const GOAL_RATIO = 0.8;
 const GOAL_PEAK_RSS_MB = 300;
 /** Node flags for the server process (space-separated). */
 const SERVER_NODE_ARGS_VARIABLE = "IMAGE_BENCH_SERVER_NODE_ARGS";
+/** A file for the server's stdout (its request log, and what node flags such as `--trace-gc` print). */
+const SERVER_LOG_VARIABLE = "IMAGE_BENCH_SERVER_LOG";
 /** Operations to measure, by name, comma-separated (e.g. `thumbnail,text watermark`). @default all */
 const OPERATIONS_VARIABLE = "IMAGE_BENCH_OPERATIONS";
 /** Set by localAwsEnv for s3rver; unset in production. */
@@ -226,8 +228,10 @@ export const image: BenchSection = async ({ runs }) => {
       child.once("exit", (code) => reject(new Error(`image server exited (${code}) before listening`)));
       setTimeout(() => reject(new Error("image server did not report listening within 60 s")), 60_000).unref();
     });
-    // Production logging stays on (one JSON line per request): drain it.
-    child.stdout!.resume();
+    // Production logging stays on (one JSON line per request): drain it, or keep it where asked.
+    const log = process.env[SERVER_LOG_VARIABLE];
+    if (log) child.stdout!.pipe(createWriteStream(log));
+    else child.stdout!.resume();
     await bare.ready;
     const results = [];
     const chosen = process.env[OPERATIONS_VARIABLE]?.split(",").map((name) => name.trim());
