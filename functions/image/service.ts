@@ -97,7 +97,7 @@ export class ImageService {
       // ends at its libvips timeout or at the engine's next check.
       const work = this.process(request, deadline);
       work.catch(() => undefined);
-      response = await Promise.race([work, deadline.stopped().then(() => Promise.reject(deadline.error()))]);
+      response = await deadline.race(work);
     } catch (caught) {
       const error = deadline.signal.aborted ? deadline.error() : caught;
       if (error instanceof ImageError) {

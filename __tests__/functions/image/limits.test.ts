@@ -3,6 +3,7 @@
  * request past its deadline stops its libvips work (deadline.ts).
  */
 import sharp from "sharp";
+import { getEventListeners } from "node:events";
 import type { Action } from "../../../functions/image/actions";
 import { Deadline } from "../../../functions/image/deadline";
 import { ImageEngine } from "../../../functions/image/engine";
@@ -165,5 +166,23 @@ describe("deadline", () => {
     const until = Date.now() + 5000;
     while (sharp.counters().process > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(sharp.counters().process).toBe(0);
+  });
+
+  test("an answered request leaves nothing on its deadline's signal, so its response is not kept until the deadline", async () => {
+    const client = new AbortController();
+    const deadline = new Deadline(25_000, client.signal);
+    await expect(deadline.race(Promise.resolve("answered"))).resolves.toBe("answered");
+    await expect(deadline.race(Promise.reject(new Error("failed")))).rejects.toThrow("failed");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(getEventListeners(deadline.signal, "abort")).toHaveLength(0);
+  });
+
+  test("work still running when its deadline passes or its client leaves is answered then", async () => {
+    const never = new Promise<never>(() => undefined);
+    await expect(new Deadline(20).race(never)).rejects.toMatchObject({ code: "ServiceUnavailable" });
+    const client = new AbortController();
+    const leaving = new Deadline(25_000, client.signal).race(never);
+    client.abort(new Error("client disconnected"));
+    await expect(leaving).rejects.toThrow(/client went away/);
   });
 });
