@@ -7,6 +7,7 @@
  * previous one. Raw hand-over costs a copy, never an encode, and the usual requests need one instance.
  */
 import sharp, { type Metadata, type OverlayOptions, type Sharp } from "sharp";
+import { setFlagsFromString } from "node:v8";
 import type { Action, OutputFormat, ResizeAction, TextWatermark, WatermarkAction } from "./actions";
 import type { Deadline } from "./deadline";
 import { ImageError } from "./errors";
@@ -60,12 +61,23 @@ export interface ProcessResult {
 export const DEFAULT_QUALITY = 85;
 
 /**
- * libvips settings of both runtimes (lambda.ts, server.ts), applied once at start. Its operation
- * cache keeps recent operations with their pixels for an identical later call; every request here
- * decodes its own source buffer, so nothing hits it, and it only holds memory.
+ * V8's old generation grows by this percentage after each full collection. Left to itself, V8 grew
+ * the server's ~30 MB heap by 10–30% only and ran a full collection every 8 text watermarks (125 per
+ * 970 requests, about 8 ms of CPU per image); doubling cut that to 29 per 878, raised the ratios to
+ * bare sharp by 0.05–0.2 and left peak RSS at 232 MB (docs/image-performance.md, third stop).
  */
-export function configureSharp(): void {
+export const HEAP_GROWING_PERCENT = 100;
+
+/**
+ * Settings of both runtimes (lambda.ts, server.ts), applied once at start, before any request.
+ * libvips' operation cache keeps recent operations with their pixels for an identical later call;
+ * every request here decodes its own source buffer, so nothing hits it, and it only holds memory.
+ * V8 reads the heap flag at each collection, so setting it here takes effect (Lambda's NODE_OPTIONS
+ * does not accept it).
+ */
+export function configureImageRuntime(): void {
   sharp.cache(false);
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
 const SOURCE_FORMATS: Partial<Record<string, OutputFormat>> = {

@@ -10,7 +10,7 @@ import type {
   LambdaFunctionURLEvent,
 } from "aws-lambda";
 import { createMetrics, publishFigures } from "../shared/metrics";
-import { configureSharp } from "./engine";
+import { configureImageRuntime } from "./engine";
 import { ImageFigures } from "./figures";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
 
@@ -24,7 +24,7 @@ export type ImageEvent = APIGatewayProxyEventV2 | LambdaFunctionURLEvent;
 
 let service: ImageService | undefined;
 const metrics = createMetrics();
-configureSharp();
+configureImageRuntime();
 
 /** The service (logger and SDK clients included) is built once per execution environment, on first use. */
 export const handler = async (event: ImageEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {

@@ -25,7 +25,7 @@ import {
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { readEnvironment } from "../shared/environment";
 import { createMetrics, publishFigures } from "../shared/metrics";
-import { configureSharp } from "./engine";
+import { configureImageRuntime } from "./engine";
 import { ImageFigures } from "./figures";
 import { Slots } from "./slots";
 import { createServiceFromEnv, errorResponse, type ImageResponse, type ImageService } from "./service";
@@ -201,7 +201,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
 
 /** `npm run image:serve`: listens until SIGTERM or SIGINT. */
 function main(): void {
-  configureSharp();
+  configureImageRuntime();
   const logger = new Logger({ serviceName: "image-server" });
   const metrics = createMetrics();
   const settings = readEnvironment(SERVER_ENVIRONMENT, SERVER_ENVIRONMENT_FIELDS, process.env);

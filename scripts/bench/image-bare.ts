@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { DEFAULT_ENCODER_SETTINGS } from "../../functions/image/encoders";
-import { configureSharp, DEFAULT_QUALITY } from "../../functions/image/engine";
+import { configureImageRuntime, DEFAULT_QUALITY } from "../../functions/image/engine";
 import { fontFamily } from "../../functions/image/fonts";
 import { threadCpuMs, threadCpuPerImage, type ThreadCpu } from "./support";
 
@@ -125,7 +125,7 @@ async function throughput(work: () => Promise<unknown>, parallelism: number, sec
 
 /** The worker: reads the fixture from the path in argv, answers BareRequests over IPC until disconnected. */
 function serve(sourcePath: string): void {
-  configureSharp();
+  configureImageRuntime();
   const source = readFileSync(sourcePath);
   process.on("message", (request: BareRequest) => {
     const operation = OPERATIONS.find((candidate) => candidate.name === request.operation)!;
