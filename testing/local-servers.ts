@@ -12,7 +12,7 @@ import {
   PutItemCommand,
   type CreateTableCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { spawn } from "node:child_process";
@@ -51,8 +51,8 @@ export function localAwsEnv(s3Endpoint?: string, dynamoDbEndpoint?: string): Rec
   };
 }
 
-/** An SDK client for an s3rver (or a stand-in in front of one). */
-export function localS3Client(endpoint: string): S3Client {
+/** An SDK client for an s3rver (or a stand-in in front of one); `overrides` e.g. its retry attempts. */
+export function localS3Client(endpoint: string, overrides: S3ClientConfig = {}): S3Client {
   return new S3Client({
     endpoint,
     region: LOCAL_REGION,
@@ -60,6 +60,7 @@ export function localS3Client(endpoint: string): S3Client {
     credentials: S3RVER_CREDENTIALS,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    ...overrides,
   });
 }
 

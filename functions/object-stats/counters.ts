@@ -98,6 +98,9 @@ const APPLYING = "applying";
 /** Set attribute beside `applying`: those of its removals that were applied as unmatched. */
 const APPLYING_UNMATCHED = "applyingUnmatched";
 
+/** The key of an event's dedupe record. */
+const eventKey = (eventId: string) => ({ [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY });
+
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
 /**
@@ -198,7 +201,7 @@ export class CounterStore {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+          Key: eventKey(eventId),
           UpdateExpression: "SET #state = :claimed, #owner = :owner, #lease = :lease, #ttl = :ttl",
           // `#owner = :owner`: the SDK's retry of this very claim (its first attempt applied, the
           // answer was lost) finds its own claim, not someone else's.
@@ -232,7 +235,7 @@ export class CounterStore {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+        Key: eventKey(eventId),
         ConsistentRead: true,
       }),
     );
@@ -349,7 +352,7 @@ export class CounterStore {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+          Key: eventKey(eventId),
           UpdateExpression: "SET #state = :done REMOVE #owner, #lease",
           ConditionExpression: "#owner = :owner",
           ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },
@@ -372,7 +375,7 @@ export class CounterStore {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { [PARTITION_KEY]: eventPartition(eventId), [SORT_KEY]: EVENT_SORT_KEY },
+        Key: eventKey(eventId),
         UpdateExpression: "SET #lease = :expired",
         ConditionExpression: "#owner = :owner AND #state = :claimed",
         ExpressionAttributeNames: { "#state": "state", "#owner": "owner", "#lease": "leaseUntil" },

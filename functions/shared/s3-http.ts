@@ -64,6 +64,17 @@ interface Base {
   readonly signingRegion: string;
 }
 
+/** One GET or PUT of an object, as `send` retries it and `attempt` sends it. */
+interface ObjectRequest {
+  readonly method: "GET" | "PUT";
+  readonly key: string;
+  readonly query: Record<string, string>;
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer;
+  /** Abandons the request, its retries and its body. */
+  readonly signal?: AbortSignal;
+}
+
 /** S3's key encoding: RFC 3986 per path segment, `/` kept (what the SDK sends and signs). */
 function encodeKey(key: string): string {
   return key
@@ -124,7 +135,7 @@ export class S3Http {
     headers: Record<string, string> = {},
     signal?: AbortSignal,
   ): Promise<S3HttpResponse> {
-    return this.send("GET", bucket, key, {}, headers, undefined, signal);
+    return this.send(bucket, { method: "GET", key, query: {}, headers, signal });
   }
 
   /** PUT of an object (or, with `query` `partNumber` and `uploadId`, of a part); the body was read by then. */
@@ -135,7 +146,7 @@ export class S3Http {
     body: Buffer,
     query: Record<string, string> = {},
   ): Promise<IncomingHttpHeaders> {
-    const response = await this.send("PUT", bucket, key, query, headers, body);
+    const response = await this.send(bucket, { method: "PUT", key, query, headers, body });
     response.body.resume();
     return response.headers;
   }
@@ -205,15 +216,8 @@ export class S3Http {
    * client's `followRegionRedirects`, a bucket S3 says lives in another region is addressed there
    * from then on (one redirect per bucket, where the SDK pays one per request).
    */
-  private async send(
-    method: "GET" | "PUT",
-    bucket: string,
-    key: string,
-    query: Record<string, string>,
-    headers: Record<string, string>,
-    body?: Buffer,
-    signal?: AbortSignal,
-  ): Promise<S3HttpResponse> {
+  private async send(bucket: string, request: ObjectRequest): Promise<S3HttpResponse> {
+    const { signal } = request;
     let base = await this.base(bucket);
     let redirected = false;
     const strategy = await this.client.config.retryStrategy();
@@ -222,7 +226,7 @@ export class S3Http {
     let token = await retries?.acquireInitialRetryToken("s3-http");
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.attempt(method, base, key, query, headers, body, signal);
+        const response = await this.attempt(base, request);
         if (token) retries?.recordSuccess(token);
         return response;
       } catch (error) {
@@ -256,13 +260,8 @@ export class S3Http {
   }
 
   private async attempt(
-    method: "GET" | "PUT",
     base: Base,
-    key: string,
-    query: Record<string, string>,
-    headers: Record<string, string>,
-    body?: Buffer,
-    signal?: AbortSignal,
+    { method, key, query, headers, body, signal }: ObjectRequest,
   ): Promise<S3HttpResponse> {
     signal?.throwIfAborted();
     const basePath = base.url.pathname.endsWith("/") ? base.url.pathname : `${base.url.pathname}/`;

@@ -5,24 +5,16 @@
  * another region is read after one PermanentRedirect, remembered for later reads. Against node:http
  * stand-ins that stall where told to, and the regional stand-in in front of s3rver.
  */
-import { S3Client } from "@aws-sdk/client-s3";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { S3Http, S3HttpTimeoutError } from "../../../functions/shared/s3-http";
-import { S3RVER_CREDENTIALS, startS3, type LocalS3 } from "../../../testing/local-servers";
+import { localS3Client, startS3, type LocalS3 } from "../../../testing/local-servers";
 import { startRegionalS3, type RegionalS3 } from "../../../testing/regional-s3";
 
 const TIMEOUTS = { connectMs: 1_000, headersMs: 300, idleMs: 300 };
 
 const client = (endpoint: string, maxAttempts: number, followRegionRedirects = false) =>
-  new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    maxAttempts,
-    followRegionRedirects,
-  });
+  localS3Client(endpoint, { maxAttempts, followRegionRedirects });
 
 /** A node:http stand-in answering each request with `answer`; counts the requests. */
 async function standIn(answer: (request: IncomingMessage, response: ServerResponse) => void) {

@@ -50,15 +50,6 @@ const storeClient = (endpoint: string, addressing: "path" | "virtual-hosted", se
     maxAttempts: 3,
   });
 
-const clientWithAttempts = (endpoint: string, maxAttempts: number) =>
-  new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    maxAttempts,
-  });
-
 const read = async (response: { body: NodeJS.ReadableStream }) => {
   const chunks: Buffer[] = [];
   for await (const chunk of response.body) chunks.push(chunk as Buffer);
@@ -183,7 +174,7 @@ describe("S3Http against s3rver", () => {
   });
 
   it("retries throttling and server errors with the client's retry strategy", async () => {
-    const http = new S3Http(clientWithAttempts(flakyEndpoint, 3));
+    const http = new S3Http(localS3Client(flakyEndpoint, { maxAttempts: 3 }));
     await s3.put("b", "retried", "payload");
     failNext = 2;
     const response = await http.get("b", "retried");
@@ -192,7 +183,7 @@ describe("S3Http against s3rver", () => {
   });
 
   it("gives up after maxAttempts with the last error, its attempts counted", async () => {
-    const http = new S3Http(clientWithAttempts(flakyEndpoint, 2));
+    const http = new S3Http(localS3Client(flakyEndpoint, { maxAttempts: 2 }));
     failNext = 5;
     const error = (await http.get("b", "retried").catch((caught: unknown) => caught)) as S3HttpError;
     expect([error.name, error.$metadata.httpStatusCode, error.$metadata.attempts]).toEqual(["SlowDown", 503, 2]);
