@@ -20,8 +20,6 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { createReadStream } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { CopyJobMessage } from "../functions/shared/backfill-messages";
@@ -183,14 +181,8 @@ function leanForBulk(client: S3Client): void {
   client.config.cacheMiddleware = true;
 }
 
-/** Keep-alive agents for one side: up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight. */
-function agentsFor(concurrency: number) {
-  const maxSockets = concurrency * DEFAULT_UPLOAD_CONCURRENCY;
-  return {
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-  };
-}
+/** Keep-alive connections to each side: up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight. */
+const connectionsFor = (concurrency: number) => concurrency * DEFAULT_UPLOAD_CONCURRENCY;
 
 async function main(): Promise<number> {
   let options: Options;
@@ -220,23 +212,24 @@ async function main(): Promise<number> {
         ? { accessKeyId, secretAccessKey }
         : undefined,
     configureClient: leanForBulk,
-    plainHttp: agentsFor(options.concurrency),
+    plainHttp: { connections: connectionsFor(options.concurrency) },
   });
   const tty = process.stderr.isTTY;
-  const destinationAgents = agentsFor(options.concurrency);
+  const agent = { keepAlive: true, maxSockets: connectionsFor(options.concurrency) };
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: destinationAgents,
+    // The SDK's own requests (multipart starts and ends, heads) as many at once as the copies.
+    requestHandler: { httpAgent: agent, httpsAgent: agent },
     // Parts are verified before they are sent: no round trip waiting for "100 Continue" on each.
     expectContinueHeader: false,
   });
   leanForBulk(destination);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
-    http: new S3Http(destination, destinationAgents),
+    http: new S3Http(destination, { connections: connectionsFor(options.concurrency) }),
     readSequentially: true,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(

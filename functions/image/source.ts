@@ -1,5 +1,5 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import { S3Http } from "../shared/s3-http";
 import { ImageError } from "./errors";
 
@@ -50,8 +50,8 @@ export class RegionalS3Clients {
 }
 
 /**
- * Reads objects with a signed GetObject over plain node:http (functions/shared/s3-http.ts: the
- * client's endpoint rules, credentials, retry strategy and region redirects), each bucket through
+ * Reads objects with a signed GetObject without the SDK's middleware (functions/shared/s3-http.ts:
+ * the client's endpoint rules, credentials, retry strategy and region redirects), each bucket through
  * the client of its region. The SDK's own GetObject cost 2–3 ms of the event loop per read in its
  * middleware stack (docs/image-performance.md). No checksum is asked for: HTTPS to S3 authenticates
  * every byte in transit, a body short of its Content-Length is refused, and the decoder (failOn
@@ -116,7 +116,7 @@ function tooLarge(key: string, size: number, maxBytes: number): ImageError {
  * copy to join them); without a Content-Length it grows by doubling, up to `maxBytes`. A body that
  * ends early, breaks off or is aborted (its request's signal) rejects.
  */
-function readBody(body: IncomingMessage, key: string, expected: number | undefined, maxBytes: number): Promise<Buffer> {
+function readBody(body: Readable, key: string, expected: number | undefined, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buffer = Buffer.allocUnsafe(expected ?? 0);
     let size = 0;
@@ -135,9 +135,8 @@ function readBody(body: IncomingMessage, key: string, expected: number | undefin
       size += chunk.length;
     });
     body.on("error", reject);
-    body.on("aborted", () => reject(new Error(`the object "${key}" broke off after ${size} bytes`)));
     body.on("end", () => {
-      if (!body.complete || (expected !== undefined && size !== expected))
+      if (expected !== undefined && size !== expected)
         reject(new Error(`the object "${key}" ended after ${size} of its ${expected ?? "unknown"} bytes`));
       else resolve(size === buffer.length ? buffer : buffer.subarray(0, size));
     });

@@ -35,10 +35,10 @@ export interface OpenSourceOptions {
   /** Adjusts the S3 client of an S3 API source once made (the bulk CLI trims its middleware). */
   readonly configureClient?: (client: S3Client) => void;
   /**
-   * An S3 API source's object GETs over plain node:http (functions/shared/s3-http.ts) through
-   * these agents: the bulk CLI's, which spends most of a small object's CPU in the SDK otherwise.
+   * An S3 API source's object GETs without the SDK (functions/shared/s3-http.ts), with this many
+   * connections: the bulk CLI's, which spends most of a small object's CPU in the SDK otherwise.
    */
-  readonly plainHttp?: Pick<S3HttpOptions, "httpAgent" | "httpsAgent">;
+  readonly plainHttp?: Pick<S3HttpOptions, "connections">;
 }
 
 /** The reader of the legacy origin the settings describe. */

@@ -1,7 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import { Agent, errors as undiciErrors } from "undici";
 
 /** SHA-256 of an empty payload: what GETs sign (as the SDK does). */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -11,9 +12,8 @@ export interface S3HttpOptions {
   readonly sign?: boolean;
   /** Headers sent with every request (the legacy source's `Accept-Encoding: gzip`). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** @default keep-alive agents of this instance (50 sockets, as the SDK's) */
-  readonly httpAgent?: HttpAgent;
-  readonly httpsAgent?: HttpsAgent;
+  /** Keep-alive connections to each endpoint at most. @default DEFAULT_CONNECTIONS */
+  readonly connections?: number;
   /** Bounds on each attempt. @default none: an attempt waits as long as its socket stays open */
   readonly timeouts?: S3HttpTimeouts;
 }
@@ -24,16 +24,19 @@ export interface S3HttpTimeouts {
   readonly connectMs: number;
   /** From sending the request to the response's headers. */
   readonly headersMs: number;
-  /** Between two reads of the socket, the body included: a stalled response ends here. */
+  /** Between two chunks of the response body: a stalled body ends here (the body's stream errors). */
   readonly idleMs: number;
 }
 
 export interface S3HttpResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** The response body, for the caller to read (or destroy). */
-  readonly body: IncomingMessage;
+  /** The response body, for the caller to read (or destroy); a body that ends short of its Content-Length errors. */
+  readonly body: Readable;
 }
+
+/** Connections per endpoint by default: the SDK's maxSockets. */
+export const DEFAULT_CONNECTIONS = 50;
 
 /** Shaped like the SDK's service errors (`name`, `$metadata.httpStatusCode`), which the copy engine maps. */
 export class S3HttpError extends Error {
@@ -105,24 +108,27 @@ function errorType(error: unknown): "THROTTLING" | "TRANSIENT" | "SERVER_ERROR" 
 }
 
 /**
- * GET and PUT of object bytes over plain node:http(s), signed by the SDK's SigV4 signer with the
- * client's credentials, endpoint (the SDK's own endpoint rules: path-style or virtual-hosted,
- * custom endpoints, `AWS_ENDPOINT_URL_S3`) and standard-mode retry strategy. The copy engine's
- * bulk requests skip the SDK's middleware stack, XML and stream wrapping, most of the CPU of a small
- * object (docs/migration.md, "Throughput"); errors look like the SDK's, so they are mapped as before.
+ * GET and PUT of object bytes over undici (Node's own HTTP client, the one behind `fetch`), signed
+ * by the SDK's SigV4 signer with the client's credentials, endpoint (the SDK's own endpoint rules:
+ * path-style or virtual-hosted, custom endpoints, `AWS_ENDPOINT_URL_S3`) and standard-mode retry
+ * strategy. The copy engine's bulk requests skip the SDK's middleware stack, XML and stream
+ * wrapping, most of the CPU of a small object (docs/migration.md, "Throughput"); errors look like
+ * the SDK's, so they are mapped as before. undici hands the body over in the socket's own chunks,
+ * where node:http copies each one and allocates twice per byte read (docs/image-performance.md).
  */
 export class S3Http {
   private readonly bases = new Map<string, Promise<Base>>();
   private readonly signers = new Map<string, SignatureV4>();
-  private readonly httpAgent: HttpAgent;
-  private readonly httpsAgent: HttpsAgent;
+  private readonly agent: Agent;
 
   constructor(
     private readonly client: S3Client,
     private readonly options: S3HttpOptions = {},
   ) {
-    this.httpAgent = options.httpAgent ?? new HttpAgent({ keepAlive: true, maxSockets: 50 });
-    this.httpsAgent = options.httpsAgent ?? new HttpsAgent({ keepAlive: true, maxSockets: 50 });
+    this.agent = new Agent({
+      connections: options.connections ?? DEFAULT_CONNECTIONS,
+      ...(options.timeouts ? { connect: { timeout: options.timeouts.connectMs } } : {}),
+    });
   }
 
   /**
@@ -288,54 +294,45 @@ export class S3Http {
             signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)),
           });
     const search = new URLSearchParams(query).toString().replace(/\+/g, "%20");
-    const secure = base.url.protocol === "https:";
     const { timeouts } = this.options;
-    return new Promise<S3HttpResponse>((resolve, reject) => {
-      // Aborting destroys the request, and with it a response body still being read.
-      const outgoing = (secure ? httpsRequest : httpRequest)(
-        {
-          method,
-          protocol: base.url.protocol,
-          hostname: base.url.hostname,
-          port: request.port,
-          path: search ? `${path}?${search}` : path,
-          headers: signed.headers,
-          agent: secure ? this.httpsAgent : this.httpAgent,
-          signal,
-        },
-        (response) => {
-          clearTimeout(headersTimer);
-          const status = response.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolve({ status, headers: response.headers, body: response });
-            return;
-          }
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => reject(errorOf(status, response.headers, Buffer.concat(chunks).toString("utf8"))));
-        },
-      );
-      const timedOut = (what: string, ms: number) => () =>
-        outgoing.destroy(new S3HttpTimeoutError(`${method} ${base.url.host}${path}: ${what} within ${ms} ms`));
-      const headersTimer =
-        timeouts && setTimeout(timedOut("no response headers", timeouts.headersMs), timeouts.headersMs).unref();
-      if (timeouts) {
-        outgoing.setTimeout(timeouts.idleMs, timedOut("nothing received", timeouts.idleMs));
-        outgoing.once("socket", (socket) => {
-          if (!socket.connecting) return;
-          const connectTimer = setTimeout(timedOut("no connection", timeouts.connectMs), timeouts.connectMs).unref();
-          socket.once("connect", () => clearTimeout(connectTimer));
-          socket.once("close", () => clearTimeout(connectTimer));
-        });
-      }
-      outgoing.on("error", (error) => {
-        clearTimeout(headersTimer);
-        reject(error);
+    const target = `${method} ${base.url.host}${path}`;
+    let response;
+    try {
+      // Aborting ends the request, and with it a response body still being read.
+      response = await this.agent.request({
+        origin: base.url.origin,
+        path: search ? `${path}?${search}` : path,
+        method,
+        headers: signed.headers,
+        body,
+        signal,
+        // 0: no bound.
+        headersTimeout: timeouts?.headersMs ?? 0,
+        bodyTimeout: timeouts?.idleMs ?? 0,
       });
-      outgoing.end(body);
-    });
+    } catch (error) {
+      throw timeoutOf(error, target, timeouts) ?? error;
+    }
+    const status = response.statusCode;
+    const answered = response.headers as IncomingHttpHeaders;
+    if (status >= 200 && status < 300) {
+      // undici's body emits an error when destroyed unread, node:http's did not: a caller that drops
+      // the body need not listen (a caller that reads it gets every error through its own listener).
+      response.body.on("error", () => undefined);
+      return { status, headers: answered, body: response.body };
+    }
+    throw errorOf(status, answered, await response.body.text());
   }
+}
+
+/** undici's connect and headers timeouts as S3HttpTimeoutError (which the retry strategy retries). */
+function timeoutOf(error: unknown, target: string, timeouts: S3HttpTimeouts | undefined): S3HttpTimeoutError | undefined {
+  if (!timeouts) return undefined;
+  if (error instanceof undiciErrors.ConnectTimeoutError)
+    return new S3HttpTimeoutError(`${target}: no connection within ${timeouts.connectMs} ms`);
+  if (error instanceof undiciErrors.HeadersTimeoutError)
+    return new S3HttpTimeoutError(`${target}: no response headers within ${timeouts.headersMs} ms`);
+  return undefined;
 }
 
 /** An S3 error response (`<Error><Code>…</Code><Message>…</Message>`) as the SDK would throw it. */

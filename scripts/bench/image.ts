@@ -330,8 +330,12 @@ export const image: BenchSection = async ({ runs }) => {
         peakRssMb <= GOAL_PEAK_RSS_MB,
     };
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    // A server that failed to start (e.g. a bad IMAGE_BENCH_SERVER_NODE_ARGS) has exited already.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
     await bare.stop();
     await new Promise((resolve) => stub.server.close(resolve));
     rmSync(fixtureDirectory, { recursive: true, force: true });

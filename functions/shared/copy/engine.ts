@@ -48,7 +48,7 @@ export interface CopyEngineOptions {
   /** Told of each metadata field S3 cannot hold (the copy goes on without it). */
   readonly onDroppedMetadata?: (key: string, dropped: DroppedMetadata) => void;
   /**
-   * The destination client's PutObject and UploadPart over plain node:http (functions/shared/s3-http.ts),
+   * The destination client's PutObject and UploadPart without the SDK (functions/shared/s3-http.ts),
    * the bulk CLI's: the same requests, headers and signatures without the SDK's per-request work.
    */
   readonly http?: S3Http;

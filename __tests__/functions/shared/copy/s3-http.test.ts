@@ -1,5 +1,5 @@
 /**
- * The bulk CLI's plain node:http GET and PUT (functions/shared/s3-http.ts) against real
+ * The bulk CLI's SDK-free GET and PUT (functions/shared/s3-http.ts, over undici) against real
  * stand-ins: SigV4 checked by the strict S3-compatible store (path-style and virtual-hosted, part
  * uploads' query signed), SDK-shaped errors, the client's retry strategy (a node:http front that
  * fails the first attempts), and metadata read back as the SDK reads it. Then the copy engine on
