@@ -326,7 +326,11 @@ export class S3Http {
 }
 
 /** undici's connect and headers timeouts as S3HttpTimeoutError (which the retry strategy retries). */
-function timeoutOf(error: unknown, target: string, timeouts: S3HttpTimeouts | undefined): S3HttpTimeoutError | undefined {
+function timeoutOf(
+  error: unknown,
+  target: string,
+  timeouts: S3HttpTimeouts | undefined,
+): S3HttpTimeoutError | undefined {
   if (!timeouts) return undefined;
   if (error instanceof undiciErrors.ConnectTimeoutError)
     return new S3HttpTimeoutError(`${target}: no connection within ${timeouts.connectMs} ms`);

@@ -6,14 +6,12 @@
  * (scripts/bench/image-bare.ts), so that every ratio comes from one interleaved run on the same
  * machine (`--runs N`: N such pairs per operation and connection count, each figure reported over
  * them). Both are warmed up on each operation first (steady state: V8 has compiled the hot code).
- * The server reads its source from S3's stand-in, a `node:http` server answering every GET with the
- * same buffer at little CPU. CPU per image is split by thread: the event loop, libvips' workers,
+ * The server reads its source from S3's stand-in (image-source.ts), a `node:http` server in a process
+ * of its own answering every GET with the same buffer at little CPU. CPU per image is split by thread: the event loop, libvips' workers,
  * and the rest.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -24,6 +22,7 @@ import { BUILD_DIR, PROJECT_ROOT } from "../../config";
 import { imageFonts } from "../../packaging/font-package";
 import { FONTS_CONF } from "../../functions/image/fonts";
 import { OPERATIONS, type BareRequest, type BareResult } from "./image-bare";
+import { startSourceStandIn } from "./image-source";
 import {
   cpuSeconds,
   progress,
@@ -79,50 +78,6 @@ async function fixture(): Promise<Buffer> {
 /** A memory figure of a process from /proc (`VmRSS` now, `VmHWM` its peak), in MB. */
 function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
-
-/**
- * S3's CRC64NVME (the full-object checksum S3 computes for objects uploaded without one), so that
- * the stand-in answers `x-amz-checksum-mode: ENABLED` with the header S3 sends.
- */
-function crc64Nvme(data: Uint8Array): string {
-  const polynomial = 0x9a6c9329ac4bc9b5n;
-  const table = Array.from({ length: 256 }, (_, index) => {
-    let crc = BigInt(index);
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ polynomial : crc >> 1n;
-    return crc;
-  });
-  let crc = 0xffffffffffffffffn;
-  for (const byte of data) crc = table[Number((crc ^ BigInt(byte)) & 0xffn)] ^ (crc >> 8n);
-  const digest = Buffer.alloc(8);
-  digest.writeBigUInt64BE(crc ^ 0xffffffffffffffffn);
-  return digest.toString("base64");
-}
-
-/**
- * The S3 stand-in: every GET is the object, at next to no CPU (unlike s3rver, which reads a file per
- * request), with the checksum headers S3 sends when asked for them, so that the server pays for
- * whatever its SDK client does with them.
- */
-async function startSourceStub(body: Buffer): Promise<{ endpoint: string; server: Server }> {
-  const checksum = crc64Nvme(body);
-  const server = createServer((request, response) => {
-    request.resume();
-    const checksumHeaders =
-      String(request.headers["x-amz-checksum-mode"]).toUpperCase() === "ENABLED"
-        ? { "x-amz-checksum-crc64nvme": checksum, "x-amz-checksum-type": "FULL_OBJECT" }
-        : {};
-    response.writeHead(200, {
-      "content-type": "image/jpeg",
-      "content-length": String(body.length),
-      etag: '"bench"',
-      "last-modified": new Date(0).toUTCString(),
-      ...checksumHeaders,
-    });
-    response.end(request.method === "HEAD" ? undefined : body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 /**
@@ -193,7 +148,7 @@ export const image: BenchSection = async ({ runs }) => {
   const fixtureDirectory = mkdtempSync(join(tmpdir(), "s3-edge-image-bench-"));
   const sourcePath = join(fixtureDirectory, "photo.jpg");
   writeFileSync(sourcePath, source);
-  const stub = await startSourceStub(source);
+  const stub = await startSourceStandIn(sourcePath);
   // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
   const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
   const env: Record<string, string | undefined> = {
@@ -262,6 +217,7 @@ export const image: BenchSection = async ({ runs }) => {
           const serverCpu = cpuSeconds(child.pid!) ?? NaN;
           const serverThreads = threadCpuMs(child.pid!);
           const benchCpu = process.cpuUsage();
+          const standInCpu = cpuSeconds(stub.pid) ?? NaN;
           let serverRssMb = 0;
           const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"))), 100);
           const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
@@ -270,7 +226,8 @@ export const image: BenchSection = async ({ runs }) => {
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
           const { user, system } = process.cpuUsage(benchCpu);
-          const loadCpuMsPerImage = (user + system) / 1000 / images;
+          const loadCpuMsPerImage =
+            ((user + system) / 1000 + ((cpuSeconds(stub.pid) ?? NaN) - standInCpu) * 1000) / images;
           const bareRun = await bare.run({
             operation: operation.name,
             parallelism: connections,
@@ -337,7 +294,7 @@ export const image: BenchSection = async ({ runs }) => {
       await exited;
     }
     await bare.stop();
-    await new Promise((resolve) => stub.server.close(resolve));
+    await stub.stop();
     rmSync(fixtureDirectory, { recursive: true, force: true });
   }
 };

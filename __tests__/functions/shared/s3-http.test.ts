@@ -94,6 +94,45 @@ describe("S3Http timeouts", () => {
   });
 });
 
+describe("S3Http bodies", () => {
+  it("a body dropped unread (destroyed) raises no error for a caller that does not listen", async () => {
+    const answering = await standIn((_, response) => {
+      response.writeHead(200, { "content-length": "100000" });
+      response.end(Buffer.alloc(100_000));
+    });
+    const unhandled: unknown[] = [];
+    const onUncaught = (error: unknown) => unhandled.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const http = new S3Http(client(answering.endpoint, 1));
+      const response = await http.get("images", "cat.jpg");
+      response.body.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(response.body.destroyed).toBe(true);
+      expect(unhandled).toEqual([]);
+      // The connection is not left half-read: the next request is answered.
+      expect((await bodyOf((await http.get("images", "cat.jpg")).body)).length).toBe(100_000);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await answering.close();
+    }
+  });
+
+  it("a body that ends short of its Content-Length fails its reader", async () => {
+    const short = await standIn((request, response) => {
+      response.writeHead(200, { "content-length": "1000" });
+      response.write(Buffer.alloc(10));
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+    try {
+      const http = new S3Http(client(short.endpoint, 1));
+      await expect(bodyOf((await http.get("images", "cat.jpg")).body)).rejects.toThrow();
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe("S3Http aborts", () => {
   it("an abort while waiting for headers rejects at once, with no retry", async () => {
     const silent = await standIn(() => undefined);
