@@ -1,6 +1,6 @@
 /**
  * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, bundled and
- * run as its container runs it, a child process) under autocannon at 2 and 20 connections, each
+ * run as its container runs it, a child process) under wrk at 2 and 20 connections, each
  * measurement followed by bare sharp doing the same work with the same parallelism (same output
  * format, quality and effort) in a worker process started with the server's environment
  * (scripts/bench/image-bare.ts), so that every ratio comes from one interleaved run on the same
@@ -10,11 +10,10 @@
  * of its own answering every GET with the same buffer at little CPU. CPU per image is split by thread: the event loop, libvips' workers,
  * and the rest.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import autocannon from "autocannon";
 import { buildSync } from "esbuild";
 import sharp from "sharp";
 import { localAwsEnv } from "../../testing/local-servers";
@@ -138,6 +137,64 @@ function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
   };
 }
 
+/** One measurement of the load generator. */
+interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** Answers other than 2xx or 3xx. */
+  readonly non2xx: number;
+  /** Connections refused or broken, and requests unanswered within LOAD_TIMEOUT_SECONDS. */
+  readonly errors: number;
+  /** CPU the load generator spent. */
+  readonly cpuMs: number;
+}
+
+/** Seconds a request may take before wrk counts it as an error (its default, 2 s, is below an AVIF's p99). */
+const LOAD_TIMEOUT_SECONDS = 30;
+
+const WRK_UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+/**
+ * `connections` keep-alive connections, each sending its next request when answered, for `seconds`:
+ * wrk (Debian's `wrk`), one thread. It costs the shared cores a tenth of the CPU per request that
+ * autocannon did (about 1 ms per image there, counted against the server). Its CPU comes from the
+ * shell's `times` (the children's user and system time).
+ */
+async function load(url: string, connections: number, seconds: number): Promise<LoadResult> {
+  const command = `wrk -t1 -c${connections} -d${seconds}s --latency --timeout ${LOAD_TIMEOUT_SECONDS}s "$0"; times`;
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile("bash", ["-c", command, url], (error, stdout, stderr) =>
+      error
+        ? reject(new Error(`wrk failed (is Debian's wrk installed?): ${stderr || error.message}`))
+        : resolve(stdout),
+    ),
+  );
+  const duration = (value: string, unit: string) => Number(value) * WRK_UNITS_MS[unit];
+  const percentile = (at: number) => {
+    const match = new RegExp(`^\\s+${at}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(output);
+    if (!match) throw new Error(`wrk printed no ${at}th percentile:\n${output}`);
+    return duration(match[1], match[2]);
+  };
+  const total = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(output);
+  if (!total) throw new Error(`wrk printed no request count:\n${output}`);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  // `times`: the shell's user and system time, then its children's (wrk's), e.g. "0m1.234s 0m0.567s".
+  const children = [...output.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)].at(-1);
+  if (!children) throw new Error(`no CPU times after wrk:\n${output}`);
+  const cpuSeconds = Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]);
+  return {
+    requests: Number(total[1]),
+    seconds: duration(total[2], total[3]) / 1000,
+    latencyP50Ms: percentile(50),
+    latencyP99Ms: percentile(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
+    errors: socketErrors ? socketErrors.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0,
+    cpuMs: cpuSeconds * 1000,
+  };
+}
+
 const describeThreads = (threads: ThreadCpu) =>
   `event loop ${threads.eventLoop.toFixed(1)} / libvips ${threads.libvips.toFixed(1)} / other ${threads.other.toFixed(1)}`;
 
@@ -206,7 +263,7 @@ export const image: BenchSection = async ({ runs }) => {
       const sizes = `${served.format} ${served.width}x${served.height} ${reference.length} B vs bare ${bareImage.format} ${bareImage.width}x${bareImage.height} ${bareOutput.length} B`;
       if (served.format !== bareImage.format || served.width !== bareImage.width || served.height !== bareImage.height)
         throw new Error(`${operation.name}: the server and bare sharp do different work (${sizes})`);
-      const warmUp = await autocannon({ url, connections: WARM_UP_CONNECTIONS, duration: WARM_UP_SECONDS });
+      const warmUp = await load(url, WARM_UP_CONNECTIONS, WARM_UP_SECONDS);
       if (warmUp.non2xx || warmUp.errors) throw new Error(`${operation.name}: the server failed during its warm-up`);
       await bare.run({ operation: operation.name, parallelism: WARM_UP_CONNECTIONS, seconds: WARM_UP_SECONDS });
       for (const connections of CONNECTIONS) {
@@ -216,29 +273,26 @@ export const image: BenchSection = async ({ runs }) => {
         const runsFigures = await repeat(runs, async (run) => {
           const serverCpu = cpuSeconds(child.pid!) ?? NaN;
           const serverThreads = threadCpuMs(child.pid!);
-          const benchCpu = process.cpuUsage();
           const standInCpu = cpuSeconds(stub.pid) ?? NaN;
           let serverRssMb = 0;
           const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"))), 100);
-          const server = await autocannon({ url, connections, duration: SECONDS_PER_MEASURE });
+          const server = await load(url, connections, SECONDS_PER_MEASURE);
           clearInterval(sampling);
-          const images = server.requests.total;
+          const images = server.requests;
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
-          const { user, system } = process.cpuUsage(benchCpu);
-          const loadCpuMsPerImage =
-            ((user + system) / 1000 + ((cpuSeconds(stub.pid) ?? NaN) - standInCpu) * 1000) / images;
+          const loadCpuMsPerImage = (server.cpuMs + ((cpuSeconds(stub.pid) ?? NaN) - standInCpu) * 1000) / images;
           const bareRun = await bare.run({
             operation: operation.name,
             parallelism: connections,
             seconds: SECONDS_PER_MEASURE,
           });
-          const serverRate = images / (server.duration || SECONDS_PER_MEASURE);
+          const serverRate = images / server.seconds;
           const bareRate = bareRun.imagesPerSecond;
           non2xx += server.non2xx;
           errors += server.errors;
           progress(
-            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latency.p99} ms; ` +
+            `image: ${operation.name} at ${connections}, run ${run}/${runs}: server ${serverRate.toFixed(1)}/s, bare ${bareRate.toFixed(1)}/s (${(serverRate / bareRate).toFixed(2)}x), p99 ${server.latencyP99Ms.toFixed(0)} ms; ` +
               `CPU ms per image: server ${serverCpuMsPerImage.toFixed(1)} (${describeThreads(serverThreadsPerImage)}) + load generator and stand-in ${loadCpuMsPerImage.toFixed(1)}, ` +
               `bare ${bareRun.cpuMsPerImage.toFixed(1)} (${describeThreads(bareRun.threads)}); ` +
               `server RSS up to ${serverRssMb.toFixed(0)} MB`,
@@ -247,8 +301,8 @@ export const image: BenchSection = async ({ runs }) => {
             serverImagesPerSecond: serverRate,
             bareSharpImagesPerSecond: bareRate,
             ratio: serverRate / bareRate,
-            latencyP50Ms: server.latency.p50,
-            latencyP99Ms: server.latency.p99,
+            latencyP50Ms: server.latencyP50Ms,
+            latencyP99Ms: server.latencyP99Ms,
             serverCpuMsPerImage,
             serverThreadCpuMsPerImage: serverThreadsPerImage,
             loadGeneratorCpuMsPerImage: loadCpuMsPerImage,
