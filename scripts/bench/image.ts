@@ -173,7 +173,7 @@ async function load(url: string, connections: number, seconds: number): Promise<
   );
   const duration = (value: string, unit: string) => Number(value) * WRK_UNITS_MS[unit];
   const percentile = (at: number) => {
-    const match = new RegExp(`^\\s+${at}%\\s+([\\d.]+)(us|ms|s|m)$`, "m").exec(output);
+    const match = new RegExp(`^\\s+${at}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(output);
     if (!match) throw new Error(`wrk printed no ${at}th percentile:\n${output}`);
     return duration(match[1], match[2]);
   };
@@ -275,9 +275,12 @@ export const image: BenchSection = async ({ runs }) => {
           const serverThreads = threadCpuMs(child.pid!);
           const standInCpu = cpuSeconds(stub.pid) ?? NaN;
           let serverRssMb = 0;
-          const sampling = setInterval(() => (serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"))), 100);
-          const server = await load(url, connections, SECONDS_PER_MEASURE);
-          clearInterval(sampling);
+          const sampling = setInterval(() => {
+            // A server that died mid-run shows as wrk's socket errors, reported below.
+            if (child.exitCode === null && child.signalCode === null)
+              serverRssMb = Math.max(serverRssMb, memoryMb(child.pid!, "VmRSS"));
+          }, 100);
+          const server = await load(url, connections, SECONDS_PER_MEASURE).finally(() => clearInterval(sampling));
           const images = server.requests;
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
