@@ -181,9 +181,6 @@ function leanForBulk(client: S3Client): void {
   client.config.cacheMiddleware = true;
 }
 
-/** Keep-alive connections to each side: up to --concurrency objects at once, each with up to DEFAULT_UPLOAD_CONCURRENCY parts in flight. */
-const connectionsFor = (concurrency: number) => concurrency * DEFAULT_UPLOAD_CONCURRENCY;
-
 async function main(): Promise<number> {
   let options: Options;
   try {
@@ -205,6 +202,9 @@ async function main(): Promise<number> {
         ),
       )
     : undefined;
+  // Keep-alive connections to each side: up to --concurrency objects at once, each with up to
+  // DEFAULT_UPLOAD_CONCURRENCY parts in flight.
+  const connections = options.concurrency * DEFAULT_UPLOAD_CONCURRENCY;
   const source = openLegacySource(options.source, {
     credentials: secretKey
       ? () => secretKey()
@@ -212,10 +212,10 @@ async function main(): Promise<number> {
         ? { accessKeyId, secretAccessKey }
         : undefined,
     configureClient: leanForBulk,
-    plainHttp: { connections: connectionsFor(options.concurrency) },
+    plainHttp: { connections },
   });
   const tty = process.stderr.isTTY;
-  const agent = { keepAlive: true, maxSockets: connectionsFor(options.concurrency) };
+  const agent = { keepAlive: true, maxSockets: connections };
   const destination = new S3Client({
     maxAttempts: 5,
     // The engine sends the CRC32C and MD5 it verified on every write: the SDK need not hash the bytes again.
@@ -229,7 +229,7 @@ async function main(): Promise<number> {
   leanForBulk(destination);
   const engine = new CopyEngine(source, destination, options.bucket, {
     memory: new MemoryBudget(CLI_MEMORY_BUDGET_BYTES),
-    http: new S3Http(destination, { connections: connectionsFor(options.concurrency) }),
+    http: new S3Http(destination, { connections }),
     readSequentially: true,
     onDroppedMetadata: (key, dropped) =>
       process.stderr.write(

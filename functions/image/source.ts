@@ -137,7 +137,7 @@ function readBody(body: Readable, key: string, expected: number | undefined, max
     body.on("error", reject);
     body.on("end", () => {
       if (expected !== undefined && size !== expected)
-        reject(new Error(`the object "${key}" ended after ${size} of its ${expected ?? "unknown"} bytes`));
+        reject(new Error(`the object "${key}" ended after ${size} of its ${expected} bytes`));
       else resolve(size === buffer.length ? buffer : buffer.subarray(0, size));
     });
   });

@@ -14,7 +14,10 @@ export interface S3HttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Keep-alive connections to each endpoint at most. @default DEFAULT_CONNECTIONS */
   readonly connections?: number;
-  /** Bounds on each attempt. @default none: an attempt waits as long as its socket stays open */
+  /**
+   * Bounds on each attempt. @default none but undici's own 10 s to connect: an attempt otherwise
+   * waits as long as its socket stays open
+   */
   readonly timeouts?: S3HttpTimeouts;
 }
 

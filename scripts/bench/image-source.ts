@@ -4,12 +4,10 @@
  * headers S3 sends when asked for them, so that the server pays for whatever its client does with
  * them. Out of the bench's process, its answers do not wait behind the load generator's work.
  */
-import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { PROJECT_ROOT } from "../../config";
+import { forkWorker } from "./support";
 
 /**
  * S3's CRC64NVME (the full-object checksum S3 computes for objects uploaded without one), so that
@@ -54,25 +52,12 @@ function serve(sourcePath: string): void {
 
 /** Starts the stand-in serving `sourcePath`; `stop` ends its process. */
 export async function startSourceStandIn(sourcePath: string) {
-  const child = fork(join(PROJECT_ROOT, "scripts/bench/image-source.ts"), ["--serve", sourcePath], {
-    cwd: PROJECT_ROOT,
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const { child, stop } = forkWorker("scripts/bench/image-source.ts", ["--serve", sourcePath]);
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the S3 stand-in exited (${code}) before listening`)));
     child.once("message", (message: { port: number }) => resolve(message.port));
   });
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.disconnect();
-      await exited;
-    },
-  };
+  return { endpoint: `http://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 
 if (process.send && process.argv[2] === "--serve") serve(process.argv[3]);

@@ -6,11 +6,11 @@
  * (scripts/bench/image-bare.ts), so that every ratio comes from one interleaved run on the same
  * machine (`--runs N`: N such pairs per operation and connection count, each figure reported over
  * them). Both are warmed up on each operation first (steady state: V8 has compiled the hot code).
- * The server reads its source from S3's stand-in (image-source.ts), a `node:http` server in a process
- * of its own answering every GET with the same buffer at little CPU. CPU per image is split by thread: the event loop, libvips' workers,
- * and the rest.
+ * The server reads its source from S3's stand-in (image-source.ts), a `node:http` server in a
+ * process of its own answering every GET with the same buffer at little CPU. CPU per image is split
+ * by thread: the event loop, libvips' workers, and the rest.
  */
-import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,7 @@ import { OPERATIONS, type BareRequest, type BareResult } from "./image-bare";
 import { startSourceStandIn } from "./image-source";
 import {
   cpuSeconds,
+  forkWorker,
   progress,
   repeat,
   round,
@@ -103,12 +104,7 @@ function buildServer(): string {
 
 /** Bare sharp in its worker process (image-bare.ts), one request at a time. */
 function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
-  const child: ChildProcess = fork(join(PROJECT_ROOT, "scripts/bench/image-bare.ts"), ["--serve", sourcePath], {
-    cwd: PROJECT_ROOT,
-    env,
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const { child, stop } = forkWorker("scripts/bench/image-bare.ts", ["--serve", sourcePath], env);
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`the bare sharp worker exited (${code})`));
@@ -128,12 +124,7 @@ function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
       return answer;
     },
     /** Closing the IPC channel ends the worker (it exits on disconnect). */
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.disconnect();
-      await exited;
-    },
+    stop,
   };
 }
 
@@ -205,12 +196,12 @@ export const image: BenchSection = async ({ runs }) => {
   const fixtureDirectory = mkdtempSync(join(tmpdir(), "s3-edge-image-bench-"));
   const sourcePath = join(fixtureDirectory, "photo.jpg");
   writeFileSync(sourcePath, source);
-  const stub = await startSourceStandIn(sourcePath);
+  const standIn = await startSourceStandIn(sourcePath);
   // e.g. IMAGE_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile of the server under the bench.
   const nodeArgs = (process.env[SERVER_NODE_ARGS_VARIABLE] ?? "").split(/\s+/).filter(Boolean);
   const env: Record<string, string | undefined> = {
     ...process.env,
-    ...localAwsEnv(stub.endpoint),
+    ...localAwsEnv(standIn.endpoint),
     [ENVIRONMENT.sourceBucket]: "bench-images",
     [SERVER_ENVIRONMENT.port]: "0",
     [FONTCONFIG_FILE_VARIABLE]: fontsConf,
@@ -273,7 +264,7 @@ export const image: BenchSection = async ({ runs }) => {
         const runsFigures = await repeat(runs, async (run) => {
           const serverCpu = cpuSeconds(child.pid!) ?? NaN;
           const serverThreads = threadCpuMs(child.pid!);
-          const standInCpu = cpuSeconds(stub.pid) ?? NaN;
+          const standInCpu = cpuSeconds(standIn.pid) ?? NaN;
           let serverRssMb = 0;
           const sampling = setInterval(() => {
             // A server that died mid-run shows as wrk's socket errors, reported below.
@@ -284,7 +275,7 @@ export const image: BenchSection = async ({ runs }) => {
           const images = server.requests;
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
-          const loadCpuMsPerImage = (server.cpuMs + ((cpuSeconds(stub.pid) ?? NaN) - standInCpu) * 1000) / images;
+          const loadCpuMsPerImage = (server.cpuMs + ((cpuSeconds(standIn.pid) ?? NaN) - standInCpu) * 1000) / images;
           const bareRun = await bare.run({
             operation: operation.name,
             parallelism: connections,
@@ -351,7 +342,7 @@ export const image: BenchSection = async ({ runs }) => {
       await exited;
     }
     await bare.stop();
-    await stub.stop();
+    await standIn.stop();
     rmSync(fixtureDirectory, { recursive: true, force: true });
   }
 };

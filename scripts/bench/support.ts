@@ -1,5 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { fork, spawnSync, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { PROJECT_ROOT } from "../../config";
 
 /** One bench section: returns the figures it measured (JSON-serializable). */
@@ -161,4 +162,24 @@ export function threadCpuPerImage(before: ThreadCpu, after: ThreadCpu, images: n
     libvips: (after.libvips - before.libvips) / images,
     other: (after.other - before.other) / images,
   };
+}
+
+/**
+ * A bench helper in a process of its own: `script` (below the project, run under tsx) with an IPC
+ * channel, which it serves until the channel closes. `stop` closes it and waits for the exit.
+ */
+export function forkWorker(script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+  const child: ChildProcess = fork(join(PROJECT_ROOT, script), args, {
+    cwd: PROJECT_ROOT,
+    env,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.disconnect();
+    await exited;
+  };
+  return { child, stop };
 }
