@@ -26,6 +26,7 @@ import {
 } from "./geometry";
 import { DEFAULT_ENCODER_SETTINGS, type EncoderSettings } from "./encoders";
 import { fontFamily } from "./fonts";
+import { readJpegFrame } from "./jpeg-header";
 import { estimateJpegQuality } from "./jpeg-quality";
 import { DEFAULT_LIMITS, type ImageLimits } from "./limits";
 import { checkWork, Stage } from "./work";
@@ -112,6 +113,18 @@ const FRAME_PRESERVING = new Set<Action["type"]>([
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
+/** What the engine knows of a source before decoding it (fields of sharp's metadata). */
+export type SourceHeader = Partial<Pick<Metadata, "pages" | "autoOrient" | "delay" | "loop" | "exif">> & {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Pixels libvips may decode (sharp's limitInputPixels): exactly the header's when JavaScript read
+   * it, so that libvips refuses a different reading of the same bytes; the limit otherwise.
+   */
+  readonly decodePixelLimit: number;
+};
+
 interface Raster extends Size {
   readonly data: Buffer;
 }
@@ -135,19 +148,19 @@ export class ImageEngine {
     }
   }
 
-  /** Header-only look at a source: format and size checked against the limits before any decode. */
-  async inspect(source: Buffer, what = "source"): Promise<Metadata & { format: string }> {
+  /**
+   * Header-only look at a source: format and size checked against the limits before any decode. A
+   * JPEG in jpeg-header.ts's subset is read in JavaScript when `readJpeg` is set (its decode must then
+   * be capped at the pixels read: `decodePixelLimit`); any other source by libvips' header pass.
+   */
+  async inspect(source: Buffer, what = "source", { readJpeg = false } = {}): Promise<SourceHeader> {
     if (source.length > this.limits.maxSourceBytes)
       throw new ImageError(
         "ImageTooLarge",
         `the ${what} is ${source.length} bytes; at most ${this.limits.maxSourceBytes}`,
       );
-    let metadata: Metadata;
-    try {
-      metadata = await sharp(source, { limitInputPixels: false }).metadata();
-    } catch {
-      throw new ImageError("BadRequest", `the ${what} is not an image in a supported format`);
-    }
+    const frame = readJpeg ? readJpegFrame(source) : undefined;
+    const metadata: Partial<Metadata> = frame ? { format: "jpeg", ...frame } : await this.readHeader(source, what);
     if (!metadata.format || !SOURCE_FORMATS[metadata.format] || !metadata.width || !metadata.height)
       throw new ImageError("BadRequest", `the ${what}'s format (${metadata.format ?? "unknown"}) is not supported`);
     const frames = metadata.format === "gif" || metadata.format === "webp" ? (metadata.pages ?? 1) : 1;
@@ -163,12 +176,28 @@ export class ImageEngine {
           `and ${maxSourcePixels} px in total`,
       );
     }
-    return metadata as Metadata & { format: string };
+    return {
+      ...metadata,
+      format: metadata.format,
+      width: metadata.width,
+      height: metadata.height,
+      decodePixelLimit: frame ? frame.width * frame.height : maxSourcePixels,
+    };
+  }
+
+  private async readHeader(source: Buffer, what: string): Promise<Metadata> {
+    try {
+      return await sharp(source, { limitInputPixels: false }).metadata();
+    } catch {
+      throw new ImageError("BadRequest", `the ${what} is not an image in a supported format`);
+    }
   }
 
   private async run({ source, actions, accept, loadObject, deadline }: ProcessRequest): Promise<ProcessResult> {
-    const metadata = await this.inspect(source);
-    if (actions.some((action) => action.type === "info")) return info(source, metadata);
+    // `info` reports EXIF fields, which only libvips' header pass reads.
+    const wantsInfo = actions.some((action) => action.type === "info");
+    const metadata = await this.inspect(source, "source", { readJpeg: !wantsInfo });
+    if (wantsInfo) return info(source, metadata);
 
     const sourceFormat = SOURCE_FORMATS[metadata.format]!;
     const formatAction = findLast(actions, "format");
@@ -198,7 +227,7 @@ export class ImageEngine {
     const image = sharp(source, {
       animated: keepFrames,
       failOn: "error",
-      limitInputPixels: this.limits.maxSourcePixels,
+      limitInputPixels: metadata.decodePixelLimit,
     });
     if (orient) image.autoOrient();
     const pipeline = new Pipeline(image, { width: oriented.width!, height: oriented.height! }, keepFrames ? pages : 1, {
@@ -533,7 +562,7 @@ const isPercentResize = (action: Action) =>
   (action as ResizeAction).p !== undefined &&
   [action.w, action.h, action.l, action.s].every((v) => v === undefined);
 
-function info(source: Buffer, metadata: Metadata): ProcessResult {
+function info(source: Buffer, metadata: SourceHeader): ProcessResult {
   const value = (v: string | number) => ({ value: String(v) });
   const fields: Record<string, { value: string }> = {
     FileSize: value(source.length),

@@ -1,8 +1,9 @@
 /**
  * Estimates the quality a JPEG was saved at from its luminance quantization table: the IJG quality
  * (1..100) whose scaled standard table is closest to the file's. Reads only the markers before the
- * image data; no decode.
+ * image data (jpeg-header.ts); no decode.
  */
+import { JPEG_MARKER, jpegSegments } from "./jpeg-header";
 
 /** ITU T.81 Annex K luminance table, in natural (row-major) order. */
 const STANDARD_LUMINANCE = [
@@ -41,40 +42,27 @@ export function estimateJpegQuality(jpeg: Uint8Array): number | undefined {
   return best;
 }
 
-/** Table 0 of the first DQT segment, in natural order. */
+/** Table 0 of the first DQT segment before the first scan, in natural order. */
 function luminanceTable(jpeg: Uint8Array): number[] | undefined {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return undefined;
-  let offset = 2;
-  while (offset + 4 <= jpeg.length) {
-    if (jpeg[offset] !== 0xff) return undefined;
-    const marker = jpeg[offset + 1];
-    if (marker === 0xff) {
-      offset++;
-      continue;
-    }
-    const length = (jpeg[offset + 2] << 8) | jpeg[offset + 3];
-    const end = offset + 2 + length;
-    if (marker === 0xda || end > jpeg.length) return undefined; // start of scan: no table before it
-    if (marker === 0xdb) {
-      let position = offset + 4;
-      while (position < end) {
-        const precision = jpeg[position] >> 4;
-        const id = jpeg[position] & 0x0f;
-        const size = precision ? 128 : 64;
-        if (position + 1 + size > end) return undefined;
-        if (id === 0) {
-          const natural = new Array<number>(64);
-          for (let i = 0; i < 64; i++) {
-            natural[ZIGZAG[i]] = precision
-              ? (jpeg[position + 1 + 2 * i] << 8) | jpeg[position + 2 + 2 * i]
-              : jpeg[position + 1 + i];
-          }
-          return natural;
+  for (const { marker, start, end } of jpegSegments(jpeg)) {
+    if (marker !== JPEG_MARKER.DQT) continue;
+    let position = start;
+    while (position < end) {
+      const precision = jpeg[position] >> 4;
+      const id = jpeg[position] & 0x0f;
+      const size = precision ? 128 : 64;
+      if (position + 1 + size > end) return undefined;
+      if (id === 0) {
+        const natural = new Array<number>(64);
+        for (let i = 0; i < 64; i++) {
+          natural[ZIGZAG[i]] = precision
+            ? (jpeg[position + 1 + 2 * i] << 8) | jpeg[position + 2 + 2 * i]
+            : jpeg[position + 1 + i];
         }
-        position += 1 + size;
+        return natural;
       }
+      position += 1 + size;
     }
-    offset = end;
   }
   return undefined;
 }
