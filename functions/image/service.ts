@@ -110,6 +110,9 @@ export class ImageService {
         });
         response = errorResponse(500, "InternalError", "the image could not be processed", request.requestId);
       }
+    } finally {
+      // Work that is still running past its answer has its signal aborted already.
+      deadline.dispose();
     }
     this.props.logger.info("request", {
       requestId: request.requestId,

@@ -177,6 +177,17 @@ describe("deadline", () => {
     expect(getEventListeners(deadline.signal, "abort")).toHaveLength(0);
   });
 
+  test("disposed once answered, a deadline stops its timer and stops listening to its client", async () => {
+    const client = new AbortController();
+    const deadline = new Deadline(20, client.signal);
+    expect(getEventListeners(client.signal, "abort")).toHaveLength(1);
+    deadline.dispose();
+    expect(getEventListeners(client.signal, "abort")).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    client.abort(new Error("client disconnected"));
+    expect(deadline.signal.aborted).toBe(false);
+  });
+
   test("work still running when its deadline passes or its client leaves is answered then", async () => {
     const never = new Promise<never>(() => undefined);
     await expect(new Deadline(20).race(never)).rejects.toMatchObject({ code: "ServiceUnavailable" });
