@@ -89,6 +89,9 @@ export interface BareRequest {
 
 export interface BareResult {
   readonly imagesPerSecond: number;
+  /** Images done, and the seconds they took. */
+  readonly images: number;
+  readonly seconds: number;
   readonly cpuMsPerImage: number;
   /** CPU ms per image by thread kind. */
   readonly threads: ThreadCpu;
@@ -118,6 +121,8 @@ async function throughput(work: () => Promise<unknown>, parallelism: number, sec
   const threadsAfter = threadCpuMs(process.pid);
   return {
     imagesPerSecond: done / ((performance.now() - started) / 1000),
+    images: done,
+    seconds: (performance.now() - started) / 1000,
     cpuMsPerImage: (user + system) / 1000 / done,
     threads: threadCpuPerImage(threadsBefore, threadsAfter, done),
   };

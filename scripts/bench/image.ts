@@ -1,11 +1,11 @@
 /**
  * Image processing (issues 5 and 12): the container server (`functions/image/server.ts`, bundled and
  * run as its container runs it, a child process) under wrk at 2 and 20 connections, each
- * measurement followed by bare sharp doing the same work with the same parallelism (same output
- * format, quality and effort) in a worker process started with the server's environment
+ * measurement between two halves of bare sharp doing the same work with the same parallelism (same
+ * output format, quality and effort) in a worker process started with the server's environment
  * (scripts/bench/image-bare.ts), so that every ratio comes from one interleaved run on the same
- * machine (`--runs N`: N such pairs per operation and connection count, each figure reported over
- * them). Both are warmed up on each operation first (steady state: V8 has compiled the hot code).
+ * machine (`--runs N`: N such measurements per operation and connection count, each figure reported
+ * over them). Both are warmed up on each operation first (steady state: V8 has compiled the hot code).
  * The server reads its source from S3's stand-in (image-source.ts), a `node:http` server in a
  * process of its own answering every GET with the same buffer at little CPU. CPU per image is split
  * by thread: the event loop, libvips' workers, and the rest.
@@ -125,6 +125,24 @@ function bareWorker(env: NodeJS.ProcessEnv, sourcePath: string) {
     },
     /** Closing the IPC channel ends the worker (it exits on disconnect). */
     stop,
+  };
+}
+
+/** Two measurements of bare sharp as one: images over seconds, CPU per image weighted by images. */
+function combineBareRuns(first: BareResult, second: BareResult): BareResult {
+  const images = first.images + second.images;
+  const seconds = first.seconds + second.seconds;
+  const perImage = (a: number, b: number) => (a * first.images + b * second.images) / images;
+  return {
+    images,
+    seconds,
+    imagesPerSecond: images / seconds,
+    cpuMsPerImage: perImage(first.cpuMsPerImage, second.cpuMsPerImage),
+    threads: {
+      eventLoop: perImage(first.threads.eventLoop, second.threads.eventLoop),
+      libvips: perImage(first.threads.libvips, second.threads.libvips),
+      other: perImage(first.threads.other, second.threads.other),
+    },
   };
 }
 
@@ -260,8 +278,12 @@ export const image: BenchSection = async ({ runs }) => {
       for (const connections of CONNECTIONS) {
         let non2xx = 0;
         let errors = 0;
-        // Server then bare sharp, `runs` times: every ratio compares two neighbouring measurements.
+        // Bare sharp for half a measurement, the server, bare sharp again, `runs` times: each ratio
+        // compares the server with bare sharp around it, so that a drift in the shared machine's
+        // speed during a run (bare sharp moved by up to 30% between neighbouring runs) cancels out.
         const runsFigures = await repeat(runs, async (run) => {
+          const bareRequest = { operation: operation.name, parallelism: connections, seconds: SECONDS_PER_MEASURE / 2 };
+          const bareBefore = await bare.run(bareRequest);
           const serverCpu = cpuSeconds(child.pid!) ?? NaN;
           const serverThreads = threadCpuMs(child.pid!);
           const standInCpu = cpuSeconds(standIn.pid) ?? NaN;
@@ -276,11 +298,7 @@ export const image: BenchSection = async ({ runs }) => {
           const serverCpuMsPerImage = (((cpuSeconds(child.pid!) ?? NaN) - serverCpu) * 1000) / images;
           const serverThreadsPerImage = threadCpuPerImage(serverThreads, threadCpuMs(child.pid!), images);
           const loadCpuMsPerImage = (server.cpuMs + ((cpuSeconds(standIn.pid) ?? NaN) - standInCpu) * 1000) / images;
-          const bareRun = await bare.run({
-            operation: operation.name,
-            parallelism: connections,
-            seconds: SECONDS_PER_MEASURE,
-          });
+          const bareRun = combineBareRuns(bareBefore, await bare.run(bareRequest));
           const serverRate = images / server.seconds;
           const bareRate = bareRun.imagesPerSecond;
           non2xx += server.non2xx;
