@@ -88,7 +88,6 @@ export interface BareRequest {
 }
 
 export interface BareResult {
-  readonly imagesPerSecond: number;
   /** Images done, and the seconds they took. */
   readonly images: number;
   readonly seconds: number;
@@ -100,8 +99,8 @@ export interface BareResult {
 }
 
 /**
- * Images per second with `parallelism` loops running `work` for `seconds`, and the CPU this process
- * spent per image (libvips' threads included), split by thread kind.
+ * Images done (and the seconds they took) by `parallelism` loops running `work` for `seconds`, and
+ * the CPU this process spent per image (libvips' threads included), split by thread kind.
  */
 async function throughput(work: () => Promise<unknown>, parallelism: number, seconds: number): Promise<BareResult> {
   const deadline = performance.now() + seconds * 1000;
@@ -120,7 +119,6 @@ async function throughput(work: () => Promise<unknown>, parallelism: number, sec
   const { user, system } = process.cpuUsage(cpu);
   const threadsAfter = threadCpuMs(process.pid);
   return {
-    imagesPerSecond: done / ((performance.now() - started) / 1000),
     images: done,
     seconds: (performance.now() - started) / 1000,
     cpuMsPerImage: (user + system) / 1000 / done,

@@ -136,7 +136,6 @@ function combineBareRuns(first: BareResult, second: BareResult): BareResult {
   return {
     images,
     seconds,
-    imagesPerSecond: images / seconds,
     cpuMsPerImage: perImage(first.cpuMsPerImage, second.cpuMsPerImage),
     threads: {
       eventLoop: perImage(first.threads.eventLoop, second.threads.eventLoop),
@@ -300,7 +299,7 @@ export const image: BenchSection = async ({ runs }) => {
           const loadCpuMsPerImage = (server.cpuMs + ((cpuSeconds(standIn.pid) ?? NaN) - standInCpu) * 1000) / images;
           const bareRun = combineBareRuns(bareBefore, await bare.run(bareRequest));
           const serverRate = images / server.seconds;
-          const bareRate = bareRun.imagesPerSecond;
+          const bareRate = bareRun.images / bareRun.seconds;
           non2xx += server.non2xx;
           errors += server.errors;
           progress(

@@ -49,7 +49,7 @@ describe("JPEG frame read in JavaScript", () => {
       grey: await raw.clone().greyscale().jpeg().toBuffer(),
       cmyk: await raw.clone().toColourspace("cmyk").jpeg().toBuffer(),
       icc: await raw.clone().withIccProfile("p3").jpeg().toBuffer(),
-      restartsAndComment: insertBefore(photo, JPEG_MARKER.SOS, [0xff, 0xfe, 0x00, 0x05, 0x68, 0x69, 0x21]),
+      comment: insertBefore(photo, JPEG_MARKER.SOS, [0xff, 0xfe, 0x00, 0x05, 0x68, 0x69, 0x21]),
       fillBytes: insertBefore(photo, JPEG_MARKER.SOF0, [0xff, 0xff, 0xff]),
     };
     for (const [name, bytes] of Object.entries(variants)) {
