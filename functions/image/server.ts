@@ -156,7 +156,7 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : value]),
       );
-      const result = await service.handle({
+      const { response: result, record } = await service.answer({
         method: head ? "GET" : (request.method ?? "GET"),
         path,
         query: queryAt === -1 ? "" : url.slice(queryAt + 1),
@@ -166,6 +166,8 @@ export function createImageServer(options: ImageServerOptions): ImageServer {
         processingSlot: (signal) => processing.acquire(signal),
       });
       if (!response.destroyed) send(response, result, head);
+      // Once the answer is on its way: the viewer does not wait for the log line.
+      record();
     } finally {
       release();
     }

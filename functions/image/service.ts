@@ -72,6 +72,13 @@ export interface ImageServiceProps {
   readonly figures?: ImageFigures;
 }
 
+/** A request's answer, and what records it once it is sent. */
+export interface ImageAnswer {
+  readonly response: ImageResponse;
+  /** Writes the request's log line and figures (the time taken is the time to the answer). */
+  readonly record: () => void;
+}
+
 export class ImageService {
   private readonly allowed: ReadonlySet<string>;
   private readonly delimiters: readonly string[];
@@ -85,7 +92,19 @@ export class ImageService {
     return this.props.engine;
   }
 
+  /** Answers the request and records it (its log line and figures). */
   async handle(request: ImageRequest): Promise<ImageResponse> {
+    const { response, record } = await this.answer(request);
+    record();
+    return response;
+  }
+
+  /**
+   * Answers the request; `record` writes its log line and figures. The server sends the response
+   * before it records, so the viewer does not wait for them; Lambda, which may freeze once it
+   * returns, records first (`handle`).
+   */
+  async answer(request: ImageRequest): Promise<ImageAnswer> {
     const started = Date.now();
     const deadline = new Deadline(
       Math.min(this.props.deadlineMs ?? DEFAULT_DEADLINE_MS, request.timeLeftMs ?? Infinity),
@@ -114,17 +133,20 @@ export class ImageService {
       // Work that is still running past its answer has its signal aborted already.
       deadline.dispose();
     }
-    this.props.logger.info("request", {
-      requestId: request.requestId,
-      method: request.method,
-      path: request.path,
-      query: request.query,
-      status: response.status,
-      bytes: response.body.length,
-      ms: Date.now() - started,
-    });
-    this.props.figures?.answered(response.status, response.body.length, Date.now() - started);
-    return response;
+    const ms = Date.now() - started;
+    const record = () => {
+      this.props.logger.info("request", {
+        requestId: request.requestId,
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        status: response.status,
+        bytes: response.body.length,
+        ms,
+      });
+      this.props.figures?.answered(response.status, response.body.length, ms);
+    };
+    return { response, record };
   }
 
   private async process(request: ImageRequest, deadline: Deadline): Promise<ImageResponse> {

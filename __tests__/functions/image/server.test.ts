@@ -3,7 +3,7 @@
  * configured through the same environment variables as in production.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { forwardRequest } from "../../../testing/regional-s3";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -296,6 +296,69 @@ describe("image server figures", () => {
     expect(dimensionSets(lines)).toEqual([
       { namespace: METRICS_NAMESPACE, dimensions: { service: "s3edge-example-image" } },
     ]);
+  });
+
+  test("the answer is sent before the request is recorded (its log line and figures)", async () => {
+    const records: Array<{ status: number; sentBefore: boolean }> = [];
+    const responses: ServerResponse[] = [];
+    const service = createServiceFromEnv(process.env, logger);
+    const answer = service.answer.bind(service);
+    service.answer = async (request) => {
+      const answered = await answer(request);
+      const sent = responses.at(-1)!;
+      return {
+        ...answered,
+        record: () => {
+          records.push({ status: answered.response.status, sentBefore: sent.writableEnded });
+          answered.record();
+        },
+      };
+    };
+    const image = createImageServer({ service, logger });
+    image.server.on("request", (_request, response: ServerResponse) => responses.push(response));
+    const base = await listen(image.server);
+    try {
+      expect((await fetch(`${base}/photos/cat.jpg?x-oss-process=image/resize,w_10`)).status).toBe(200);
+      expect((await fetch(`${base}/nothing-here.jpg?x-oss-process=image/resize,w_10`)).status).toBe(404);
+    } finally {
+      await image.shutdown();
+    }
+    expect(records).toEqual([
+      { status: 200, sentBefore: true },
+      { status: 404, sentBefore: true },
+    ]);
+  });
+});
+
+describe("the service records a request only when told", () => {
+  test("answer() leaves the log line to record(), which logs the time to the answer; handle() does both", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = new Logger({ serviceName: "image-record-test", logLevel: "INFO" });
+    jest.spyOn(capture, "info").mockImplementation((message: unknown, ...extra: unknown[]) => {
+      lines.push({ message, ...(extra[0] as Record<string, unknown>) });
+    });
+    const service = createServiceFromEnv(process.env, capture);
+    const request = {
+      method: "GET",
+      path: "/photos/cat.jpg",
+      query: "x-oss-process=image/resize,w_10",
+      headers: {},
+      requestId: "r-1",
+    };
+    const started = Date.now();
+    const { response, record } = await service.answer(request);
+    const toAnswer = Date.now() - started;
+    expect(response.status).toBe(200);
+    expect(lines).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    record();
+    expect(lines).toEqual([
+      expect.objectContaining({ message: "request", requestId: "r-1", status: 200, bytes: response.body.length }),
+    ]);
+    // The time to the answer, not to record().
+    expect(lines[0].ms).toBeLessThanOrEqual(toAnswer);
+    await service.handle({ ...request, requestId: "r-2" });
+    expect(lines.map((line) => line.requestId)).toEqual(["r-1", "r-2"]);
   });
 });
 
